@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PROCTOR_FACE_DATA ?= $(abspath ../shared/data/faces)
+
+.PHONY: run test lint setup fixtures
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps face-recognition==1.3.0
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+fixtures: $(STAMP)
+	$(BIN)/python -m proctor.fixtures_setup
+
+run: fixtures
+	$(BIN)/proctor verify fixtures/images/downloaded/obama.jpg fixtures/images/downloaded/obama2.jpg
+	$(BIN)/proctor verify fixtures/images/downloaded/obama.jpg fixtures/images/downloaded/biden.jpg || true
+
+lint: $(STAMP)
+	$(BIN)/ruff check proctor api tests
+	$(BIN)/ruff format --check proctor api tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: fixtures lint
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -1,0 +1,125 @@
+"""Canonical value types shared by the core and the adapters.
+
+Boxes are ``BBox(x1, y1, x2, y2)`` in integer pixels of the *original* image,
+x2/y2 exclusive. Images are numpy arrays tagged by alias: ``RGBImage`` is
+HxWx3 uint8 in RGB order. Colour conversion happens in ``proctor.imaging`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+RGBImage: TypeAlias = npt.NDArray[np.uint8]
+GrayImage: TypeAlias = npt.NDArray[np.uint8]
+Embedding: TypeAlias = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    """Axis-aligned box ``(x1, y1, x2, y2)``, integer pixels, x2/y2 exclusive."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+    def __post_init__(self) -> None:
+        if self.x2 <= self.x1 or self.y2 <= self.y1:
+            raise ValueError(f"degenerate box {self.as_tuple()}")
+
+    @property
+    def width(self) -> int:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> int:
+        return self.y2 - self.y1
+
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    def scaled(self, factor: float) -> BBox:
+        """Box multiplied by ``factor`` (e.g. from a working copy back to the original)."""
+        return BBox(
+            round(self.x1 * factor),
+            round(self.y1 * factor),
+            max(round(self.x2 * factor), round(self.x1 * factor) + 1),
+            max(round(self.y2 * factor), round(self.y1 * factor) + 1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One detected face: box in original coordinates and the detector's score."""
+
+    bbox: BBox
+    score: float
+    upsample: int = 0
+
+
+class Verdict(StrEnum):
+    """Values are persisted and public: never rename them."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Template:
+    """A reference or probe embedding, always tagged with the model that made it."""
+
+    model_id: str
+    vector: Embedding
+    source_count: int = 1
+    jitters: int = 1
+
+    def __post_init__(self) -> None:
+        v = np.asarray(self.vector, dtype=np.float64)
+        if v.ndim != 1 or not np.all(np.isfinite(v)):
+            raise ValueError("template vector must be a finite 1-D array")
+        object.__setattr__(self, "vector", v)
+
+    def to_bytes(self) -> bytes:
+        return self.vector.astype("<f8").tobytes()
+
+    @classmethod
+    def from_bytes(cls, model_id: str, raw: bytes, **kw: int) -> Template:
+        return cls(model_id, np.frombuffer(raw, dtype="<f8").copy(), **kw)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """Outcome of comparing one probe image with a reference template.
+
+    ``reasons`` holds the rejection or mismatch codes (``no_face``,
+    ``multiple_faces``, quality codes, ``face_mismatch``); empty on a match.
+    ``pixel_sha256`` and ``perceptual_hash`` describe the decoded pixels for
+    replay checks; ``face_crop_jpeg`` is the evidence crop (never logged).
+    """
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    distance: float | None
+    threshold: float
+    model_id: str
+    quality_reasons: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    face_count: int = 0
+    bbox: BBox | None = None
+    pixel_sha256: str = ""
+    perceptual_hash: int = 0
+    face_crop_jpeg: bytes | None = field(default=None, repr=False)
+
+    @property
+    def matched(self) -> bool:
+        return self.verdict is Verdict.MATCH
