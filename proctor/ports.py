@@ -11,6 +11,12 @@ from proctor.types import Detection, Embedding, RGBImage, Template, Verification
 class FaceDetector(Protocol):
     def detect(self, image: RGBImage) -> list[Detection]: ...
 
+    def detect_down_to(
+        self, image: RGBImage, min_face_px: int, found: list[Detection]
+    ) -> list[Detection]:
+        """``found`` plus any face of at least ``min_face_px`` the first pass could miss."""
+        ...
+
 
 class FaceEncoder(Protocol):
     model_id: str

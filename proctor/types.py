@@ -82,6 +82,8 @@ class Template:
     vector: Embedding
     source_count: int = 1
     jitters: int = 1
+    # 64-bit perceptual hashes of the aligned reference chips, for replay checks.
+    perceptual_hashes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         v = np.asarray(self.vector, dtype=np.float64)

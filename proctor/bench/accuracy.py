@@ -1,0 +1,154 @@
+"""`proctor bench accuracy`: FMR/FNMR/EER on a pair list, ours and (optionally) face_recognition.
+
+Algorithm figures skip pairs where either image failed acquisition (no face or
+undecodable); system figures count such a genuine pair as a false non-match and
+such an impostor pair as a (correct) rejection, and report FTA separately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from proctor.bench.metrics import error_rates
+from proctor.bench.pairs import Pair, read_pairs
+from proctor.errors import ImageError
+from proctor.pipeline import Pipeline
+from proctor.quality.policy import QualityPolicy
+from proctor.types import Embedding
+
+EmbedFn = Callable[[Path], Embedding | None]
+
+
+def ours_embedder(pipe: Pipeline, jitters: int = 1) -> EmbedFn:
+    permissive = QualityPolicy.permissive()
+
+    def run(path: Path) -> Embedding | None:
+        try:
+            a = pipe.analyze(path.read_bytes(), permissive)
+        except ImageError:
+            return None
+        if a.chip is None:
+            return None
+        return pipe.embed(a, jitters)
+
+    return run
+
+
+def baseline_embedder() -> EmbedFn:
+    """face_recognition as its README teaches: first face found, HOG upsample 1."""
+    from proctor.bench.reference import load_face_recognition
+
+    fr = load_face_recognition()
+
+    def run(path: Path) -> Embedding | None:
+        img = fr.load_image_file(str(path))
+        encs = fr.face_encodings(img)
+        return np.asarray(encs[0], dtype=np.float64) if encs else None
+
+    return run
+
+
+def embed_all(paths: Iterable[str], root: Path, fn: EmbedFn) -> dict[str, Embedding | None]:
+    return {p: fn(root / p) for p in sorted(set(paths))}
+
+
+def score_pairs(
+    pairs: list[Pair],
+    probes: dict[str, Embedding | None],
+    refs: dict[str, Embedding | None],
+    threshold: float,
+) -> dict[str, Any]:
+    gen: list[float] = []
+    imp: list[float] = []
+    fta_gen = fta_imp = 0
+    failed_images = {p for p, e in {**probes, **refs}.items() if e is None}
+    for pr in pairs:
+        ea, eb = refs.get(pr.a), probes.get(pr.b)
+        if ea is None or eb is None:
+            if pr.same:
+                fta_gen += 1
+            else:
+                fta_imp += 1
+            continue
+        (gen if pr.same else imp).append(float(np.linalg.norm(ea - eb)))
+    algo = error_rates(gen, imp, threshold)
+    n_gen, n_imp = len(gen) + fta_gen, len(imp) + fta_imp
+    fm = sum(d <= threshold for d in imp)
+    fnm = sum(d > threshold for d in gen) + fta_gen
+    out: dict[str, Any] = {
+        "pairs": len(pairs),
+        "pairs_scored": len(gen) + len(imp),
+        "fta": (fta_gen + fta_imp) / len(pairs) if pairs else 0.0,
+        "fta_images": len(failed_images),
+        "threshold": threshold,
+        "fmr": algo.fmr,
+        "fnmr": algo.fnmr,
+        "accuracy": _accuracy(gen, imp, threshold),
+        "eer": algo.eer,
+        "eer_threshold": algo.eer_threshold,
+        "fnmr_at_fmr": algo.fnmr_at_fmr,
+        "threshold_at_fmr": algo.threshold_at_fmr,
+        "system": {
+            "fmr": fm / n_imp if n_imp else 0.0,
+            "fnmr": fnm / n_gen if n_gen else 0.0,
+            "accuracy": (len(imp) + fta_imp - fm + len(gen) - (fnm - fta_gen)) / len(pairs)
+            if pairs
+            else 0.0,
+        },
+        "genuine_distances": gen,
+        "impostor_distances": imp,
+    }
+    return out
+
+
+def _accuracy(gen: list[float], imp: list[float], thr: float) -> float:
+    n = len(gen) + len(imp)
+    if not n:
+        return 0.0
+    ok = sum(d <= thr for d in gen) + sum(d > thr for d in imp)
+    return ok / n
+
+
+def run_accuracy(
+    pairs_file: Path,
+    root: Path | None,
+    pipe: Pipeline,
+    *,
+    threshold: float | None = None,
+    baseline: bool = False,
+    ref_jitters: int = 1,
+    baseline_threshold: float = 0.6,
+) -> dict[str, Any]:
+    pairs = read_pairs(pairs_file)
+    root = root or pairs_file.parent
+    thr = threshold if threshold is not None else pipe.match_policy.threshold_l2
+    if ref_jitters == 1:
+        probes = embed_all({x for p in pairs for x in (p.a, p.b)}, root, ours_embedder(pipe, 1))
+        refs = probes
+    else:
+        probes = embed_all((p.b for p in pairs), root, ours_embedder(pipe, 1))
+        refs = embed_all((p.a for p in pairs), root, ours_embedder(pipe, ref_jitters))
+    result = score_pairs(pairs, probes, refs, thr)
+    result.update({"model_id": pipe.model_id, "ref_jitters": ref_jitters, "pairs_file": str(pairs_file)})
+    if baseline:
+        emb = embed_all({x for p in pairs for x in (p.a, p.b)}, root, baseline_embedder())
+        base = score_pairs(pairs, emb, emb, baseline_threshold)
+        base["pipeline"] = "face_recognition 1.3.0 default (HOG upsample 1, first face, 0.6)"
+        result["baseline"] = base
+    return result
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The result without raw distance lists (for printing)."""
+    out = {k: v for k, v in result.items() if not k.endswith("_distances")}
+    if "baseline" in out:
+        out["baseline"] = {k: v for k, v in out["baseline"].items() if not k.endswith("_distances")}
+    return out
+
+
+__all__ = ["asdict", "run_accuracy", "score_pairs", "summary"]

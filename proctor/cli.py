@@ -1,0 +1,184 @@
+"""The ``proctor`` command line: verify, enroll, bench."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from proctor.errors import ProctorError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="proctor identity core")
+bench_app = typer.Typer(no_args_is_help=True, help="CPU benchmarks, side by side with face_recognition")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED = 0, 1, 2
+
+
+def _pipeline() -> Any:
+    from proctor.bootstrap import build_pipeline
+
+    return build_pipeline()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _emit_error(err: ProctorError, as_json: bool, where: str) -> None:
+    payload = {"verdict": "rejected", "error": err.to_dict(), "input": where}
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        console.print(f"[red]rejected[/red] {where}: {err.code} ({err.message})")
+
+
+@app.command()
+def verify(
+    reference: Annotated[Path, typer.Argument(help="real-name reference photo")],
+    probe: Annotated[Path, typer.Argument(help="snapshot to check")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Compare PROBE with REFERENCE. Exit 0 match, 1 no match, 2 rejected input."""
+    ref_bytes, probe_bytes = _read(reference), _read(probe)
+    pipe = _pipeline()
+    try:
+        template = pipe.enroll([ref_bytes])
+    except ProctorError as err:
+        _emit_error(err, as_json, "reference")
+        raise typer.Exit(EXIT_REJECTED) from None
+    try:
+        result = pipe.verify(template, probe_bytes)
+    except ProctorError as err:
+        _emit_error(err, as_json, "probe")
+        raise typer.Exit(EXIT_REJECTED) from None
+    payload = {
+        "verdict": result.verdict.value,
+        "reasons": list(result.reasons),
+        "distance": result.distance,
+        "threshold": result.threshold,
+        "model_id": result.model_id,
+        "quality_reasons": list(result.quality_reasons),
+        "face_count": result.face_count,
+        "bbox_xyxy": list(result.bbox.as_tuple()) if result.bbox else None,
+        "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
+    }
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        colour = {"match": "green", "no_match": "yellow"}.get(result.verdict.value, "red")
+        dist = "n/a" if result.distance is None else f"{result.distance:.4f}"
+        console.print(
+            f"[{colour}]{result.verdict.value}[/{colour}] distance={dist} "
+            f"threshold={result.threshold:.4f} model={result.model_id} "
+            f"reasons={','.join(result.reasons) or '-'}"
+        )
+        console.print(
+            "timings ms: " + " ".join(f"{k}={v:.1f}" for k, v in result.timings_ms.items())
+        )
+    code = {"match": EXIT_MATCH, "no_match": EXIT_NO_MATCH}.get(result.verdict.value, EXIT_REJECTED)
+    raise typer.Exit(code)
+
+
+def _write_json(out: Path | None, data: dict[str, Any]) -> None:
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@bench_app.command("speed")
+def bench_speed(
+    images: Annotated[Path, typer.Option("--images", help="folder of JPEG/PNG/WebP frames")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    limit: Annotated[int | None, typer.Option(help="use the first N images")] = None,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline")] = True,
+) -> None:
+    """Per-stage median and p95 on one core, and the ratio against face_recognition."""
+    from proctor.bench.speed import list_images, run_speed
+
+    files = list_images(images, limit)
+    if not files:
+        raise typer.BadParameter(f"no images in {images}")
+    res = run_speed(_pipeline(), files, baseline=baseline)
+    table = Table(title=f"proctor bench speed: {res['images']} images, core {res['core']}")
+    for col in ("stage", "ours median ms", "ours p95 ms", "face_recognition median ms"):
+        table.add_column(col, justify="right")
+    base = res.get("baseline_stages", {})
+    base_of = {"decode": "decode", "detect": "detect", "embed": "landmarks+embed", "compare": "compare"}
+    for stage, st in res["stages"].items():
+        b = base.get(base_of.get(stage, ""), {})
+        table.add_row(stage, f"{st['median']:.2f}", f"{st['p95']:.2f}",
+                      f"{b['median']:.2f}" if b else "")
+    table.add_row("[b]pipeline[/b]", f"{res['pipeline_ms_median']:.2f}", f"{res['pipeline_ms_p95']:.2f}",
+                  f"{res['baseline_ms_median']:.2f}" if "baseline_ms_median" in res else "")
+    console.print(table)
+    if "ratio" in res:
+        console.print(f"ratio (face_recognition ÷ ours, medians): [b]{res['ratio']:.2f}×[/b]; "
+                      f"faces found: ours {res['faces_found']}, face_recognition {res['baseline_faces_found']}")
+    _write_json(json_out, res)
+
+
+@bench_app.command("accuracy")
+def bench_accuracy(
+    pairs: Annotated[Path, typer.Option("--pairs", help="tab-separated pair list")],
+    root: Annotated[Path | None, typer.Option("--root", help="image root (default: pair file's folder)")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    baseline: Annotated[bool, typer.Option("--baseline", help="score face_recognition too")] = False,
+    threshold: Annotated[float | None, typer.Option(help="override the registry threshold")] = None,
+    ref_jitters: Annotated[int, typer.Option(help="jitters for the reference side")] = 1,
+    distances: Annotated[bool, typer.Option(help="include raw distances in the JSON")] = False,
+) -> None:
+    """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures."""
+    from proctor.bench.accuracy import run_accuracy, summary
+
+    res = run_accuracy(pairs, root, _pipeline(), threshold=threshold, baseline=baseline,
+                       ref_jitters=ref_jitters)
+    show = summary(res)
+    table = Table(title=f"proctor bench accuracy: {pairs.name}")
+    table.add_column("figure")
+    table.add_column("ours", justify="right")
+    if baseline:
+        table.add_column("face_recognition", justify="right")
+    rows = [("threshold", "threshold"), ("pairs scored", "pairs_scored"), ("FTA", "fta"),
+            ("FMR (algorithm)", "fmr"), ("FNMR (algorithm)", "fnmr"), ("accuracy", "accuracy"),
+            ("EER", "eer")]
+    for label, key in rows:
+        vals = [show[key]] + ([show["baseline"][key]] if baseline else [])
+        table.add_row(label, *[_fmt(v) for v in vals])
+    for k in ("0.01", "0.001"):
+        vals = [show["fnmr_at_fmr"][k]] + ([show["baseline"]["fnmr_at_fmr"][k]] if baseline else [])
+        table.add_row(f"FNMR at FMR {k}", *[_fmt(v) for v in vals])
+    for k in ("fmr", "fnmr", "accuracy"):
+        vals = [show["system"][k]] + ([show["baseline"]["system"][k]] if baseline else [])
+        table.add_row(f"{k.upper() if k != 'accuracy' else k} (system)", *[_fmt(v) for v in vals])
+    console.print(table)
+    _write_json(json_out, res if distances else show)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def main() -> None:
+    try:
+        app()
+    except ProctorError as err:  # anything not handled by a command
+        console.print(f"[red]error[/red] {err.code}: {err.message}")
+        sys.exit(EXIT_REJECTED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Face detection: the FaceDetector port, the dlib HOG adapter, primary-face selection."""

@@ -1,0 +1,1 @@
+"""Face encoders and the sha256-verified model registry."""

@@ -1,0 +1,136 @@
+"""bytes → RGBImage, safely.
+
+Order of checks: empty → byte cap → magic bytes → header dimensions and pixel cap
+(before any pixel is decoded) → decode → depth/channel normalisation → EXIF
+orientation applied once. The result is a fresh contiguous array: no metadata
+or trailing bytes of the input survive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from proctor.errors import CorruptImage, EmptyImage, ImageTooLarge
+from proctor.imaging.header import ImageHeader, read_header, sniff_format
+from proctor.types import RGBImage
+
+__all__ = ["DecodeLimits", "DecodedImage", "decode_image", "pixel_sha256", "sniff_format"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    min_side_px: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    rgb: RGBImage
+    format: str
+    orientation: int
+
+
+# EXIF orientation → operations on the stored pixels that give the upright view.
+_ORIENT_OPS: dict[int, tuple[int | None, int | None]] = {
+    # orientation: (flip code or None, rotate code or None)
+    1: (None, None),
+    2: (1, None),
+    3: (None, cv2.ROTATE_180),
+    4: (0, None),
+    5: (1, cv2.ROTATE_90_COUNTERCLOCKWISE),
+    6: (None, cv2.ROTATE_90_CLOCKWISE),
+    7: (1, cv2.ROTATE_90_CLOCKWISE),
+    8: (None, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
+
+
+def decode_image(data: bytes, limits: DecodeLimits | None = None) -> DecodedImage:
+    limits = limits or DecodeLimits()
+    if not data:
+        raise EmptyImage("no image bytes received")
+    if len(data) > limits.max_bytes:
+        raise ImageTooLarge(
+            "image file is too large",
+            details={"bytes": len(data), "max_bytes": limits.max_bytes},
+        )
+    sniff_format(data)
+    header = read_header(data)
+    _check_dimensions(header, limits)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    try:
+        raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        raise CorruptImage(f"{header.format} data could not be decoded") from exc
+    if raw is None or raw.size == 0:
+        raise CorruptImage(f"{header.format} data could not be decoded")
+    if header.format == "jpeg" and _jpeg_truncated(data):
+        raise CorruptImage("JPEG data is truncated")
+    rgb = _to_rgb8(raw)
+    rgb = _apply_orientation(rgb, header.orientation)
+    if rgb.shape[0] < limits.min_side_px or rgb.shape[1] < limits.min_side_px:
+        raise EmptyImage("image is too small to contain a face", details={"shape": rgb.shape})
+    return DecodedImage(np.ascontiguousarray(rgb), header.format, header.orientation)
+
+
+def pixel_sha256(rgb: RGBImage) -> str:
+    """Hash of the decoded pixels and their shape: equal for re-encoded-identical frames."""
+    h = hashlib.sha256(str(rgb.shape).encode())
+    h.update(np.ascontiguousarray(rgb).tobytes())
+    return h.hexdigest()
+
+
+def _check_dimensions(header: ImageHeader, limits: DecodeLimits) -> None:
+    if header.width <= 0 or header.height <= 0:
+        raise CorruptImage("image header declares zero size")
+    pixels = header.width * header.height
+    if pixels > limits.max_pixels:
+        raise ImageTooLarge(
+            "image has too many pixels",
+            details={
+                "width": header.width,
+                "height": header.height,
+                "max_pixels": limits.max_pixels,
+            },
+        )
+
+
+def _jpeg_truncated(data: bytes) -> bool:
+    # A complete JPEG has an EOI marker after its last start-of-scan; bytes after
+    # EOI are tolerated and dropped (the pixels are rebuilt anyway).
+    last_sos = data.rfind(b"\xff\xda")
+    return last_sos < 0 or data.find(b"\xff\xd9", last_sos) < 0
+
+
+def _to_rgb8(raw: np.ndarray) -> RGBImage:
+    img = raw
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    channels = img.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB)
+    if channels == 4:
+        alpha = img[:, :, 3:4].astype(np.float32) / 255.0
+        bgr = img[:, :, :3].astype(np.float32)
+        white = np.full_like(bgr, 255.0)
+        img = (bgr * alpha + white * (1.0 - alpha) + 0.5).astype(np.uint8)
+    elif channels != 3:
+        raise CorruptImage(f"unsupported channel count {channels}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def _apply_orientation(img: RGBImage, orientation: int) -> RGBImage:
+    flip, rotate = _ORIENT_OPS.get(orientation, (None, None))
+    if flip is not None:
+        img = cv2.flip(img, flip)
+    if rotate is not None:
+        img = cv2.rotate(img, rotate)
+    return img

@@ -1,0 +1,138 @@
+"""Read format, dimensions and EXIF orientation from image headers, without decoding pixels.
+
+Pure byte parsing, so the pixel cap is enforced before any decoder allocates memory.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from proctor.errors import CorruptImage, UnsupportedFormat
+
+JPEG, PNG, WEBP = "jpeg", "png", "webp"
+
+# Start-of-frame markers that carry the image size (not DHT/DAC/JPG extensions).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHeader:
+    format: str
+    width: int
+    height: int
+    orientation: int = 1  # EXIF orientation 1..8; 1 = as stored
+
+
+def sniff_format(data: bytes) -> str:
+    """Format judged by magic bytes only; raises UnsupportedFormat otherwise."""
+    if data[:3] == b"\xff\xd8\xff":
+        return JPEG
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return PNG
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    raise UnsupportedFormat(
+        "only JPEG, PNG and WebP images are accepted", details={"magic": data[:4].hex()}
+    )
+
+
+def read_header(data: bytes) -> ImageHeader:
+    fmt = sniff_format(data)
+    try:
+        if fmt == JPEG:
+            return _jpeg_header(data)
+        if fmt == PNG:
+            return _png_header(data)
+        return _webp_header(data)
+    except (struct.error, IndexError) as exc:
+        raise CorruptImage(f"truncated or malformed {fmt} header") from exc
+
+
+def _jpeg_header(data: bytes) -> ImageHeader:
+    pos, orientation, size = 2, 1, None
+    n = len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            raise CorruptImage("malformed JPEG marker stream")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker == 0xD9 or marker == 0xDA:  # end of image / start of scan
+            break
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if length < 2:
+            raise CorruptImage("malformed JPEG segment length")
+        body = data[pos + 4 : pos + 2 + length]
+        if marker == 0xE1 and body[:6] == b"Exif\x00\x00" and orientation == 1:
+            orientation = exif_orientation(body[6:])
+        elif marker in _SOF_MARKERS:
+            height, width = struct.unpack(">HH", body[1:5])
+            size = (width, height)
+        pos += 2 + length
+    if size is None:
+        raise CorruptImage("JPEG has no frame header")
+    return ImageHeader(JPEG, size[0], size[1], orientation)
+
+
+def _png_header(data: bytes) -> ImageHeader:
+    if data[12:16] != b"IHDR":
+        raise CorruptImage("PNG does not start with IHDR")
+    width, height = struct.unpack(">II", data[16:24])
+    orientation, pos = 1, 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        ctype = data[pos + 4 : pos + 8]
+        if ctype == b"eXIf":
+            orientation = exif_orientation(data[pos + 8 : pos + 8 + length])
+            break
+        if ctype in (b"IDAT", b"IEND"):
+            break
+        pos += 12 + length
+    return ImageHeader(PNG, width, height, orientation)
+
+
+def _webp_header(data: bytes) -> ImageHeader:
+    pos, width, height, orientation = 12, 0, 0, 1
+    while pos + 8 <= len(data):
+        ctype = data[pos : pos + 4]
+        (length,) = struct.unpack("<I", data[pos + 4 : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        if ctype == b"VP8X":
+            width = 1 + int.from_bytes(body[4:7], "little")
+            height = 1 + int.from_bytes(body[7:10], "little")
+        elif ctype == b"VP8 " and not width:
+            w, h = struct.unpack("<HH", body[6:10])
+            width, height = w & 0x3FFF, h & 0x3FFF
+        elif ctype == b"VP8L" and not width:
+            bits = int.from_bytes(body[1:5], "little")
+            width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        elif ctype == b"EXIF":
+            orientation = exif_orientation(body[6:] if body[:6] == b"Exif\x00\x00" else body)
+        pos += 8 + length + (length & 1)
+    if not width or not height:
+        raise CorruptImage("WebP has no image chunk")
+    return ImageHeader(WEBP, width, height, orientation)
+
+
+def exif_orientation(tiff: bytes) -> int:
+    """Orientation tag (0x0112) from a TIFF-structured EXIF block; 1 when absent or invalid."""
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return 1
+    endian = "<" if tiff[:2] == b"II" else ">"
+    try:
+        (ifd,) = struct.unpack(endian + "I", tiff[4:8])
+        (count,) = struct.unpack(endian + "H", tiff[ifd : ifd + 2])
+        for i in range(min(count, 512)):
+            entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
+            tag, typ = struct.unpack(endian + "HH", entry[:4])
+            if tag == 0x0112 and typ == 3:
+                (value,) = struct.unpack(endian + "H", entry[8:10])
+                return value if 1 <= value <= 8 else 1
+    except struct.error:
+        return 1
+    return 1

@@ -1,0 +1,1 @@
+"""Distances and match decisions. Pure core."""

@@ -1,0 +1,210 @@
+"""The per-image pipeline: decode → detect → primary face → landmarks → quality → embed → compare.
+
+``Pipeline`` implements the ``FaceVerifier`` port. Vision adapters are created
+by ``build_verifier`` so that importing this module loads no model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from proctor.detection.select import extra_people, primary_face
+from proctor.errors import EnrollmentRejected
+from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
+from proctor.imaging.transform import encode_jpeg
+from proctor.liveness.hashing import dhash64
+from proctor.matching.decision import MatchPolicy, decide_match
+from proctor.quality.metrics import measure
+from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
+from proctor.types import BBox, Detection, Embedding, RGBImage, Template, Verdict, VerificationResult
+
+if TYPE_CHECKING:
+    from proctor.detection.dlib_hog import DlibHogDetector
+    from proctor.embedding.dlib_resnet import DlibResNetEncoder
+
+STAGES = ("decode", "detect", "landmarks", "quality", "embed", "compare")
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Everything learned about one image before embedding."""
+
+    rgb: RGBImage
+    detections: list[Detection]
+    primary: Detection | None
+    quality: QualityReport
+    chip: RGBImage | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(r.value for r in self.quality.reasons)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - t0) * 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    decode_limits: DecodeLimits
+    snapshot_quality: QualityPolicy
+    reference_quality: QualityPolicy
+    enroll_jitters: int = 1
+    probe_jitters: int = 1
+    evidence_jpeg_quality: int = 90
+
+
+class Pipeline:
+    def __init__(
+        self,
+        detector: DlibHogDetector,
+        encoder: DlibResNetEncoder,
+        match_policy: MatchPolicy,
+        config: PipelineConfig,
+    ) -> None:
+        self.detector = detector
+        self.encoder = encoder
+        self.match_policy = match_policy
+        self.config = config
+        self.model_id = encoder.model_id
+
+    # -- stages -----------------------------------------------------------------
+    def analyze(self, data: bytes, policy: QualityPolicy) -> Analysis:
+        """Decode, detect, pick the primary face, align it and measure quality.
+
+        Raises ImageError subclasses for unusable bytes.
+        """
+        t: dict[str, float] = {}
+        with _timed(t, "decode"):
+            rgb = decode_image(data, self.config.decode_limits).rgb
+        return self.analyze_rgb(rgb, policy, t)
+
+    def analyze_rgb(
+        self, rgb: RGBImage, policy: QualityPolicy, timings: dict[str, float] | None = None
+    ) -> Analysis:
+        t = timings if timings is not None else {}
+        with _timed(t, "detect"):
+            dets = self.detector.detect(rgb)
+        primary = primary_face(dets)
+        if primary is None:
+            report = QualityReport((QualityReason.NO_FACE,))
+            return Analysis(rgb, dets, None, report, timings_ms=t)
+        need_px = int(primary.bbox.width * policy.extra_face_width_ratio)
+        if need_px > 0:
+            with _timed(t, "detect"):
+                dets = self.detector.detect_down_to(rgb, need_px, dets)
+        with _timed(t, "landmarks"):
+            shape, marks = self.encoder.landmarks(rgb, primary.bbox)
+            chip = self.encoder.chip(rgb, shape)
+        with _timed(t, "quality"):
+            extras = extra_people(dets, primary, policy.extra_face_width_ratio)
+            report = assess_quality(measure(rgb, primary.bbox, marks.points, len(extras)), policy)
+        return Analysis(rgb, dets, primary, report, chip, t)
+
+    def embed(self, analysis: Analysis, jitters: int = 1) -> Embedding:
+        if analysis.chip is None:
+            raise ValueError("no aligned face to embed")
+        with _timed(analysis.timings_ms, "embed"):
+            return self.encoder.encode_chip(analysis.chip, jitters)
+
+    # -- FaceVerifier -------------------------------------------------------------
+    def enroll(self, photos: Sequence[bytes]) -> Template:
+        """Reference template: mean of jittered embeddings over every accepted photo.
+
+        Every photo must pass the reference quality policy; otherwise
+        EnrollmentRejected lists each photo's reasons.
+        """
+        if not photos:
+            raise EnrollmentRejected("at least one reference photo is needed")
+        rejected: dict[str, list[str]] = {}
+        analyses: list[Analysis] = []
+        for i, data in enumerate(photos):
+            a = self.analyze(data, self.config.reference_quality)
+            if a.reasons:
+                rejected[str(i)] = list(a.reasons)
+            analyses.append(a)
+        if rejected:
+            raise EnrollmentRejected(
+                "reference photo rejected", details={"photos": rejected}
+            )
+        jit = self.config.enroll_jitters
+        vectors = [self.embed(a, jit) for a in analyses]
+        hashes = tuple(dhash64(a.chip) for a in analyses if a.chip is not None)
+        return Template(
+            self.model_id,
+            np.mean(np.stack(vectors), axis=0),
+            source_count=len(vectors),
+            jitters=jit,
+            perceptual_hashes=hashes,
+        )
+
+    def verify(self, reference: Template, probe: bytes) -> VerificationResult:
+        a = self.analyze(probe, self.config.snapshot_quality)
+        return self.verify_analysis(reference, a)
+
+    def verify_analysis(self, reference: Template, a: Analysis) -> VerificationResult:
+        common = self._common(a)
+        threshold = self.match_policy.threshold_l2
+        if a.reasons:
+            return VerificationResult(
+                Verdict.REJECTED, a.reasons, None, threshold, self.model_id,
+                quality_reasons=a.reasons, timings_ms=a.timings_ms, **common,
+            )
+        vec = self.embed(a, self.config.probe_jitters)
+        with _timed(a.timings_ms, "compare"):
+            m = decide_match(Template(self.model_id, vec), reference, self.match_policy)
+        return VerificationResult(
+            m.verdict, m.reasons, m.distance, threshold, self.model_id,
+            timings_ms=a.timings_ms, **common,
+        )
+
+    def _common(self, a: Analysis) -> dict[str, object]:
+        bbox: BBox | None = a.primary.bbox if a.primary else None
+        return {
+            "face_count": len(a.detections),
+            "bbox": bbox,
+            "pixel_sha256": pixel_sha256(a.rgb),
+            "perceptual_hash": dhash64(a.chip) if a.chip is not None else 0,
+            "face_crop_jpeg": (
+                encode_jpeg(a.chip, self.config.evidence_jpeg_quality) if a.chip is not None else None
+            ),
+        }
+
+
+def build_verifier(
+    model_id: str | None = None,
+    config: PipelineConfig | None = None,
+    *,
+    threshold_l2: float | None = None,
+    working_max_side_px: int | None = None,
+    models_dir: Path | None = None,
+) -> Pipeline:
+    """Composition of the real dlib adapters, with sha256-verified weights."""
+    from proctor.detection.dlib_hog import DlibHogDetector, HogPolicy
+    from proctor.embedding.dlib_resnet import DlibResNetEncoder
+    from proctor.embedding.registry import model_spec
+
+    spec = model_spec(model_id, models_dir)
+    encoder = DlibResNetEncoder(spec)
+    hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
+    policy = MatchPolicy(spec.model_id, threshold_l2 if threshold_l2 is not None else spec.threshold_l2)
+    cfg = config or PipelineConfig(
+        DecodeLimits(), QualityPolicy.snapshot(), QualityPolicy.reference()
+    )
+    return Pipeline(DlibHogDetector(hog), encoder, policy, cfg)
+
+
+Factory = Callable[[], Pipeline]

@@ -1,0 +1,1 @@
+"""Face quality: measured metrics and the policy that turns them into reason codes."""
