@@ -14,7 +14,9 @@ from rich.table import Table
 from proctor.errors import ProctorError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="proctor identity core")
-bench_app = typer.Typer(no_args_is_help=True, help="CPU benchmarks, side by side with face_recognition")
+bench_app = typer.Typer(
+    no_args_is_help=True, help="CPU benchmarks, side by side with face_recognition"
+)
 app.add_typer(bench_app, name="bench")
 console = Console()
 
@@ -113,26 +115,43 @@ def bench_speed(
     for col in ("stage", "ours median ms", "ours p95 ms", "face_recognition median ms"):
         table.add_column(col, justify="right")
     base = res.get("baseline_stages", {})
-    base_of = {"decode": "decode", "detect": "detect", "embed": "landmarks+embed", "compare": "compare"}
+    base_of = {
+        "decode": "decode",
+        "detect": "detect",
+        "embed": "landmarks+embed",
+        "compare": "compare",
+    }
     for stage, st in res["stages"].items():
         b = base.get(base_of.get(stage, ""), {})
-        table.add_row(stage, f"{st['median']:.2f}", f"{st['p95']:.2f}",
-                      f"{b['median']:.2f}" if b else "")
-    table.add_row("[b]pipeline[/b]", f"{res['pipeline_ms_median']:.2f}", f"{res['pipeline_ms_p95']:.2f}",
-                  f"{res['baseline_ms_median']:.2f}" if "baseline_ms_median" in res else "")
+        table.add_row(
+            stage, f"{st['median']:.2f}", f"{st['p95']:.2f}", f"{b['median']:.2f}" if b else ""
+        )
+    table.add_row(
+        "[b]pipeline[/b]",
+        f"{res['pipeline_ms_median']:.2f}",
+        f"{res['pipeline_ms_p95']:.2f}",
+        f"{res['baseline_ms_median']:.2f}" if "baseline_ms_median" in res else "",
+    )
     console.print(table)
     if "ratio" in res:
-        console.print(f"ratio (face_recognition ÷ ours, medians): [b]{res['ratio']:.2f}×[/b]; "
-                      f"faces found: ours {res['faces_found']}, face_recognition {res['baseline_faces_found']}")
+        console.print(
+            f"ratio (face_recognition ÷ ours, medians): [b]{res['ratio']:.2f}×[/b]; "
+            f"faces found: ours {res['faces_found']}, "
+            f"face_recognition {res['baseline_faces_found']}"
+        )
     _write_json(json_out, res)
 
 
 @bench_app.command("accuracy")
 def bench_accuracy(
     pairs: Annotated[Path, typer.Option("--pairs", help="tab-separated pair list")],
-    root: Annotated[Path | None, typer.Option("--root", help="image root (default: pair file's folder)")] = None,
+    root: Annotated[
+        Path | None, typer.Option("--root", help="image root (default: pair file's folder)")
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json")] = None,
-    baseline: Annotated[bool, typer.Option("--baseline", help="score face_recognition too")] = False,
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="score face_recognition too")
+    ] = False,
     threshold: Annotated[float | None, typer.Option(help="override the registry threshold")] = None,
     ref_jitters: Annotated[int, typer.Option(help="jitters for the reference side")] = 1,
     distances: Annotated[bool, typer.Option(help="include raw distances in the JSON")] = False,
@@ -140,17 +159,24 @@ def bench_accuracy(
     """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures."""
     from proctor.bench.accuracy import run_accuracy, summary
 
-    res = run_accuracy(pairs, root, _pipeline(), threshold=threshold, baseline=baseline,
-                       ref_jitters=ref_jitters)
+    res = run_accuracy(
+        pairs, root, _pipeline(), threshold=threshold, baseline=baseline, ref_jitters=ref_jitters
+    )
     show = summary(res)
     table = Table(title=f"proctor bench accuracy: {pairs.name}")
     table.add_column("figure")
     table.add_column("ours", justify="right")
     if baseline:
         table.add_column("face_recognition", justify="right")
-    rows = [("threshold", "threshold"), ("pairs scored", "pairs_scored"), ("FTA", "fta"),
-            ("FMR (algorithm)", "fmr"), ("FNMR (algorithm)", "fnmr"), ("accuracy", "accuracy"),
-            ("EER", "eer")]
+    rows = [
+        ("threshold", "threshold"),
+        ("pairs scored", "pairs_scored"),
+        ("FTA", "fta"),
+        ("FMR (algorithm)", "fmr"),
+        ("FNMR (algorithm)", "fnmr"),
+        ("accuracy", "accuracy"),
+        ("EER", "eer"),
+    ]
     for label, key in rows:
         vals = [show[key]] + ([show["baseline"][key]] if baseline else [])
         table.add_row(label, *[_fmt(v) for v in vals])

@@ -34,8 +34,19 @@ def download_portraits() -> None:
     archives = sorted(SDIST_DIR.glob("face_recognition-1.3.0.tar.gz"))
     if not archives:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--no-binary", ":all:", "--dest", str(SDIST_DIR), "face_recognition==1.3.0"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--dest",
+                str(SDIST_DIR),
+                "face_recognition==1.3.0",
+            ],
             check=True,
         )
         archives = sorted(SDIST_DIR.glob("face_recognition-1.3.0.tar.gz"))
@@ -54,11 +65,15 @@ def download_portraits() -> None:
 
 def _read_rgb(name: str) -> np.ndarray:
     bgr = cv2.imread(str(DOWNLOADED / name), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SystemExit(f"cannot read {name}")
     return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 def _jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
     assert ok
     return bytes(buf.tobytes())
 
@@ -88,10 +103,16 @@ def generate() -> dict[str, bytes]:
     rng = np.random.default_rng(20261128)
     obama, biden = _read_rgb("obama.jpg"), _read_rgb("biden.jpg")
     h = min(obama.shape[0], biden.shape[0])
-    pair = np.hstack([cv2.resize(obama, (obama.shape[1] * h // obama.shape[0], h)),
-                      cv2.resize(biden, (biden.shape[1] * h // biden.shape[0], h))])
+    pair = np.hstack(
+        [
+            cv2.resize(obama, (obama.shape[1] * h // obama.shape[0], h)),
+            cv2.resize(biden, (biden.shape[1] * h // biden.shape[0], h)),
+        ]
+    )
     canvas = np.full((1200, 1600, 3), 120, np.uint8)
-    small = cv2.resize(obama, (obama.shape[1] // 5, obama.shape[0] // 5), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        obama, (obama.shape[1] // 5, obama.shape[0] // 5), interpolation=cv2.INTER_AREA
+    )
     canvas[500 : 500 + small.shape[0], 700 : 700 + small.shape[1]] = small
     gradient = np.tile(np.linspace(30, 220, 640, dtype=np.uint8), (480, 1))
     # The EXIF-rotated obama stores its pixels turned 90° clockwise and says
@@ -100,11 +121,15 @@ def generate() -> dict[str, bytes]:
     full = (DOWNLOADED / "obama.jpg").read_bytes()
     return {
         "no_face.jpg": _jpeg(np.dstack([gradient] * 3)),
-        "noise.png": bytes(cv2.imencode(".png", rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))[1].tobytes()),
+        "noise.png": bytes(
+            cv2.imencode(".png", rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))[1].tobytes()
+        ),
         "tiny_face.jpg": _jpeg(canvas),
         "two_faces.jpg": _jpeg(pair),
         "dark.jpg": _jpeg((obama.astype(np.float32) * 0.08).astype(np.uint8)),
-        "bright.jpg": _jpeg(np.clip(obama.astype(np.float32) * 0.25 + 215, 0, 255).astype(np.uint8)),
+        "bright.jpg": _jpeg(
+            np.clip(obama.astype(np.float32) * 0.25 + 215, 0, 255).astype(np.uint8)
+        ),
         "blurred.jpg": _jpeg(cv2.GaussianBlur(obama, (0, 0), 9)),
         "exif_rotated_obama.jpg": with_exif_orientation(_jpeg(rotated), 8),
         "truncated.jpg": full[: len(full) // 2],

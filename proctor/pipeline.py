@@ -23,7 +23,14 @@ from proctor.liveness.hashing import dhash64
 from proctor.matching.decision import MatchPolicy, decide_match
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
-from proctor.types import BBox, Detection, Embedding, RGBImage, Template, Verdict, VerificationResult
+from proctor.types import (
+    Detection,
+    Embedding,
+    RGBImage,
+    Template,
+    Verdict,
+    VerificationResult,
+)
 
 if TYPE_CHECKING:
     from proctor.detection.dlib_hog import DlibHogDetector
@@ -137,9 +144,7 @@ class Pipeline:
                 rejected[str(i)] = list(a.reasons)
             analyses.append(a)
         if rejected:
-            raise EnrollmentRejected(
-                "reference photo rejected", details={"photos": rejected}
-            )
+            raise EnrollmentRejected("reference photo rejected", details={"photos": rejected})
         jit = self.config.enroll_jitters
         vectors = [self.embed(a, jit) for a in analyses]
         hashes = tuple(dhash64(a.chip) for a in analyses if a.chip is not None)
@@ -156,32 +161,33 @@ class Pipeline:
         return self.verify_analysis(reference, a)
 
     def verify_analysis(self, reference: Template, a: Analysis) -> VerificationResult:
-        common = self._common(a)
-        threshold = self.match_policy.threshold_l2
         if a.reasons:
-            return VerificationResult(
-                Verdict.REJECTED, a.reasons, None, threshold, self.model_id,
-                quality_reasons=a.reasons, timings_ms=a.timings_ms, **common,
-            )
+            return self._result(a, Verdict.REJECTED, a.reasons, None)
         vec = self.embed(a, self.config.probe_jitters)
         with _timed(a.timings_ms, "compare"):
             m = decide_match(Template(self.model_id, vec), reference, self.match_policy)
-        return VerificationResult(
-            m.verdict, m.reasons, m.distance, threshold, self.model_id,
-            timings_ms=a.timings_ms, **common,
-        )
+        return self._result(a, m.verdict, m.reasons, m.distance)
 
-    def _common(self, a: Analysis) -> dict[str, object]:
-        bbox: BBox | None = a.primary.bbox if a.primary else None
-        return {
-            "face_count": len(a.detections),
-            "bbox": bbox,
-            "pixel_sha256": pixel_sha256(a.rgb),
-            "perceptual_hash": dhash64(a.chip) if a.chip is not None else 0,
-            "face_crop_jpeg": (
-                encode_jpeg(a.chip, self.config.evidence_jpeg_quality) if a.chip is not None else None
-            ),
-        }
+    def _result(
+        self, a: Analysis, verdict: Verdict, reasons: tuple[str, ...], distance: float | None
+    ) -> VerificationResult:
+        crop = None
+        if a.chip is not None:
+            crop = encode_jpeg(a.chip, self.config.evidence_jpeg_quality)
+        return VerificationResult(
+            verdict=verdict,
+            reasons=reasons,
+            distance=distance,
+            threshold=self.match_policy.threshold_l2,
+            model_id=self.model_id,
+            quality_reasons=a.reasons,
+            timings_ms=a.timings_ms,
+            face_count=len(a.detections),
+            bbox=a.primary.bbox if a.primary else None,
+            pixel_sha256=pixel_sha256(a.rgb),
+            perceptual_hash=dhash64(a.chip) if a.chip is not None else 0,
+            face_crop_jpeg=crop,
+        )
 
 
 def build_verifier(
@@ -200,7 +206,9 @@ def build_verifier(
     spec = model_spec(model_id, models_dir)
     encoder = DlibResNetEncoder(spec)
     hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
-    policy = MatchPolicy(spec.model_id, threshold_l2 if threshold_l2 is not None else spec.threshold_l2)
+    policy = MatchPolicy(
+        spec.model_id, threshold_l2 if threshold_l2 is not None else spec.threshold_l2
+    )
     cfg = config or PipelineConfig(
         DecodeLimits(), QualityPolicy.snapshot(), QualityPolicy.reference()
     )

@@ -95,8 +95,11 @@ class Template:
         return self.vector.astype("<f8").tobytes()
 
     @classmethod
-    def from_bytes(cls, model_id: str, raw: bytes, **kw: int) -> Template:
-        return cls(model_id, np.frombuffer(raw, dtype="<f8").copy(), **kw)
+    def from_bytes(
+        cls, model_id: str, raw: bytes, source_count: int = 1, jitters: int = 1
+    ) -> Template:
+        vec = np.frombuffer(raw, dtype="<f8").copy()
+        return cls(model_id, vec, source_count=source_count, jitters=jitters)
 
 
 @dataclass(frozen=True, slots=True)

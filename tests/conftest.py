@@ -34,7 +34,9 @@ def face_data() -> Path:
 @pytest.fixture(scope="session")
 def portraits() -> Path:
     if not (DOWNLOADED / "obama.jpg").exists():
-        pytest.skip("fixture portraits missing: run `python -m proctor.fixtures_setup` (make test does)")
+        pytest.skip(
+            "fixture portraits missing: run `python -m proctor.fixtures_setup` (make test does)"
+        )
     return DOWNLOADED
 
 

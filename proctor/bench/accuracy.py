@@ -8,7 +8,6 @@ such an impostor pair as a (correct) rejection, and report FTA separately.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +75,25 @@ def score_pairs(
                 fta_imp += 1
             continue
         (gen if pr.same else imp).append(float(np.linalg.norm(ea - eb)))
+    out = rates_from_distances(gen, imp, fta_gen, fta_imp, threshold)
+    out["fta_images"] = len(failed_images)
+    return out
+
+
+def rates_from_distances(
+    gen: list[float], imp: list[float], fta_gen: int, fta_imp: int, threshold: float
+) -> dict[str, Any]:
+    """Algorithm figures (failed pairs skipped) and system figures (ISO/IEC 19795 style)."""
     algo = error_rates(gen, imp, threshold)
     n_gen, n_imp = len(gen) + fta_gen, len(imp) + fta_imp
+    n = n_gen + n_imp
     fm = sum(d <= threshold for d in imp)
     fnm = sum(d > threshold for d in gen) + fta_gen
-    out: dict[str, Any] = {
-        "pairs": len(pairs),
+    return {
+        "pairs": n,
         "pairs_scored": len(gen) + len(imp),
-        "fta": (fta_gen + fta_imp) / len(pairs) if pairs else 0.0,
-        "fta_images": len(failed_images),
+        "fta": (fta_gen + fta_imp) / n if n else 0.0,
+        "fta_pairs": {"genuine": fta_gen, "impostor": fta_imp},
         "threshold": threshold,
         "fmr": algo.fmr,
         "fnmr": algo.fnmr,
@@ -96,14 +105,23 @@ def score_pairs(
         "system": {
             "fmr": fm / n_imp if n_imp else 0.0,
             "fnmr": fnm / n_gen if n_gen else 0.0,
-            "accuracy": (len(imp) + fta_imp - fm + len(gen) - (fnm - fta_gen)) / len(pairs)
-            if pairs
-            else 0.0,
+            "accuracy": (n_imp - fm + n_gen - fnm) / n if n else 0.0,
         },
         "genuine_distances": gen,
         "impostor_distances": imp,
     }
-    return out
+
+
+def rescore(result: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """The same pairs decided at another threshold, without re-embedding."""
+    f = result["fta_pairs"]
+    return rates_from_distances(
+        result["genuine_distances"],
+        result["impostor_distances"],
+        f["genuine"],
+        f["impostor"],
+        threshold,
+    )
 
 
 def _accuracy(gen: list[float], imp: list[float], thr: float) -> float:
@@ -134,7 +152,9 @@ def run_accuracy(
         probes = embed_all((p.b for p in pairs), root, ours_embedder(pipe, 1))
         refs = embed_all((p.a for p in pairs), root, ours_embedder(pipe, ref_jitters))
     result = score_pairs(pairs, probes, refs, thr)
-    result.update({"model_id": pipe.model_id, "ref_jitters": ref_jitters, "pairs_file": str(pairs_file)})
+    result.update(
+        {"model_id": pipe.model_id, "ref_jitters": ref_jitters, "pairs_file": str(pairs_file)}
+    )
     if baseline:
         emb = embed_all({x for p in pairs for x in (p.a, p.b)}, root, baseline_embedder())
         base = score_pairs(pairs, emb, emb, baseline_threshold)
@@ -151,4 +171,4 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["asdict", "run_accuracy", "score_pairs", "summary"]
+__all__ = ["rescore", "run_accuracy", "score_pairs", "summary"]

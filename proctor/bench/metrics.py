@@ -27,7 +27,7 @@ def _rates(gen: np.ndarray, imp: np.ndarray, thr: float) -> tuple[float, float]:
     return fmr, fnmr
 
 
-def threshold_for_fmr(impostor: Sequence[float], target: float) -> float | None:
+def threshold_for_fmr(impostor: Sequence[float] | np.ndarray, target: float) -> float | None:
     """Largest threshold whose FMR (share of impostors at or below it) stays ≤ target."""
     imp = np.sort(np.asarray(impostor, dtype=np.float64))
     if imp.size == 0:
@@ -66,4 +66,6 @@ def error_rates(
         t = threshold_for_fmr(imp, target)
         thr_at[key] = t
         at[key] = None if t is None else _rates(gen, imp, t)[1]
-    return ErrorRates(threshold, fmr, fnmr, best, best_thr, at, thr_at, int(gen.size), int(imp.size))
+    return ErrorRates(
+        threshold, fmr, fnmr, best, best_thr, at, thr_at, int(gen.size), int(imp.size)
+    )

@@ -17,4 +17,6 @@ class Pair:
 def read_pairs(path: Path) -> list[Pair]:
     with path.open(newline="", encoding="utf-8") as fh:
         rows = csv.DictReader(fh, delimiter="\t")
-        return [Pair(r["path_a"], r["path_b"], r["same"].strip() in ("1", "true", "True")) for r in rows]
+        return [
+            Pair(r["path_a"], r["path_b"], r["same"].strip() in ("1", "true", "True")) for r in rows
+        ]

@@ -23,4 +23,5 @@ def load_face_recognition() -> ModuleType:
             "the reference package face_recognition is not importable "
             "(install with `pip install --no-deps face-recognition==1.3.0`)"
         ) from exc
-    return face_recognition
+    module: ModuleType = face_recognition
+    return module

@@ -12,7 +12,6 @@ import dlib
 from proctor.imaging.transform import downscale
 from proctor.types import BBox, Detection, RGBImage
 
-
 # Smallest face (px) HOG finds at upsample 0; each upsample halves it.
 HOG_MIN_FACE_PX = 80
 

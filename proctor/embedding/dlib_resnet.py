@@ -35,9 +35,13 @@ class DlibResNetEncoder:
         self._shape = dlib.shape_predictor(str(spec.file("landmarks5")))
         self._net = dlib.face_recognition_model_v1(str(spec.file("resnet")))
 
-    def landmarks(self, image: RGBImage, box: BBox) -> tuple[dlib.full_object_detection, Landmarks5]:
+    def landmarks(
+        self, image: RGBImage, box: BBox
+    ) -> tuple[dlib.full_object_detection, Landmarks5]:
         shape = self._shape(image, bbox_to_rect(box))
-        pts = tuple((float(shape.part(i).x), float(shape.part(i).y)) for i in range(shape.num_parts))
+        pts = tuple(
+            (float(shape.part(i).x), float(shape.part(i).y)) for i in range(shape.num_parts)
+        )
         return shape, Landmarks5(pts)
 
     def chip(self, image: RGBImage, shape: dlib.full_object_detection) -> RGBImage:

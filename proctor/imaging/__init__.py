@@ -1,5 +1,5 @@
 """Safe image decoding and transforms. The only place colour conversion happens."""
 
-from proctor.imaging.decode import DecodeLimits, DecodedImage, decode_image, sniff_format
+from proctor.imaging.decode import DecodedImage, DecodeLimits, decode_image, sniff_format
 
 __all__ = ["DecodeLimits", "DecodedImage", "decode_image", "sniff_format"]

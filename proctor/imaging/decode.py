@@ -106,31 +106,37 @@ def _jpeg_truncated(data: bytes) -> bool:
     return last_sos < 0 or data.find(b"\xff\xd9", last_sos) < 0
 
 
+def _u8(a: object) -> RGBImage:
+    return np.asarray(a, dtype=np.uint8)
+
+
 def _to_rgb8(raw: np.ndarray) -> RGBImage:
-    img = raw
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if raw.dtype == np.uint16:
+        img = (raw >> 8).astype(np.uint8)
+    elif raw.dtype != np.uint8:
+        f = raw.astype(np.float64)
+        span = float(f.max() - f.min()) or 1.0
+        img = ((f - f.min()) * (255.0 / span)).astype(np.uint8)
+    else:
+        img = raw
     if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+        return _u8(cv2.cvtColor(img, cv2.COLOR_GRAY2RGB))
     channels = img.shape[2]
     if channels == 1:
-        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB)
+        return _u8(cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB))
     if channels == 4:
         alpha = img[:, :, 3:4].astype(np.float32) / 255.0
         bgr = img[:, :, :3].astype(np.float32)
-        white = np.full_like(bgr, 255.0)
-        img = (bgr * alpha + white * (1.0 - alpha) + 0.5).astype(np.uint8)
+        img = (bgr * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
     elif channels != 3:
         raise CorruptImage(f"unsupported channel count {channels}")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return _u8(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
 
 
 def _apply_orientation(img: RGBImage, orientation: int) -> RGBImage:
     flip, rotate = _ORIENT_OPS.get(orientation, (None, None))
     if flip is not None:
-        img = cv2.flip(img, flip)
+        img = _u8(cv2.flip(img, flip))
     if rotate is not None:
-        img = cv2.rotate(img, rotate)
+        img = _u8(cv2.rotate(img, rotate))
     return img

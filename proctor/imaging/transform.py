@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 
 from proctor.types import GrayImage, RGBImage
 
 
 def downscale(img: RGBImage, max_side_px: int) -> tuple[RGBImage, float]:
-    """Copy whose longer side is at most ``max_side_px``; returns it and the factor back to original."""
+    """Copy with longer side ≤ ``max_side_px``, and the factor back to the original."""
     h, w = img.shape[:2]
     side = max(h, w)
     if max_side_px <= 0 or side <= max_side_px:
         return img, 1.0
     scale = max_side_px / side
-    small = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    size = (round(w * scale), round(h * scale))
+    small = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return small, side / max_side_px
 
 
 def to_gray(img: RGBImage) -> GrayImage:
-    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 def encode_jpeg(img: RGBImage, quality: int = 90) -> bytes:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
     if not ok:
         raise ValueError("JPEG encoding failed")
     return bytes(buf.tobytes())

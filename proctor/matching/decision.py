@@ -35,7 +35,9 @@ class MatchResult:
 
 def l2_distance(a: Embedding, b: Embedding) -> float:
     if a.shape != b.shape:
-        raise ContractMismatch("embeddings differ in dimension", details={"a": a.shape, "b": b.shape})
+        raise ContractMismatch(
+            "embeddings differ in dimension", details={"a": a.shape, "b": b.shape}
+        )
     d = float(np.linalg.norm(a - b))
     if not np.isfinite(d):
         raise ValueError("non-finite embedding distance")

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.model
 def _verify(ref: Path, probe: Path) -> tuple[int, dict[str, object]]:
     out = subprocess.run(
         [sys.executable, "-m", "proctor", "verify", str(ref), str(probe), "--json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert "Traceback" not in out.stderr, out.stderr
     return out.returncode, json.loads(out.stdout)

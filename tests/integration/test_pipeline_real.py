@@ -20,7 +20,9 @@ def obama_ref(pipeline: Pipeline, portraits: Path) -> Template:
 
 
 @pytest.mark.parametrize("name", ["obama2.jpg", "obama3.jpg", "32bit.png"])
-def test_same_person_matches(pipeline: Pipeline, portraits: Path, obama_ref: Template, name: str) -> None:
+def test_same_person_matches(
+    pipeline: Pipeline, portraits: Path, obama_ref: Template, name: str
+) -> None:
     res = pipeline.verify(obama_ref, (portraits / name).read_bytes())
     assert res.verdict is Verdict.MATCH, res
     assert res.distance is not None and res.distance <= res.threshold
@@ -28,7 +30,9 @@ def test_same_person_matches(pipeline: Pipeline, portraits: Path, obama_ref: Tem
     assert set(res.timings_ms) >= {"decode", "detect", "landmarks", "quality", "embed", "compare"}
 
 
-def test_other_person_does_not_match(pipeline: Pipeline, portraits: Path, obama_ref: Template) -> None:
+def test_other_person_does_not_match(
+    pipeline: Pipeline, portraits: Path, obama_ref: Template
+) -> None:
     res = pipeline.verify(obama_ref, (portraits / "biden.jpg").read_bytes())
     assert res.verdict is Verdict.NO_MATCH
     assert res.reasons == ("face_mismatch",)
@@ -39,7 +43,9 @@ def test_shipped_threshold_is_not_dlibs_default(pipeline: Pipeline) -> None:
     assert pipeline.match_policy.threshold_l2 < 0.6
 
 
-def test_exif_rotated_photo_matches(pipeline: Pipeline, generated: Path, obama_ref: Template) -> None:
+def test_exif_rotated_photo_matches(
+    pipeline: Pipeline, generated: Path, obama_ref: Template
+) -> None:
     res = pipeline.verify(obama_ref, (generated / "exif_rotated_obama.jpg").read_bytes())
     assert res.verdict is Verdict.MATCH
 
@@ -98,7 +104,9 @@ def test_multi_photo_jittered_enrollment(pipeline: Pipeline, portraits: Path) ->
     assert res.verdict is Verdict.MATCH
 
 
-def test_evidence_and_replay_fingerprints(pipeline: Pipeline, portraits: Path, obama_ref: Template) -> None:
+def test_evidence_and_replay_fingerprints(
+    pipeline: Pipeline, portraits: Path, obama_ref: Template
+) -> None:
     data = (portraits / "obama2.jpg").read_bytes()
     a, b = pipeline.verify(obama_ref, data), pipeline.verify(obama_ref, data + b"\x00" * 8)
     assert a.pixel_sha256 and a.pixel_sha256 == b.pixel_sha256

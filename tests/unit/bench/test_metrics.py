@@ -26,7 +26,12 @@ def test_threshold_for_fmr_never_exceeds_target(imp: list[float], target: float)
 
 def test_system_figures_count_failed_acquisition() -> None:
     e = {"a": np.zeros(2), "b": np.array([0.1, 0.0]), "c": np.array([2.0, 0.0]), "x": None}
-    pairs = [Pair("a", "b", True), Pair("a", "x", True), Pair("a", "c", False), Pair("x", "c", False)]
+    pairs = [
+        Pair("a", "b", True),
+        Pair("a", "x", True),
+        Pair("a", "c", False),
+        Pair("x", "c", False),
+    ]
     r = score_pairs(pairs, e, e, 0.5)
     assert r["pairs_scored"] == 2 and r["fta"] == 0.5
     assert r["fnmr"] == 0.0  # algorithm: skipped
