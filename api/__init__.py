@@ -1,0 +1,1 @@
+"""HTTP layer (FastAPI app factory, routers, error envelope). Lands with the service issue."""
