@@ -23,7 +23,7 @@ class ProctorSettings(BaseSettings):
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     detect_working_side_px: int = 480
-    enroll_jitters: int = 10
+    enroll_jitters: int = 1
     snapshot_extra_face_ratio: float = 0.5
     reference_extra_face_ratio: float = 0.35
 
