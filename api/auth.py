@@ -51,7 +51,9 @@ class TokenSigner:
 
     def issue(self, subject: str, role: Role, now: float | None = None) -> str:
         exp = int((now if now is not None else time.time()) + self.ttl_s)
-        payload = json.dumps({"sub": subject, "role": role.value, "exp": exp}, separators=(",", ":"))
+        payload = json.dumps(
+            {"sub": subject, "role": role.value, "exp": exp}, separators=(",", ":")
+        )
         body = _b64(payload.encode())
         return body + "." + _b64(self._sign(body))
 

@@ -45,7 +45,9 @@ class CpuPool:
                 )
             self._admitted += 1
         try:
-            return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=self._limiter)
+            return await anyio.to_thread.run_sync(
+                lambda: fn(*args, **kwargs), limiter=self._limiter
+            )
         finally:
             with self._lock:
                 self._admitted -= 1

@@ -106,7 +106,10 @@ def envelope(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     rid = request_id(request)
-    body = {"error": {"code": code, "message": message, "details": details or {}}, "request_id": rid}
+    body = {
+        "error": {"code": code, "message": message, "details": details or {}},
+        "request_id": rid,
+    }
     status = STATUS_BY_CODE.get(code, 400)
     return JSONResponse(body, status_code=status, headers={**(headers or {}), "X-Request-ID": rid})
 
@@ -123,7 +126,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": e.get("type"),
+            }
             for e in exc.errors()
         ]
         return envelope(request, "validation_error", "request is not valid", {"errors": errors})
