@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from proctor.admin_cli import audit_app, purge_app
 from proctor.errors import ProctorError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="proctor identity core")
@@ -18,6 +19,8 @@ bench_app = typer.Typer(
     no_args_is_help=True, help="CPU benchmarks, side by side with face_recognition"
 )
 app.add_typer(bench_app, name="bench")
+app.add_typer(audit_app, name="audit")
+app.add_typer(purge_app, name="purge")
 console = Console()
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED = 0, 1, 2

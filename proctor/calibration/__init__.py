@@ -1,0 +1,1 @@
+"""Calibration: pairs from labelled images, operating points, bootstrap intervals. Pure core."""

@@ -1,0 +1,200 @@
+"""`proctor calibrate`: embed a labelled image set, score all pairs, write operating points.
+
+Embeddings are cached per model under ``.cache/embeddings`` (keyed by path, size and
+mtime), so re-running or testing does not re-embed unchanged images.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from proctor.calibration.core import OperatingPoint, eer, operating_points
+from proctor.calibration.evaluate import ScoredPairs, score_leave_identities_out
+from proctor.errors import ImageError
+from proctor.pipeline import Pipeline
+from proctor.quality.policy import QualityPolicy
+
+TARGETS = (0.01, 0.001, 0.0001)
+ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = ROOT / ".cache" / "embeddings"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledSet:
+    paths: list[str]
+    identities: list[str]
+    vectors: np.ndarray
+    failed: list[str]
+
+
+def read_images_tsv(path: Path, population: str) -> list[tuple[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = csv.DictReader(fh, delimiter="\t")
+        return [
+            (r["path"], r["identity"]) for r in rows if r["set"] == population and r["identity"]
+        ]
+
+
+def embed_labelled(
+    pipe: Pipeline, root: Path, rows: Sequence[tuple[str, str]], cache_dir: Path | None = CACHE_DIR
+) -> LabelledSet:
+    cache: dict[str, np.ndarray] = {}
+    cache_file = None
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cache_file = cache_dir / f"{pipe.model_id}.npz"
+        if cache_file.exists():
+            with np.load(cache_file) as z:
+                cache = {k: z[k] for k in z.files}
+    permissive = QualityPolicy.permissive()
+    paths: list[str] = []
+    ids: list[str] = []
+    vecs: list[np.ndarray] = []
+    failed: list[str] = []
+    dirty = False
+    for rel, ident in rows:
+        full = root / rel
+        st = full.stat()
+        key = hashlib.sha1(f"{rel}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+        vec = cache.get(key)
+        if vec is None:
+            try:
+                a = pipe.analyze(full.read_bytes(), permissive)
+            except ImageError:
+                a = None
+            vec = np.zeros(0) if a is None or a.chip is None else pipe.embed(a, 1)
+            cache[key] = vec
+            dirty = True
+        if vec.size == 0:
+            failed.append(rel)
+            continue
+        paths.append(rel)
+        ids.append(ident)
+        vecs.append(vec)
+    if dirty and cache_file is not None:
+        tmp = cache_file.with_suffix(".tmp.npz")
+        np.savez(tmp, allow_pickle=False, **cache)  # type: ignore[arg-type]
+        tmp.replace(cache_file)
+    return LabelledSet(paths, ids, np.stack(vecs), failed)
+
+
+def _point_dict(p: OperatingPoint, distance: bool) -> dict[str, Any]:
+    sign = -1.0 if distance else 1.0
+    t_ci = sorted((sign * p.threshold_ci[0], sign * p.threshold_ci[1]))
+    return {
+        "threshold": sign * p.threshold,
+        "fmr": p.fmr,
+        "fnmr": p.fnmr,
+        "fnmr_ci": list(p.fnmr_ci),
+        "threshold_ci": t_ci,
+        "genuine_pairs": p.genuine,
+        "impostor_pairs": p.impostor,
+    }
+
+
+def calibrate_population(
+    data: LabelledSet, *, top_k: int, folds: int, max_per_identity: int, n_boot: int, seed: int = 0
+) -> tuple[dict[str, Any], ScoredPairs]:
+    scored = score_leave_identities_out(
+        data.vectors,
+        data.identities,
+        folds=folds,
+        top_k=top_k,
+        max_per_identity=max_per_identity,
+        seed=seed,
+    )
+    raw = operating_points(
+        scored.raw_genuine,
+        scored.raw_impostor,
+        TARGETS,
+        genuine_subjects=scored.genuine_subjects,
+        impostor_subjects=scored.impostor_subjects,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    norm = operating_points(
+        scored.norm_genuine,
+        scored.norm_impostor,
+        TARGETS,
+        genuine_subjects=scored.genuine_subjects,
+        impostor_subjects=scored.impostor_subjects,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    raw_eer, raw_eer_t = eer(scored.raw_genuine, scored.raw_impostor)
+    norm_eer, norm_eer_t = eer(scored.norm_genuine, scored.norm_impostor)
+    body: dict[str, Any] = {
+        "images": len(data.paths),
+        "identities": len(set(data.identities)),
+        "failed_to_acquire": len(data.failed),
+        "top_k": top_k,
+        "folds": folds,
+        "max_per_identity": max_per_identity,
+        "cohort_sizes": list(scored.cohort_sizes),
+        "raw_eer": raw_eer,
+        "raw_eer_threshold_l2": -raw_eer_t,
+        "snorm_eer": norm_eer,
+        "snorm_eer_threshold": norm_eer_t,
+        "raw_l2": {f"{p.target_fmr:g}": _point_dict(p, True) for p in raw},
+        "snorm": {f"{p.target_fmr:g}": _point_dict(p, False) for p in norm},
+    }
+    return body, scored
+
+
+def markdown_table(population: str, body: dict[str, Any]) -> str:
+    lines = [
+        f"### {population}: {body['images']} images, {body['identities']} identities "
+        f"(FTA {body['failed_to_acquire']}), leave-identities-out, {body['folds']} folds, "
+        f"top-{body['top_k']} cohort",
+        "",
+        f"EER raw {body['raw_eer']:.2%}, s-norm {body['snorm_eer']:.2%}.",
+        "",
+        "| target FMR | score | threshold | FMR | FNMR | FNMR 95% CI | pairs (gen / imp) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for target in body["raw_l2"]:
+        for score in ("raw_l2", "snorm"):
+            p = body[score][target]
+            lo, hi = p["fnmr_ci"]
+            lines.append(
+                f"| {target} | {score} | {p['threshold']:.4f} | {p['fmr']:.3%} | {p['fnmr']:.2%} "
+                f"| {lo:.1%}–{hi:.1%} | {p['genuine_pairs']} / {p['impostor_pairs']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def det_png(path: Path, population: str, scored: ScoredPairs) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from proctor.calibration.core import det_curve
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
+    for label, g, i in (
+        ("raw L2", scored.raw_genuine, scored.raw_impostor),
+        ("s-norm", scored.norm_genuine, scored.norm_impostor),
+    ):
+        fmr, fnmr = det_curve(g, i, 400)
+        keep = (fmr > 0) & (fnmr > 0)
+        ax.loglog(fmr[keep], fnmr[keep], label=label)
+    ax.set_xlabel("FMR")
+    ax.set_ylabel("FNMR")
+    ax.set_title(f"DET, {population}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+__all__ = ["asdict", "calibrate_population", "det_png", "embed_labelled", "markdown_table"]

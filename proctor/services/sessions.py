@@ -1,0 +1,438 @@
+"""Session use cases: enroll, open, heartbeat, submit snapshot, exam questions, complete.
+
+A snapshot is handled in three steps so that no database lock is held while the
+face pipeline runs:
+
+1. claim the challenge in one write transaction (single use: a concurrent second
+   claim sees ``submitted`` and is refused as ``challenge_reused``);
+2. verify outside any transaction;
+3. store the decision, evidence, fingerprints, flags, audit entries and
+   notifications in a second write transaction.
+
+Refusals change no counter; they are audited. Image bytes and embeddings never
+reach the audit log or the outbox.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from proctor.capture.challenge import (
+    CaptureChallenge,
+    ChallengeForeign,
+    ChallengeRefused,
+    ChallengeUnknown,
+)
+from proctor.capture.policy import CapturePolicy
+from proctor.capture.schedule import default_rng
+from proctor.clock import Clock
+from proctor.errors import IllegalTransition, ImageError
+from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
+from proctor.ports import FaceVerifier
+from proctor.services.common import (
+    SYSTEM_ACTOR,
+    Blacklisted,
+    NotEnrolled,
+    NotFound,
+    new_id,
+    publish,
+)
+from proctor.services.ports import NotificationEvent, RetentionClass, UnitOfWork
+from proctor.session.adjudication import Flag
+from proctor.session.exam_clock import QuestionTiming
+from proctor.session.outcome import (
+    ComparisonOutcome,
+    FlagPolicy,
+    outcome_from_error,
+    outcome_from_result,
+)
+from proctor.session.session import ProctorSession
+from proctor.session.states import SessionKind, SessionState
+from proctor.types import VerificationResult
+
+REVIEW_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeView:
+    id: str
+    kind: str
+    issued_at: datetime
+    expires_at: datetime
+    guidance: str
+
+    @classmethod
+    def of(cls, c: CaptureChallenge | None) -> ChallengeView | None:
+        if c is None:
+            return None
+        return cls(c.id, c.kind.value, c.issued_at, c.expires_at, c.guidance)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    session_id: str
+    kind: str
+    state: str
+    challenge: ChallengeView | None
+    consecutive_failures: int
+    attempts: int
+    credited_s: float
+
+    @classmethod
+    def of(cls, s: ProctorSession, challenge: CaptureChallenge | None) -> SessionView:
+        return cls(
+            s.id,
+            s.kind.value,
+            s.state.value,
+            ChallengeView.of(challenge),
+            s.consecutive_failures,
+            len(s.attempts),
+            s.credited_s,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionResult:
+    attempt_no: int
+    passed: bool
+    reasons: tuple[str, ...]
+    flags: tuple[str, ...]
+    distance: float | None
+    threshold: float | None
+    evidence_id: str | None
+    session: SessionView
+
+
+class SessionService:
+    """Constructor: ``SessionService(uow_factory, verifier, clock, rng=..., ...)``."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        verifier: FaceVerifier,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        capture_policy: CapturePolicy | None = None,
+        replay_policy: ReplayPolicy | None = None,
+        flag_policy: FlagPolicy | None = None,
+        question_budget_s: float = 60.0,
+    ) -> None:
+        self._uow = uow_factory
+        self._verifier = verifier
+        self._clock = clock
+        self._rng = rng or default_rng()
+        self._capture = capture_policy or CapturePolicy()
+        self._replay = replay_policy or ReplayPolicy()
+        self._flags = flag_policy or FlagPolicy()
+        self._budget_s = question_budget_s
+
+    # ---- enrollment ---------------------------------------------------------------------
+    def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
+        """Enroll reference photos; returns the surrogate subject key (identity kept apart)."""
+        template = self._verifier.enroll(photos)
+        refs: list[Fingerprint] = []
+        for photo in photos:
+            r = self._verifier.verify(template, photo)
+            refs.append(Fingerprint(r.pixel_sha256, r.perceptual_hash))
+        now = self._clock.now()
+        with self._uow() as uow:
+            subject_key = uow.drivers.subject_key(driver_id)
+            if subject_key is None:
+                subject_key = new_id(self._rng)
+                uow.drivers.add(driver_id, subject_key, display_name, now)
+            uow.templates.put(subject_key, template, now)
+            for fp in refs:
+                uow.fingerprints.add(subject_key, fp, now, reference=True)
+            uow.audit.append(
+                actor=SYSTEM_ACTOR,
+                action="driver_enrolled",
+                subject=driver_id,
+                details={"model_id": template.model_id, "photos": len(photos)},
+                at=now,
+            )
+            uow.commit()
+        return subject_key
+
+    # ---- session lifecycle --------------------------------------------------------------
+    def open_session(
+        self, driver_id: str, kind: SessionKind, question_count: int = 20
+    ) -> SessionView:
+        now = self._clock.now()
+        with self._uow() as uow:
+            if uow.drivers.subject_key(driver_id) is None:
+                raise NotEnrolled(details={"driver_id": driver_id})
+            if any(e.active_at(now) for e in uow.blacklist.for_driver(driver_id)):
+                raise Blacklisted(details={"driver_id": driver_id})
+            s = ProctorSession.open(
+                session_id=new_id(self._rng),
+                driver_id=driver_id,
+                kind=kind,
+                now=now,
+                policy=self._capture,
+                rng=self._rng,
+                question_count=question_count,
+                question_budget_s=self._budget_s,
+            )
+            uow.sessions.add(s)
+            uow.audit.append(
+                actor=driver_id,
+                action="session_opened",
+                subject=s.id,
+                details={"kind": kind.value},
+                at=now,
+            )
+            self._flush(uow, s)
+            uow.commit()
+            return SessionView.of(s, s.active_challenge)
+
+    def heartbeat(self, session_id: str, driver_id: str) -> SessionView:
+        now = self._clock.now()
+        with self._uow() as uow:
+            s = self._load(uow, session_id, driver_id)
+            challenge = s.heartbeat(now)
+            self._flush(uow, s)
+            uow.commit()
+            return SessionView.of(s, challenge)
+
+    def submit_snapshot(
+        self, session_id: str, driver_id: str, challenge_id: str, image: bytes
+    ) -> SubmissionResult:
+        # 1. claim (single use), in its own write transaction
+        with self._uow() as uow:
+            s = self._load_for_challenge(uow, session_id, driver_id, challenge_id)
+            try:
+                s.claim(challenge_id, self._clock.now())
+            except ChallengeRefused as refused:
+                self._refuse(uow, s, challenge_id, refused)
+                raise
+            subject_key = uow.drivers.subject_key(driver_id)
+            template = uow.templates.get(subject_key) if subject_key else None
+            if subject_key is None or template is None:
+                raise NotEnrolled(details={"driver_id": driver_id})
+            earlier = uow.fingerprints.snapshots(subject_key)
+            references = uow.fingerprints.references(subject_key)
+            self._flush(uow, s)
+            uow.commit()
+
+        # 2. compare, outside any transaction
+        result: VerificationResult | None = None
+        try:
+            result = self._verifier.verify(template, image)
+        except ImageError as bad:
+            outcome = outcome_from_error(bad.code)
+        else:
+            probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
+            replay = check_replay(probe, earlier, references, self._replay)
+            outcome = outcome_from_result(result, replay, self._flags)
+
+        # 3. decide, in a second write transaction
+        with self._uow() as uow:
+            s = self._load(uow, session_id, driver_id)
+            now = self._clock.now()
+            try:
+                attempt = s.record_decision(challenge_id, outcome, now)
+            except IllegalTransition:
+                self._flush(uow, s)
+                uow.audit.append(
+                    actor=SYSTEM_ACTOR,
+                    action="late_decision_discarded",
+                    subject=s.id,
+                    details={"challenge_id": challenge_id},
+                    at=now,
+                )
+                uow.commit()
+                raise
+            evidence_id = self._keep_evidence(uow, s, subject_key, result, outcome, now)
+            if result is not None and result.pixel_sha256:
+                fp = Fingerprint(result.pixel_sha256, result.perceptual_hash)
+                uow.fingerprints.add(subject_key, fp, now)
+            self._flag(uow, s, attempt.attempt_no, evidence_id)
+            self._flush(uow, s)
+            uow.commit()
+            return SubmissionResult(
+                attempt.attempt_no,
+                attempt.passed,
+                attempt.reasons,
+                attempt.flags,
+                attempt.distance,
+                attempt.threshold,
+                evidence_id,
+                SessionView.of(s, s.active_challenge),
+            )
+
+    def show_question(self, session_id: str, driver_id: str) -> tuple[int, SessionView]:
+        with self._uow() as uow:
+            s = self._load(uow, session_id, driver_id)
+            try:
+                index = s.show_question(self._clock.now())
+            finally:
+                self._flush(uow, s)
+                uow.commit()
+            return index, SessionView.of(s, s.active_challenge)
+
+    def answer(self, session_id: str, driver_id: str, index: int) -> QuestionTiming:
+        """Record an answer at server time; ``counted`` says whether it was within budget."""
+        with self._uow() as uow:
+            s = self._load(uow, session_id, driver_id)
+            try:
+                timing = s.answer(index, self._clock.now())
+            finally:
+                self._flush(uow, s)
+                uow.commit()
+            return timing
+
+    def complete_study(self, session_id: str, driver_id: str) -> SessionView:
+        with self._uow() as uow:
+            s = self._load(uow, session_id, driver_id)
+            try:
+                s.complete_study(self._clock.now())
+            finally:
+                self._flush(uow, s)
+                uow.commit()
+            return SessionView.of(s, None)
+
+    # ---- internals ----------------------------------------------------------------------
+    def _load(self, uow: UnitOfWork, session_id: str, driver_id: str) -> ProctorSession:
+        s = uow.sessions.get(session_id)
+        if s is None:
+            raise NotFound(details={"session_id": session_id})
+        if s.driver_id != driver_id:
+            raise NotFound(details={"session_id": session_id})  # do not confirm it exists
+        s.rng = self._rng
+        return s
+
+    def _load_for_challenge(
+        self, uow: UnitOfWork, session_id: str, driver_id: str, challenge_id: str
+    ) -> ProctorSession:
+        s = uow.sessions.get(session_id)
+        owner = uow.sessions.session_of_challenge(challenge_id)
+        if s is None or s.driver_id != driver_id:
+            if owner is None:
+                raise ChallengeUnknown(details={"challenge_id": challenge_id})
+            raise ChallengeForeign(details={"challenge_id": challenge_id})
+        if owner is not None and owner != s.id:
+            raise ChallengeForeign(details={"challenge_id": challenge_id})
+        s.rng = self._rng
+        return s
+
+    def _refuse(
+        self, uow: UnitOfWork, s: ProctorSession, challenge_id: str, refused: ChallengeRefused
+    ) -> None:
+        self._flush(uow, s)  # expiries applied by advance() are time, not the refusal
+        uow.audit.append(
+            actor=s.driver_id,
+            action="snapshot_refused",
+            subject=s.id,
+            details={"code": refused.code, "challenge_id": challenge_id},
+            at=self._clock.now(),
+        )
+        uow.commit()
+
+    def _flush(self, uow: UnitOfWork, s: ProctorSession) -> None:
+        events = s.pull_events()
+        uow.sessions.save(s)
+        publish(uow, s.driver_id, events)
+        if s.terminal and s.closed_at is not None:
+            self._close_retention(uow, s)
+
+    def _keep_evidence(
+        self,
+        uow: UnitOfWork,
+        s: ProctorSession,
+        subject_key: str,
+        result: VerificationResult | None,
+        outcome: ComparisonOutcome,
+        now: datetime,
+    ) -> str | None:
+        """Keep the face crop (never the full frame), encrypted, under its retention class."""
+        if result is None or not result.face_crop_jpeg:
+            return None
+        if outcome.flags:
+            retention = RetentionClass.FLAGGED
+        elif outcome.passed:
+            retention = RetentionClass.PASSED
+        else:
+            retention = RetentionClass.FAILED
+        evidence_id = uow.evidence.put(
+            result.face_crop_jpeg,
+            subject_key=subject_key,
+            session_id=s.id,
+            retention=retention,
+            at=now,
+        )
+        if retention is not RetentionClass.FLAGGED:
+            # Hard cap for sessions that are never closed; tightened at close.
+            cap = now + timedelta(seconds=self._capture.study_horizon_s) + REVIEW_WINDOW
+            uow.evidence.set_retention([evidence_id], retention, cap)
+        return evidence_id
+
+    def _close_retention(self, uow: UnitOfWork, s: ProctorSession) -> None:
+        assert s.closed_at is not None
+        until = s.closed_at + REVIEW_WINDOW
+        for evidence_id in uow.evidence.for_session(s.id):
+            current = uow.evidence.retention_of(evidence_id)
+            if current is None:
+                continue
+            retention, delete_after = current
+            if retention in (RetentionClass.PASSED, RetentionClass.FAILED) and (
+                delete_after is None or delete_after > until
+            ):
+                uow.evidence.set_retention([evidence_id], retention, until)
+
+    def _flag(
+        self, uow: UnitOfWork, s: ProctorSession, attempt_no: int, evidence_id: str | None
+    ) -> None:
+        attempt = s.attempts[attempt_no - 1]
+        if not attempt.flags:
+            return
+        flag = uow.flags.open_for_session(s.id)
+        if flag is None:
+            flag = Flag(
+                id=new_id(self._rng),
+                session_id=s.id,
+                driver_id=s.driver_id,
+                raised_at=attempt.decided_at,
+                reasons=attempt.flags,
+                attempt_nos=(attempt_no,),
+                evidence_ids=(evidence_id,) if evidence_id else (),
+            )
+            uow.flags.add(flag)
+            uow.outbox.emit(
+                NotificationEvent(
+                    "flag_raised",
+                    s.driver_id,
+                    attempt.decided_at,
+                    {"flag_id": flag.id, "session_id": s.id, "reasons": list(flag.reasons)},
+                )
+            )
+        else:
+            flag.merge(attempt.flags, attempt_no, evidence_id)
+            uow.flags.save(flag)
+        uow.audit.append(
+            actor=SYSTEM_ACTOR,
+            action="flag_recorded",
+            subject=flag.id,
+            details={
+                "session_id": s.id,
+                "attempt_no": attempt_no,
+                "reasons": list(attempt.flags),
+            },
+            at=attempt.decided_at,
+        )
+
+
+def is_active(view: SessionView) -> bool:
+    return view.state == SessionState.ACTIVE.value
+
+
+__all__ = [
+    "ChallengeView",
+    "SessionService",
+    "SessionView",
+    "SubmissionResult",
+    "is_active",
+]

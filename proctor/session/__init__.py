@@ -1,0 +1,45 @@
+"""Study/exam session state machine: three strikes, the paused exam clock, flags, events.
+
+Pure core: imports only the stdlib, numpy and proctor core modules.
+"""
+
+from proctor.session.exam_clock import ExamClock, PauseInterval, QuestionTiming
+from proctor.session.outcome import (
+    ComparisonOutcome,
+    FlagPolicy,
+    outcome_from_error,
+    outcome_from_result,
+)
+from proctor.session.session import Attempt, ProctorSession
+from proctor.session.states import (
+    CapturePending,
+    FailureReason,
+    FlagReason,
+    IdentityNotVerified,
+    QuestionOutOfOrder,
+    SessionKind,
+    SessionRefused,
+    SessionState,
+    WrongSessionKind,
+)
+
+__all__ = [
+    "Attempt",
+    "CapturePending",
+    "ComparisonOutcome",
+    "ExamClock",
+    "FailureReason",
+    "FlagPolicy",
+    "FlagReason",
+    "IdentityNotVerified",
+    "PauseInterval",
+    "ProctorSession",
+    "QuestionOutOfOrder",
+    "QuestionTiming",
+    "SessionKind",
+    "SessionRefused",
+    "SessionState",
+    "WrongSessionKind",
+    "outcome_from_error",
+    "outcome_from_result",
+]

@@ -1,0 +1,166 @@
+"""Flags, blacklist entries and appeals: the human side of proxy findings (pure core).
+
+A flag carries reason codes and evidence references. It never blacklists by
+itself (PIPL Art. 24): a reviewer recommends, and a *different* adjudicator
+decides (SECURITY.md c.6, two distinct humans). Upholding creates a blacklist
+entry: 3 years off the internet/self-service platform (local practice) plus the
+legal bar of 3 scoring cycles (163号令 Art. 26(5)). An upheld appeal, decided by
+someone other than the original adjudicator, lifts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from proctor.errors import IllegalTransition, ProctorError
+
+PLATFORM_BAR_YEARS = 3
+LEGAL_BAR_SCORING_CYCLES = 3
+
+
+class FlagStatus(StrEnum):
+    OPEN = "open"
+    REVIEWED = "reviewed"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class BlacklistStatus(StrEnum):
+    ACTIVE = "active"
+    LIFTED = "lifted"
+
+
+class AppealStatus(StrEnum):
+    FILED = "filed"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class SameHumanTwice(ProctorError):
+    """Review and decision (or decision and appeal) need two distinct people."""
+
+    code = "same_human_twice"
+
+
+def add_years(at: datetime, years: int) -> datetime:
+    """Same month and day ``years`` later; 29 Feb becomes 28 Feb (民法典 Art. 202: month end)."""
+    try:
+        return at.replace(year=at.year + years)
+    except ValueError:
+        return at.replace(year=at.year + years, day=28)
+
+
+@dataclass(slots=True)
+class Flag:
+    id: str
+    session_id: str
+    driver_id: str
+    raised_at: datetime
+    reasons: tuple[str, ...]
+    attempt_nos: tuple[int, ...] = ()
+    evidence_ids: tuple[str, ...] = ()
+    status: FlagStatus = FlagStatus.OPEN
+    reviewer_id: str | None = None
+    recommendation: str | None = None
+    reviewed_at: datetime | None = None
+    adjudicator_id: str | None = None
+    decided_at: datetime | None = None
+    note: str = ""
+
+    def merge(self, reasons: tuple[str, ...], attempt_no: int, evidence_id: str | None) -> None:
+        if self.status is not FlagStatus.OPEN:
+            raise IllegalTransition("flag is no longer open")
+        self.reasons = tuple(dict.fromkeys(self.reasons + reasons))
+        self.attempt_nos = (*self.attempt_nos, attempt_no)
+        if evidence_id:
+            self.evidence_ids = (*self.evidence_ids, evidence_id)
+
+    def review(self, reviewer_id: str, recommendation: str, at: datetime) -> None:
+        if self.status is not FlagStatus.OPEN:
+            raise IllegalTransition("flag already reviewed", details={"flag_id": self.id})
+        if not reviewer_id:
+            raise IllegalTransition("a review needs a named human")
+        self.status = FlagStatus.REVIEWED
+        self.reviewer_id = reviewer_id
+        self.recommendation = recommendation
+        self.reviewed_at = at
+
+    def decide(self, adjudicator_id: str, uphold: bool, at: datetime, note: str = "") -> None:
+        if self.status is not FlagStatus.REVIEWED:
+            raise IllegalTransition(
+                "a flag is decided only after review", details={"flag_id": self.id}
+            )
+        if not adjudicator_id:
+            raise IllegalTransition("a decision needs a named human")
+        if adjudicator_id == self.reviewer_id:
+            raise SameHumanTwice(details={"flag_id": self.id})
+        self.status = FlagStatus.UPHELD if uphold else FlagStatus.DISMISSED
+        self.adjudicator_id = adjudicator_id
+        self.decided_at = at
+        self.note = note
+
+
+@dataclass(slots=True)
+class BlacklistEntry:
+    id: str
+    driver_id: str
+    flag_id: str
+    decided_by: str
+    start_at: datetime
+    platform_until: datetime
+    legal_bar_scoring_cycles: int = LEGAL_BAR_SCORING_CYCLES
+    status: BlacklistStatus = BlacklistStatus.ACTIVE
+    lifted_at: datetime | None = None
+    lifted_by_appeal_id: str | None = None
+
+    @classmethod
+    def from_decision(cls, entry_id: str, flag: Flag) -> BlacklistEntry:
+        """Only an upheld flag, decided by a human, can produce an entry."""
+        if flag.status is not FlagStatus.UPHELD or not flag.adjudicator_id or not flag.decided_at:
+            raise IllegalTransition("no blacklist without a human decision")
+        return cls(
+            id=entry_id,
+            driver_id=flag.driver_id,
+            flag_id=flag.id,
+            decided_by=flag.adjudicator_id,
+            start_at=flag.decided_at,
+            platform_until=add_years(flag.decided_at, PLATFORM_BAR_YEARS),
+        )
+
+    def active_at(self, at: datetime) -> bool:
+        return self.status is BlacklistStatus.ACTIVE and self.start_at <= at < self.platform_until
+
+    def lift(self, appeal_id: str, at: datetime) -> None:
+        if self.status is not BlacklistStatus.ACTIVE:
+            raise IllegalTransition("blacklist entry is not active")
+        self.status = BlacklistStatus.LIFTED
+        self.lifted_at = at
+        self.lifted_by_appeal_id = appeal_id
+
+
+@dataclass(slots=True)
+class Appeal:
+    id: str
+    blacklist_id: str
+    driver_id: str
+    filed_at: datetime
+    statement: str
+    evidence_refs: tuple[str, ...] = field(default_factory=tuple)
+    status: AppealStatus = AppealStatus.FILED
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    def decide(
+        self, adjudicator_id: str, uphold: bool, at: datetime, entry: BlacklistEntry
+    ) -> None:
+        if self.status is not AppealStatus.FILED:
+            raise IllegalTransition("appeal already decided", details={"appeal_id": self.id})
+        if not adjudicator_id:
+            raise IllegalTransition("an appeal decision needs a named human")
+        if adjudicator_id == entry.decided_by:
+            raise SameHumanTwice(details={"appeal_id": self.id})
+        self.status = AppealStatus.UPHELD if uphold else AppealStatus.REJECTED
+        self.decided_by = adjudicator_id
+        self.decided_at = at

@@ -1,0 +1,75 @@
+"""Session kinds, states, reason codes and the transition table.
+
+Values are persisted and public: never rename them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final
+
+from proctor.errors import ProctorError
+
+
+class SessionKind(StrEnum):
+    STUDY = "study"
+    EXAM = "exam"
+
+
+class SessionState(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    TERMINATED_INVALID = "terminated_invalid"
+
+    @property
+    def terminal(self) -> bool:
+        return not TRANSITIONS[self]
+
+
+TRANSITIONS: Final[Mapping[SessionState, frozenset[SessionState]]] = {
+    SessionState.ACTIVE: frozenset({SessionState.COMPLETED, SessionState.TERMINATED_INVALID}),
+    SessionState.COMPLETED: frozenset(),
+    SessionState.TERMINATED_INVALID: frozenset(),
+}
+
+
+class FailureReason(StrEnum):
+    """Failure reasons this package adds to the verifier's own codes."""
+
+    FACE_MISMATCH = "face_mismatch"
+    NO_FACE = "no_face"
+    MULTIPLE_FACES = "multiple_faces"
+    REPLAY = "replay"
+    CAPTURE_TIMEOUT = "capture_timeout"
+
+
+class FlagReason(StrEnum):
+    """Proxy evidence for a human. A flag never blacklists by itself (PIPL Art. 24)."""
+
+    PROXY_FACE = "proxy_face"
+    EXTRA_PEOPLE = "extra_people"
+    REPLAY = "replay"
+    REPLAY_SUSPECTED = "replay_suspected"
+
+
+class SessionRefused(ProctorError):
+    """An operation the session cannot take in its current state (no state changes)."""
+
+    code = "session_refused"
+
+
+class CapturePending(SessionRefused):
+    code = "capture_pending"
+
+
+class IdentityNotVerified(SessionRefused):
+    code = "identity_not_verified"
+
+
+class QuestionOutOfOrder(SessionRefused):
+    code = "question_out_of_order"
+
+
+class WrongSessionKind(SessionRefused):
+    code = "wrong_session_kind"

@@ -1,0 +1,561 @@
+"""SQLAlchemy repositories implementing ``proctor.services.ports``.
+
+The session aggregate is mapped onto ``proctor_session`` plus child rows. On
+PostgreSQL ``SessionRepository.get`` takes ``SELECT ... FOR UPDATE`` on the
+session row; on SQLite the unit of work already holds the write lock
+(``BEGIN IMMEDIATE``). Attempts are insert-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proctor.capture.challenge import CaptureChallenge, ChallengeKind, ChallengeState
+from proctor.capture.policy import CapturePolicy
+from proctor.liveness.replay import Fingerprint
+from proctor.services.ports import NotificationEvent
+from proctor.session.adjudication import (
+    Appeal,
+    AppealStatus,
+    BlacklistEntry,
+    BlacklistStatus,
+    Flag,
+    FlagStatus,
+)
+from proctor.session.exam_clock import ExamClock, PauseInterval, QuestionTiming
+from proctor.session.session import Attempt, ProctorSession
+from proctor.session.states import SessionKind, SessionState
+from proctor.storage.keys import open_sealed, seal
+from proctor.storage.tables import (
+    AppealRow,
+    AttemptRow,
+    BlacklistRow,
+    ChallengeRow,
+    DriverRow,
+    FaceTemplateRow,
+    FingerprintRow,
+    FlagRow,
+    OutboxRow,
+    PauseRow,
+    QuestionRow,
+    SessionRow,
+    VoidedRow,
+)
+from proctor.types import Template
+
+
+def _jsonable(payload: Any) -> Any:
+    if isinstance(payload, datetime):
+        return payload.isoformat()
+    if isinstance(payload, dict):
+        return {str(k): _jsonable(v) for k, v in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [_jsonable(v) for v in payload]
+    return payload
+
+
+class SqlAlchemySessionRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+        self._lock = session.get_bind().dialect.name != "sqlite"
+
+    def add(self, s: ProctorSession) -> None:
+        self._s.add(
+            SessionRow(
+                id=s.id,
+                driver_id=s.driver_id,
+                kind=s.kind.value,
+                opened_at=s.opened_at,
+                policy=asdict(s.policy),
+                schedule={
+                    "study_offsets_s": list(s.study_offsets_s),
+                    "exam_random_at": list(s.exam_random_at),
+                },
+                question_count=s.question_count,
+                question_budget_s=s.exam_clock.question_budget_s if s.exam_clock else 0.0,
+                **self._scalars(s),
+            )
+        )
+        self._s.flush()
+        self._children(s)
+
+    @staticmethod
+    def _scalars(s: ProctorSession) -> dict[str, Any]:
+        return {
+            "state": s.state.value,
+            "closed_at": s.closed_at,
+            "next_scheduled": s.next_scheduled,
+            "consecutive_failures": s.consecutive_failures,
+            "identity_verified_at": s.identity_verified_at,
+            "awaiting_final": s.awaiting_final,
+            "termination_reason": s.termination_reason,
+            "credited_s": s.credited_s,
+        }
+
+    def get(self, session_id: str) -> ProctorSession | None:
+        stmt = select(SessionRow).where(SessionRow.id == session_id)
+        if self._lock:
+            stmt = stmt.with_for_update()
+        row = self._s.execute(stmt).scalar_one_or_none()
+        if row is None:
+            return None
+        challenges = self._s.execute(
+            select(ChallengeRow)
+            .where(ChallengeRow.session_id == session_id)
+            .order_by(ChallengeRow.seq)
+        ).scalars()
+        attempts = self._s.execute(
+            select(AttemptRow)
+            .where(AttemptRow.session_id == session_id)
+            .order_by(AttemptRow.attempt_no)
+        ).scalars()
+        clock = None
+        if row.kind == SessionKind.EXAM.value:
+            pauses = self._s.execute(
+                select(PauseRow).where(PauseRow.session_id == session_id).order_by(PauseRow.seq)
+            ).scalars()
+            questions = self._s.execute(
+                select(QuestionRow)
+                .where(QuestionRow.session_id == session_id)
+                .order_by(QuestionRow.idx)
+            ).scalars()
+            clock = ExamClock(
+                row.question_budget_s,
+                [PauseInterval(p.challenge_id, p.started_at, p.ended_at) for p in pauses],
+                [
+                    QuestionTiming(
+                        q.idx, q.shown_at, q.answered_at, q.paused_s, q.effective_s, q.counted
+                    )
+                    for q in questions
+                ],
+            )
+        return ProctorSession(
+            id=row.id,
+            driver_id=row.driver_id,
+            kind=SessionKind(row.kind),
+            opened_at=row.opened_at,
+            policy=CapturePolicy(**row.policy),
+            study_offsets_s=tuple(row.schedule.get("study_offsets_s", ())),
+            exam_random_at=tuple(row.schedule.get("exam_random_at", ())),
+            question_count=row.question_count,
+            exam_clock=clock,
+            state=SessionState(row.state),
+            closed_at=row.closed_at,
+            challenges=[
+                CaptureChallenge(
+                    id=c.id,
+                    session_id=c.session_id,
+                    kind=ChallengeKind(c.kind),
+                    issued_at=c.issued_at,
+                    expires_at=c.expires_at,
+                    state=ChallengeState(c.state),
+                    guidance=c.guidance,
+                    submitted_at=c.submitted_at,
+                    closed_at=c.closed_at,
+                )
+                for c in challenges
+            ],
+            attempts=[
+                Attempt(
+                    attempt_no=a.attempt_no,
+                    challenge_id=a.challenge_id,
+                    kind=ChallengeKind(a.kind),
+                    passed=a.passed,
+                    reasons=tuple(a.reasons),
+                    flags=tuple(a.flags),
+                    issued_at=a.issued_at,
+                    decided_at=a.decided_at,
+                    submitted_at=a.submitted_at,
+                    distance=a.distance,
+                    threshold=a.threshold,
+                    model_id=a.model_id,
+                    timings_ms=dict(a.timings_ms),
+                )
+                for a in attempts
+            ],
+            consecutive_failures=row.consecutive_failures,
+            next_scheduled=row.next_scheduled,
+            identity_verified_at=row.identity_verified_at,
+            awaiting_final=row.awaiting_final,
+            termination_reason=row.termination_reason,
+            credited_s=row.credited_s,
+        )
+
+    def save(self, s: ProctorSession) -> None:
+        row = self._s.get(SessionRow, s.id)
+        if row is None:
+            self.add(s)
+            return
+        for k, v in self._scalars(s).items():
+            setattr(row, k, v)
+        self._children(s)
+
+    def _children(self, s: ProctorSession) -> None:
+        for seq, c in enumerate(s.challenges.values()):
+            crow = self._s.get(ChallengeRow, c.id)
+            if crow is None:
+                crow = ChallengeRow(
+                    id=c.id,
+                    session_id=s.id,
+                    seq=seq,
+                    kind=c.kind.value,
+                    issued_at=c.issued_at,
+                    expires_at=c.expires_at,
+                    guidance=c.guidance,
+                    state=c.state.value,
+                )
+                self._s.add(crow)
+            crow.state = c.state.value
+            crow.submitted_at = c.submitted_at
+            crow.closed_at = c.closed_at
+        self._s.flush()
+        known = set(
+            self._s.execute(
+                select(AttemptRow.attempt_no).where(AttemptRow.session_id == s.id)
+            ).scalars()
+        )
+        for a in s.attempts:
+            if a.attempt_no in known:
+                continue
+            self._s.add(
+                AttemptRow(
+                    session_id=s.id,
+                    attempt_no=a.attempt_no,
+                    challenge_id=a.challenge_id,
+                    kind=a.kind.value,
+                    passed=a.passed,
+                    reasons=list(a.reasons),
+                    flags=list(a.flags),
+                    issued_at=a.issued_at,
+                    submitted_at=a.submitted_at,
+                    decided_at=a.decided_at,
+                    distance=a.distance,
+                    threshold=a.threshold,
+                    model_id=a.model_id,
+                    timings_ms=dict(a.timings_ms),
+                )
+            )
+        if s.exam_clock is not None:
+            for seq, p in enumerate(s.exam_clock.pauses):
+                prow = self._s.get(PauseRow, (s.id, seq))
+                if prow is None:
+                    prow = PauseRow(
+                        session_id=s.id,
+                        seq=seq,
+                        challenge_id=p.challenge_id,
+                        started_at=p.started_at,
+                    )
+                    self._s.add(prow)
+                prow.ended_at = p.ended_at
+            for q in s.exam_clock.questions:
+                qrow = self._s.get(QuestionRow, (s.id, q.index))
+                if qrow is None:
+                    qrow = QuestionRow(session_id=s.id, idx=q.index, shown_at=q.shown_at)
+                    self._s.add(qrow)
+                qrow.answered_at = q.answered_at
+                qrow.paused_s = q.paused_s
+                qrow.effective_s = q.effective_s
+                qrow.counted = q.counted
+        self._s.flush()
+
+    def session_of_challenge(self, challenge_id: str) -> str | None:
+        stmt = select(ChallengeRow.session_id).where(ChallengeRow.id == challenge_id)
+        return self._s.execute(stmt).scalar_one_or_none()
+
+    def completed_for_driver(self, driver_id: str) -> list[str]:
+        stmt = select(SessionRow.id).where(
+            SessionRow.driver_id == driver_id, SessionRow.state == SessionState.COMPLETED.value
+        )
+        return list(self._s.execute(stmt).scalars())
+
+
+class SqlAlchemyDriverRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, driver_id: str, subject_key: str, display_name: str, at: datetime) -> None:
+        self._s.add(
+            DriverRow(
+                id=driver_id, subject_key=subject_key, display_name=display_name, created_at=at
+            )
+        )
+        self._s.flush()
+
+    def subject_key(self, driver_id: str) -> str | None:
+        row = self._s.get(DriverRow, driver_id)
+        return row.subject_key if row else None
+
+
+class SqlAlchemyTemplateRepository:
+    """Template vectors are sealed (AES-256-GCM, AAD = subject key + model id)."""
+
+    def __init__(self, session: Session, key: bytes) -> None:
+        self._s = session
+        self._key = key
+
+    def put(self, subject_key: str, template: Template, at: datetime) -> None:
+        aad = f"{subject_key}|{template.model_id}".encode()
+        sealed = seal(self._key, template.to_bytes(), aad)
+        row = self._s.get(FaceTemplateRow, subject_key)
+        if row is None:
+            row = FaceTemplateRow(subject_key=subject_key, created_at=at)
+            self._s.add(row)
+        row.model_id = template.model_id
+        row.vector_sealed = sealed
+        row.source_count = template.source_count
+        row.jitters = template.jitters
+        self._s.flush()
+
+    def get(self, subject_key: str) -> Template | None:
+        row = self._s.get(FaceTemplateRow, subject_key)
+        if row is None:
+            return None
+        raw = open_sealed(self._key, row.vector_sealed, f"{subject_key}|{row.model_id}".encode())
+        return Template.from_bytes(
+            row.model_id, raw, source_count=row.source_count, jitters=row.jitters
+        )
+
+
+class SqlAlchemyFingerprintRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(
+        self, subject_key: str, fp: Fingerprint, at: datetime, *, reference: bool = False
+    ) -> None:
+        self._s.add(
+            FingerprintRow(
+                subject_key=subject_key,
+                pixel_sha256=fp.pixel_sha256,
+                perceptual_hash_hex=f"{fp.perceptual_hash & 0xFFFF_FFFF_FFFF_FFFF:016x}",
+                is_reference=reference,
+                created_at=at,
+            )
+        )
+
+    def _list(self, subject_key: str, reference: bool) -> list[Fingerprint]:
+        stmt = select(FingerprintRow).where(
+            FingerprintRow.subject_key == subject_key, FingerprintRow.is_reference == reference
+        )
+        return [
+            Fingerprint(r.pixel_sha256, int(r.perceptual_hash_hex, 16))
+            for r in self._s.execute(stmt).scalars()
+        ]
+
+    def snapshots(self, subject_key: str) -> list[Fingerprint]:
+        return self._list(subject_key, False)
+
+    def references(self, subject_key: str) -> list[Fingerprint]:
+        return self._list(subject_key, True)
+
+
+def _flag_body(f: Flag) -> dict[str, Any]:
+    return {
+        "reasons": list(f.reasons),
+        "attempt_nos": list(f.attempt_nos),
+        "evidence_ids": list(f.evidence_ids),
+        "recommendation": f.recommendation,
+        "note": f.note,
+    }
+
+
+class SqlAlchemyFlagRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, flag: Flag) -> None:
+        self._s.add(
+            FlagRow(
+                id=flag.id,
+                session_id=flag.session_id,
+                driver_id=flag.driver_id,
+                raised_at=flag.raised_at,
+                body={},
+                status=flag.status.value,
+            )
+        )
+        self._s.flush()
+        self.save(flag)
+
+    def save(self, flag: Flag) -> None:
+        row = self._s.get(FlagRow, flag.id)
+        assert row is not None
+        row.body = _flag_body(flag)
+        row.status = flag.status.value
+        row.reviewer_id = flag.reviewer_id
+        row.adjudicator_id = flag.adjudicator_id
+        row.reviewed_at = flag.reviewed_at
+        row.decided_at = flag.decided_at
+        self._s.flush()
+
+    @staticmethod
+    def _domain(row: FlagRow) -> Flag:
+        b = row.body
+        return Flag(
+            id=row.id,
+            session_id=row.session_id,
+            driver_id=row.driver_id,
+            raised_at=row.raised_at,
+            reasons=tuple(b["reasons"]),
+            attempt_nos=tuple(b["attempt_nos"]),
+            evidence_ids=tuple(b["evidence_ids"]),
+            status=FlagStatus(row.status),
+            reviewer_id=row.reviewer_id,
+            recommendation=b.get("recommendation"),
+            reviewed_at=row.reviewed_at,
+            adjudicator_id=row.adjudicator_id,
+            decided_at=row.decided_at,
+            note=b.get("note", ""),
+        )
+
+    def get(self, flag_id: str) -> Flag | None:
+        row = self._s.get(FlagRow, flag_id)
+        return self._domain(row) if row else None
+
+    def open_for_session(self, session_id: str) -> Flag | None:
+        stmt = select(FlagRow).where(
+            FlagRow.session_id == session_id, FlagRow.status == FlagStatus.OPEN.value
+        )
+        row = self._s.execute(stmt).scalars().first()
+        return self._domain(row) if row else None
+
+
+class SqlAlchemyBlacklistRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, entry: BlacklistEntry) -> None:
+        self._s.add(
+            BlacklistRow(
+                id=entry.id,
+                driver_id=entry.driver_id,
+                flag_id=entry.flag_id,
+                decided_by=entry.decided_by,
+                start_at=entry.start_at,
+                platform_until=entry.platform_until,
+                legal_bar_scoring_cycles=entry.legal_bar_scoring_cycles,
+                status=entry.status.value,
+            )
+        )
+        self._s.flush()
+
+    def save(self, entry: BlacklistEntry) -> None:
+        row = self._s.get(BlacklistRow, entry.id)
+        assert row is not None
+        row.status = entry.status.value
+        row.lifted_at = entry.lifted_at
+        row.lifted_by_appeal_id = entry.lifted_by_appeal_id
+        self._s.flush()
+
+    @staticmethod
+    def _domain(r: BlacklistRow) -> BlacklistEntry:
+        return BlacklistEntry(
+            id=r.id,
+            driver_id=r.driver_id,
+            flag_id=r.flag_id,
+            decided_by=r.decided_by,
+            start_at=r.start_at,
+            platform_until=r.platform_until,
+            legal_bar_scoring_cycles=r.legal_bar_scoring_cycles,
+            status=BlacklistStatus(r.status),
+            lifted_at=r.lifted_at,
+            lifted_by_appeal_id=r.lifted_by_appeal_id,
+        )
+
+    def get(self, entry_id: str) -> BlacklistEntry | None:
+        row = self._s.get(BlacklistRow, entry_id)
+        return self._domain(row) if row else None
+
+    def for_driver(self, driver_id: str) -> list[BlacklistEntry]:
+        stmt = select(BlacklistRow).where(BlacklistRow.driver_id == driver_id)
+        return [self._domain(r) for r in self._s.execute(stmt).scalars()]
+
+
+class SqlAlchemyAppealRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, appeal: Appeal) -> None:
+        self._s.add(
+            AppealRow(
+                id=appeal.id,
+                blacklist_id=appeal.blacklist_id,
+                driver_id=appeal.driver_id,
+                filed_at=appeal.filed_at,
+                statement=appeal.statement,
+                evidence_refs=list(appeal.evidence_refs),
+                status=appeal.status.value,
+            )
+        )
+        self._s.flush()
+
+    def save(self, appeal: Appeal) -> None:
+        row = self._s.get(AppealRow, appeal.id)
+        assert row is not None
+        row.status = appeal.status.value
+        row.decided_by = appeal.decided_by
+        row.decided_at = appeal.decided_at
+        self._s.flush()
+
+    def get(self, appeal_id: str) -> Appeal | None:
+        r = self._s.get(AppealRow, appeal_id)
+        if r is None:
+            return None
+        return Appeal(
+            id=r.id,
+            blacklist_id=r.blacklist_id,
+            driver_id=r.driver_id,
+            filed_at=r.filed_at,
+            statement=r.statement,
+            evidence_refs=tuple(r.evidence_refs),
+            status=AppealStatus(r.status),
+            decided_by=r.decided_by,
+            decided_at=r.decided_at,
+        )
+
+
+class SqlAlchemyVoidedRecordRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def void(self, session_id: str, blacklist_id: str, at: datetime) -> None:
+        row = self._s.get(VoidedRow, session_id)
+        if row is None:
+            self._s.add(VoidedRow(session_id=session_id, blacklist_id=blacklist_id, voided_at=at))
+        else:
+            row.blacklist_id, row.voided_at, row.restored_at = blacklist_id, at, None
+        self._s.flush()
+
+    def restore(self, blacklist_id: str, at: datetime) -> list[str]:
+        stmt = select(VoidedRow).where(
+            VoidedRow.blacklist_id == blacklist_id, VoidedRow.restored_at.is_(None)
+        )
+        rows = list(self._s.execute(stmt).scalars())
+        for r in rows:
+            r.restored_at = at
+        self._s.flush()
+        return [r.session_id for r in rows]
+
+    def is_void(self, session_id: str) -> bool:
+        row = self._s.get(VoidedRow, session_id)
+        return row is not None and row.restored_at is None
+
+
+class SqlAlchemyOutbox:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def emit(self, event: NotificationEvent) -> None:
+        self._s.add(
+            OutboxRow(
+                kind=event.kind,
+                driver_id=event.driver_id,
+                at=event.at,
+                payload=_jsonable(dict(event.payload)),
+            )
+        )

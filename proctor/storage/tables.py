@@ -1,0 +1,260 @@
+"""SQLAlchemy 2 typed tables. Table names are singular snake_case; instants end in ``_at``.
+
+Identity data (``driver``) and biometric templates (``face_template``) are kept
+apart: templates are keyed by the random ``subject_key`` only, have no foreign
+key to ``driver`` and hold their vector encrypted. No table stores full frames;
+evidence crops live encrypted in the blob store, referenced by
+``evidence_object``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite returns naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class DriverRow(Base):
+    __tablename__ = "driver"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class FaceTemplateRow(Base):
+    __tablename__ = "face_template"
+    subject_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(100))
+    vector_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    source_count: Mapped[int] = mapped_column(Integer)
+    jitters: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class FingerprintRow(Base):
+    __tablename__ = "fingerprint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_key: Mapped[str] = mapped_column(String(64), index=True)
+    pixel_sha256: Mapped[str] = mapped_column(String(64))
+    perceptual_hash_hex: Mapped[str] = mapped_column(String(16))
+    is_reference: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class SessionRow(Base):
+    __tablename__ = "proctor_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    driver_id: Mapped[str] = mapped_column(ForeignKey("driver.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    policy: Mapped[dict[str, Any]]
+    schedule: Mapped[dict[str, Any]]
+    question_count: Mapped[int] = mapped_column(Integer)
+    question_budget_s: Mapped[float] = mapped_column(Float)
+    next_scheduled: Mapped[int] = mapped_column(Integer)
+    consecutive_failures: Mapped[int] = mapped_column(Integer)
+    identity_verified_at: Mapped[datetime | None]
+    awaiting_final: Mapped[bool] = mapped_column(Boolean)
+    termination_reason: Mapped[str] = mapped_column(String(64))
+    credited_s: Mapped[float] = mapped_column(Float)
+
+
+class ChallengeRow(Base):
+    __tablename__ = "capture_challenge"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("proctor_session.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    guidance: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class AttemptRow(Base):
+    __tablename__ = "attempt"
+    __table_args__ = (UniqueConstraint("session_id", "attempt_no"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("proctor_session.id"), index=True)
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    # One attempt per challenge, enforced by the database too (exactly-once).
+    challenge_id: Mapped[str] = mapped_column(ForeignKey("capture_challenge.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[Any] = mapped_column(JSON)
+    flags: Mapped[Any] = mapped_column(JSON)
+    issued_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime]
+    distance: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    model_id: Mapped[str] = mapped_column(String(100))
+    timings_ms: Mapped[dict[str, Any]]
+
+
+class PauseRow(Base):
+    __tablename__ = "pause_interval"
+    session_id: Mapped[str] = mapped_column(ForeignKey("proctor_session.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class QuestionRow(Base):
+    __tablename__ = "exam_question"
+    session_id: Mapped[str] = mapped_column(ForeignKey("proctor_session.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shown_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    paused_s: Mapped[float] = mapped_column(Float)
+    effective_s: Mapped[float] = mapped_column(Float)
+    counted: Mapped[bool] = mapped_column(Boolean)
+
+
+class FlagRow(Base):
+    __tablename__ = "flag"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("proctor_session.id"), index=True)
+    driver_id: Mapped[str] = mapped_column(ForeignKey("driver.id"), index=True)
+    raised_at: Mapped[datetime]
+    body: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    reviewer_id: Mapped[str | None] = mapped_column(String(64))
+    adjudicator_id: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+
+
+class BlacklistRow(Base):
+    __tablename__ = "blacklist_entry"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    driver_id: Mapped[str] = mapped_column(ForeignKey("driver.id"), index=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flag.id"))
+    decided_by: Mapped[str] = mapped_column(String(64))
+    start_at: Mapped[datetime]
+    platform_until: Mapped[datetime]
+    legal_bar_scoring_cycles: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    lifted_at: Mapped[datetime | None]
+    lifted_by_appeal_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AppealRow(Base):
+    __tablename__ = "appeal"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blacklist_id: Mapped[str] = mapped_column(ForeignKey("blacklist_entry.id"), index=True)
+    driver_id: Mapped[str] = mapped_column(ForeignKey("driver.id"))
+    filed_at: Mapped[datetime]
+    statement: Mapped[str] = mapped_column(Text)
+    evidence_refs: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+
+
+class VoidedRow(Base):
+    __tablename__ = "voided_record"
+    session_id: Mapped[str] = mapped_column(ForeignKey("proctor_session.id"), primary_key=True)
+    blacklist_id: Mapped[str] = mapped_column(ForeignKey("blacklist_entry.id"), index=True)
+    voided_at: Mapped[datetime]
+    restored_at: Mapped[datetime | None]
+
+
+class EvidenceRow(Base):
+    __tablename__ = "evidence_object"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(64), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    retention: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    delete_after: Mapped[datetime | None] = mapped_column(index=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_entry"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxRow(Base):
+    __tablename__ = "notification_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    driver_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    delivered_at: Mapped[datetime | None]
+
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Shipped test doubles for the pure logic and the use cases."""

@@ -1,0 +1,110 @@
+"""Use cases over the in-memory unit of work and the fake verifier."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from proctor.capture.challenge import ChallengeForeign, ChallengeUnknown
+from proctor.clock import FakeClock
+from proctor.errors import IllegalTransition
+from proctor.services.adjudication import AdjudicationService
+from proctor.services.common import Blacklisted, NotEnrolled, NotFound
+from proctor.services.retention import purge_evidence
+from proctor.services.sessions import SessionService
+from proctor.session.adjudication import SameHumanTwice
+from proctor.session.states import SessionKind
+from proctor.testing.fakes import FakeVerifier, InMemoryState, fake_image, in_memory_uow_factory
+
+
+@pytest.fixture
+def env() -> tuple[InMemoryState, SessionService, AdjudicationService, FakeClock]:
+    clock = FakeClock()
+    state, factory = in_memory_uow_factory()
+    rng = random.Random(5)
+    svc = SessionService(factory, FakeVerifier(), clock, rng=rng)
+    adj = AdjudicationService(factory, clock, rng=rng)
+    svc.enroll("d1", [fake_image("alice", 0)])
+    svc.enroll("d2", [fake_image("bob", 0)])
+    return state, svc, adj, clock
+
+
+def terminate_with_flag(svc: SessionService, driver: str) -> str:
+    view = svc.open_session(driver, SessionKind.STUDY)
+    for i in range(3):
+        hb = svc.heartbeat(view.session_id, driver)
+        assert hb.challenge is not None
+        svc.submit_snapshot(view.session_id, driver, hb.challenge.id, fake_image("mallory", i))
+    return view.session_id
+
+
+def test_unenrolled_driver_cannot_open(env) -> None:  # type: ignore[no-untyped-def]
+    _, svc, _, _ = env
+    with pytest.raises(NotEnrolled):
+        svc.open_session("nobody", SessionKind.STUDY)
+
+
+def test_foreign_and_unknown_challenges(env) -> None:  # type: ignore[no-untyped-def]
+    _, svc, _, _ = env
+    a = svc.open_session("d1", SessionKind.STUDY)
+    b = svc.open_session("d2", SessionKind.STUDY)
+    assert a.challenge and b.challenge
+    with pytest.raises(ChallengeForeign):
+        svc.submit_snapshot(a.session_id, "d1", b.challenge.id, fake_image("alice", 1))
+    with pytest.raises(ChallengeForeign):  # d1 naming d2's session
+        svc.submit_snapshot(b.session_id, "d1", b.challenge.id, fake_image("alice", 1))
+    with pytest.raises(ChallengeUnknown):
+        svc.submit_snapshot("no-such-session", "d1", "no-such-challenge", b"x")
+    with pytest.raises(NotFound):
+        svc.heartbeat(a.session_id, "d2")
+
+
+def test_garbage_bytes_are_a_failed_attempt(env) -> None:  # type: ignore[no-untyped-def]
+    _, svc, _, _ = env
+    view = svc.open_session("d1", SessionKind.STUDY)
+    assert view.challenge
+    res = svc.submit_snapshot(view.session_id, "d1", view.challenge.id, b"\x00not an image")
+    assert not res.passed and res.reasons == ("corrupt_image",)
+    assert res.session.challenge is not None and res.session.challenge.kind == "retry"
+
+
+def test_flag_needs_review_and_two_humans(env) -> None:  # type: ignore[no-untyped-def]
+    state, svc, adj, _ = env
+    sid = terminate_with_flag(svc, "d1")
+    flag = next(f for f in state.flags.values() if f.session_id == sid)
+    assert set(flag.reasons) == {"proxy_face"} and len(flag.attempt_nos) == 3
+    assert not state.blacklist
+    with pytest.raises(IllegalTransition):
+        adj.decide_flag(flag.id, "adj", uphold=True)
+    adj.review_flag(flag.id, "rev", "uphold")
+    with pytest.raises(SameHumanTwice):
+        adj.decide_flag(flag.id, "rev", uphold=True)
+    assert not state.blacklist
+    entry = adj.decide_flag(flag.id, "adj", uphold=True)
+    assert entry is not None and entry.legal_bar_scoring_cycles == 3
+    with pytest.raises(Blacklisted):
+        svc.open_session("d1", SessionKind.STUDY)
+    kinds = [e.kind for e in state.outbox]
+    assert {"session_terminated", "flag_raised", "flag_reviewed", "blacklist_created"} <= set(kinds)
+
+
+def test_dismissed_flag_releases_evidence_for_purge(env) -> None:  # type: ignore[no-untyped-def]
+    state, svc, adj, clock = env
+    sid = terminate_with_flag(svc, "d2")
+    flag = next(f for f in state.flags.values() if f.session_id == sid)
+    clock.advance(30 * 24 * 3600)
+    _, factory = in_memory_uow_factory(state)
+    assert purge_evidence(factory, clock) == {}
+    adj.review_flag(flag.id, "rev", "dismiss")
+    assert adj.decide_flag(flag.id, "adj", uphold=False) is None
+    clock.advance(24 * 3600 + 1)
+    _, factory = in_memory_uow_factory(state)
+    assert purge_evidence(factory, clock) == {"flagged": 3}
+
+
+def test_audit_and_outbox_never_hold_images(env) -> None:  # type: ignore[no-untyped-def]
+    state, svc, _, _ = env
+    terminate_with_flag(svc, "d1")
+    text = repr(state.audit) + repr(state.outbox)
+    assert "FAKEIMG" not in text and "crop:" not in text and "\\xff\\xd8" not in text

@@ -1,0 +1,220 @@
+"""Example-based tests of the session aggregate and the exam clock."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from proctor.capture.challenge import (
+    ChallengeExpired,
+    ChallengeKind,
+    ChallengeReused,
+    ChallengeUnknown,
+    SessionClosed,
+)
+from proctor.clock import FakeClock
+from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
+from proctor.session import (
+    CapturePending,
+    ComparisonOutcome,
+    FlagPolicy,
+    IdentityNotVerified,
+    ProctorSession,
+    SessionKind,
+    SessionState,
+    outcome_from_result,
+)
+from proctor.session.adjudication import add_years
+from proctor.types import Verdict, VerificationResult
+
+PASS = ComparisonOutcome(True)
+FAIL = ComparisonOutcome(False, ("face_mismatch",))
+
+
+def exam(clock: FakeClock, questions: int = 3) -> ProctorSession:
+    return ProctorSession.open(
+        session_id="s1",
+        driver_id="d1",
+        kind=SessionKind.EXAM,
+        now=clock.now(),
+        rng=random.Random(7),
+        question_count=questions,
+    )
+
+
+def decide(s: ProctorSession, clock: FakeClock, outcome: ComparisonOutcome, compare_s: float = 2):
+    c = s.heartbeat(clock.now())
+    assert c is not None
+    s.claim(c.id, clock.now())
+    clock.advance(compare_s)
+    return s.record_decision(c.id, outcome, clock.now())
+
+
+def test_three_consecutive_failures_terminate_and_pass_resets() -> None:
+    clock = FakeClock()
+    s = exam(clock)
+    decide(s, clock, FAIL)
+    decide(s, clock, FAIL)
+    assert s.active_challenge is not None and s.active_challenge.kind is ChallengeKind.RETRY
+    assert s.active_challenge.guidance == "请正对摄像头"
+    decide(s, clock, PASS)
+    assert s.consecutive_failures == 0
+    s2 = exam(clock)
+    for _ in range(3):
+        decide(s2, clock, FAIL)
+    assert s2.state is SessionState.TERMINATED_INVALID
+    assert [a.passed for a in s2.attempts] == [False] * 3
+
+
+def test_unanswered_challenge_times_out_as_failure() -> None:
+    clock = FakeClock()
+    s = exam(clock)
+    first = s.heartbeat(clock.now())
+    assert first is not None
+    clock.advance(91)
+    s.advance(clock.now())
+    assert s.attempts[0].reasons == ("capture_timeout",)
+    assert s.attempts[0].decided_at == first.expires_at
+    with pytest.raises(ChallengeExpired):
+        s.claim(first.id, clock.now())
+    assert len(s.attempts) == 1
+    clock.advance(1000)  # two more timeouts, back to back
+    s.advance(clock.now())
+    assert s.state is SessionState.TERMINATED_INVALID
+    assert len(s.attempts) == 3
+    with pytest.raises(SessionClosed):
+        s.show_question(clock.now())
+
+
+def test_refusals_change_nothing() -> None:
+    clock = FakeClock()
+    s = exam(clock)
+    c = s.heartbeat(clock.now())
+    assert c is not None
+    with pytest.raises(ChallengeUnknown):
+        s.claim("nope", clock.now())
+    s.claim(c.id, clock.now())
+    with pytest.raises(ChallengeReused):
+        s.claim(c.id, clock.now())
+    assert s.consecutive_failures == 0 and not s.attempts
+
+
+def test_exam_clock_pauses_for_comparison() -> None:
+    """DOMAIN (c)26: a 50 s comparison plus 55 s of answering is still in time."""
+    clock = FakeClock()
+    s = exam(clock, questions=3)
+    decide(s, clock, PASS)  # exam start
+    s.exam_random_at = (1,)
+    assert s.show_question(clock.now()) == 0
+    clock.advance(30)
+    assert s.answer(0, clock.now()).counted
+    idx = s.show_question(clock.now())  # random capture issued on show
+    assert idx == 1 and s.comparison_pending
+    with pytest.raises(CapturePending):
+        s.answer(1, clock.now())
+    frozen = s.exam_clock.effective_elapsed_s(1, clock.now())  # type: ignore[union-attr]
+    clock.advance(40)
+    assert s.exam_clock.effective_elapsed_s(1, clock.now()) == frozen  # type: ignore[union-attr]
+    decide(s, clock, PASS, compare_s=10)
+    clock.advance(55)
+    timing = s.answer(1, clock.now())
+    assert timing.paused_s == pytest.approx(50)
+    assert timing.effective_s == pytest.approx(55)
+    assert timing.counted
+    s.show_question(clock.now())
+    clock.advance(61)
+    late = s.answer(2, clock.now())
+    assert not late.counted
+    assert s.active_challenge is not None and s.active_challenge.kind is ChallengeKind.EXAM_END
+    decide(s, clock, PASS)
+    assert s.state is SessionState.COMPLETED
+    pauses = s.exam_clock.pauses  # type: ignore[union-attr]
+    assert all(p.ended_at is not None and p.ended_at >= p.started_at for p in pauses)
+
+
+def test_questions_need_verified_identity() -> None:
+    clock = FakeClock()
+    s = exam(clock)
+    with pytest.raises(IdentityNotVerified):
+        s.show_question(clock.now())
+
+
+def test_study_random_captures_due_on_heartbeat_only() -> None:
+    clock = FakeClock()
+    s = ProctorSession.open(
+        session_id="st",
+        driver_id="d",
+        kind=SessionKind.STUDY,
+        now=clock.now(),
+        rng=random.Random(3),
+    )
+    decide(s, clock, PASS)
+    first = s.study_offsets_s[0]
+    clock.set(s.opened_at + timedelta(seconds=first - 1))
+    assert s.heartbeat(clock.now()) is None
+    clock.advance(2)
+    c = s.heartbeat(clock.now())
+    assert c is not None and c.kind is ChallengeKind.RANDOM and c.issued_at == clock.now()
+    decide(s, clock, PASS)
+    clock.advance(600)
+    credited = s.complete_study(clock.now()) if s.heartbeat(clock.now()) is None else None
+    if credited is not None:
+        assert s.state is SessionState.COMPLETED and credited > 0
+
+
+def test_terminated_study_credits_nothing() -> None:
+    clock = FakeClock()
+    s = ProctorSession.open(
+        session_id="st",
+        driver_id="d",
+        kind=SessionKind.STUDY,
+        now=clock.now(),
+        rng=random.Random(3),
+    )
+    for _ in range(3):
+        decide(s, clock, FAIL)
+    assert s.state is SessionState.TERMINATED_INVALID and s.credited_s == 0
+
+
+def _result(distance: float | None, reasons: tuple[str, ...], **kw: object) -> VerificationResult:
+    verdict = Verdict.MATCH if not reasons else Verdict.NO_MATCH
+    return VerificationResult(verdict, reasons, distance, 0.6, "m", **kw)  # type: ignore[arg-type]
+
+
+def test_outcome_flags_proxy_extra_people_and_replay() -> None:
+    far = outcome_from_result(_result(0.9, ("face_mismatch",)), None, FlagPolicy(0.15))
+    assert not far.passed and "proxy_face" in far.flags
+    near = outcome_from_result(_result(0.65, ("face_mismatch",)))
+    assert near.flags == ()
+    blurry = outcome_from_result(_result(0.9, ("face_mismatch",), quality_reasons=("blurry",)))
+    assert "proxy_face" not in blurry.flags
+    two = outcome_from_result(_result(None, ("multiple_faces",), face_count=2))
+    assert two.flags == ("extra_people",)
+    probe = Fingerprint("aa", 0b1111)
+    replay = check_replay(probe, [Fingerprint("aa", 0b1111)])
+    out = outcome_from_result(_result(0.3, ()), replay)
+    assert not out.passed and out.reasons[0] == "replay" and "replay" in out.flags
+
+
+def test_near_duplicate_only_flags() -> None:
+    policy = ReplayPolicy(near_duplicate_max_hamming_bits=5)
+    probe = Fingerprint("bb", 0b1111)
+    near = check_replay(probe, [Fingerprint("aa", 0b1111 ^ 0b11)], policy=policy)
+    assert near.near and not near.exact and near.nearest_hamming_bits == 2
+    out = outcome_from_result(_result(0.3, ()), near)
+    assert out.passed and out.flags == ("replay_suspected",)
+    ref = check_replay(probe, [], [Fingerprint("cc", 0b1110)], policy)
+    assert ref.near_reference
+    far = check_replay(probe, [Fingerprint("aa", ~0b1111 & (2**64 - 1))], policy=policy)
+    assert not far.near
+    assert check_replay(Fingerprint("", 0), [Fingerprint("", 0)]) == check_replay(
+        Fingerprint("", 0), []
+    )
+
+
+def test_blacklist_term_handles_29_february() -> None:
+    from datetime import UTC, datetime
+
+    assert add_years(datetime(2028, 2, 29, tzinfo=UTC), 3) == datetime(2031, 2, 28, tzinfo=UTC)
