@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from proctor.admin_cli import audit_app, purge_app
+from proctor.calibrate_cli import calibrate, cohort_app
 from proctor.errors import ProctorError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="proctor identity core")
@@ -21,6 +22,8 @@ bench_app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 app.add_typer(purge_app, name="purge")
+app.command("calibrate")(calibrate)
+app.add_typer(cohort_app, name="cohort")
 console = Console()
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED = 0, 1, 2

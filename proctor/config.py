@@ -25,6 +25,11 @@ class ProctorSettings(BaseSettings):
     detect_working_side_px: int = 480
     enroll_jitters: int = 1
     snapshot_extra_face_ratio: float = 0.5
+    # Cohort s-norm: a file of other people's templates (`proctor cohort build`) and the
+    # calibrated operating point (models/operating_points.toml) whose threshold is used.
+    cohort_path: Path | None = None
+    operating_population: str = "asian-dev"
+    operating_target_fmr: str = "0.01"
     reference_extra_face_ratio: float = 0.35
 
     def decode_limits(self) -> DecodeLimits:

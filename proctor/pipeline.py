@@ -20,6 +20,7 @@ from proctor.errors import EnrollmentRejected
 from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
 from proctor.imaging.transform import encode_jpeg
 from proctor.liveness.hashing import dhash64
+from proctor.matching.cohort import Cohort, CohortStats
 from proctor.matching.decision import MatchPolicy, decide_match
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
@@ -87,6 +88,8 @@ class Pipeline:
         self.match_policy = match_policy
         self.config = config
         self.model_id = encoder.model_id
+        # Templates of other people for s-norm; set by the composition root when configured.
+        self.cohort: Cohort | None = None
 
     # -- stages -----------------------------------------------------------------
     def analyze(self, data: bytes, policy: QualityPolicy) -> Analysis:
@@ -148,13 +151,22 @@ class Pipeline:
         jit = self.config.enroll_jitters
         vectors = [self.embed(a, jit) for a in analyses]
         hashes = tuple(dhash64(a.chip) for a in analyses if a.chip is not None)
+        mean = np.mean(np.stack(vectors), axis=0)
+        stats = self._cohort_stats(mean)
         return Template(
             self.model_id,
-            np.mean(np.stack(vectors), axis=0),
+            mean,
             source_count=len(vectors),
             jitters=jit,
             perceptual_hashes=hashes,
+            cohort_mean_l2=stats.mean_l2 if stats else None,
+            cohort_std_l2=stats.std_l2 if stats else None,
         )
+
+    def _cohort_stats(self, vector: Embedding) -> CohortStats | None:
+        if self.cohort is None or self.cohort.model_id != self.model_id:
+            return None
+        return self.cohort.stats(vector)
 
     def verify(self, reference: Template, probe: bytes) -> VerificationResult:
         a = self.analyze(probe, self.config.snapshot_quality)
@@ -165,11 +177,19 @@ class Pipeline:
             return self._result(a, Verdict.REJECTED, a.reasons, None)
         vec = self.embed(a, self.config.probe_jitters)
         with _timed(a.timings_ms, "compare"):
-            m = decide_match(Template(self.model_id, vec), reference, self.match_policy)
-        return self._result(a, m.verdict, m.reasons, m.distance)
+            probe_stats = self._cohort_stats(vec)
+            probe = Template(self.model_id, vec)
+            m = decide_match(probe, reference, self.match_policy, probe_stats)
+        return self._result(a, m.verdict, m.reasons, m.distance, m.score, m.score_threshold)
 
     def _result(
-        self, a: Analysis, verdict: Verdict, reasons: tuple[str, ...], distance: float | None
+        self,
+        a: Analysis,
+        verdict: Verdict,
+        reasons: tuple[str, ...],
+        distance: float | None,
+        score: float | None = None,
+        score_threshold: float | None = None,
     ) -> VerificationResult:
         crop = None
         if a.chip is not None:
@@ -187,6 +207,8 @@ class Pipeline:
             pixel_sha256=pixel_sha256(a.rgb),
             perceptual_hash=dhash64(a.chip) if a.chip is not None else 0,
             face_crop_jpeg=crop,
+            score=score,
+            score_threshold=score_threshold,
         )
 
 

@@ -7,6 +7,8 @@ HxWx3 uint8 in RGB order. Colour conversion happens in ``proctor.imaging`` only.
 
 from __future__ import annotations
 
+import math
+import struct
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeAlias
@@ -84,6 +86,10 @@ class Template:
     jitters: int = 1
     # 64-bit perceptual hashes of the aligned reference chips, for replay checks.
     perceptual_hashes: tuple[int, ...] = ()
+    # Cohort statistics (top-k mean and spread of L2 distances to other people),
+    # computed at enrollment when a cohort is configured; used by s-norm.
+    cohort_mean_l2: float | None = None
+    cohort_std_l2: float | None = None
 
     def __post_init__(self) -> None:
         v = np.asarray(self.vector, dtype=np.float64)
@@ -92,14 +98,37 @@ class Template:
         object.__setattr__(self, "vector", v)
 
     def to_bytes(self) -> bytes:
-        return self.vector.astype("<f8").tobytes()
+        """``PTv1`` header (dim, cohort mean, cohort std; NaN when absent) + float64 vector."""
+        mean = math.nan if self.cohort_mean_l2 is None else self.cohort_mean_l2
+        std = math.nan if self.cohort_std_l2 is None else self.cohort_std_l2
+        header = _TEMPLATE_MAGIC + struct.pack("<Idd", self.vector.size, mean, std)
+        return header + self.vector.astype("<f8").tobytes()
 
     @classmethod
     def from_bytes(
         cls, model_id: str, raw: bytes, source_count: int = 1, jitters: int = 1
     ) -> Template:
+        """Inverse of ``to_bytes``; also reads a bare float64 vector (no header)."""
+        mean = std = None
+        if raw[:4] == _TEMPLATE_MAGIC:
+            dim, m, sd = struct.unpack("<Idd", raw[4:24])
+            raw = raw[24:]
+            if len(raw) != 8 * dim:
+                raise ValueError("template bytes do not match their declared size")
+            mean = None if math.isnan(m) else m
+            std = None if math.isnan(sd) else sd
         vec = np.frombuffer(raw, dtype="<f8").copy()
-        return cls(model_id, vec, source_count=source_count, jitters=jitters)
+        return cls(
+            model_id,
+            vec,
+            source_count=source_count,
+            jitters=jitters,
+            cohort_mean_l2=mean,
+            cohort_std_l2=std,
+        )
+
+
+_TEMPLATE_MAGIC = b"PTv1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +153,9 @@ class VerificationResult:
     pixel_sha256: str = ""
     perceptual_hash: int = 0
     face_crop_jpeg: bytes | None = field(default=None, repr=False)
+    # Cohort-normalised similarity (s-norm z) and its threshold, when a cohort is in use.
+    score: float | None = None
+    score_threshold: float | None = None
 
     @property
     def matched(self) -> bool:

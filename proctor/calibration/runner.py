@@ -49,7 +49,9 @@ def embed_labelled(
     cache_file = None
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        cache_file = cache_dir / f"{pipe.model_id}.npz"
+        setup = f"{pipe.model_id}|{type(pipe.encoder).__name__}|{pipe.detector.policy!r}"
+        tag = hashlib.sha1(setup.encode()).hexdigest()[:12]
+        cache_file = cache_dir / f"{pipe.model_id}_{tag}.npz"
         if cache_file.exists():
             with np.load(cache_file) as z:
                 cache = {k: z[k] for k in z.files}

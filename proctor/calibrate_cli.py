@@ -1,0 +1,108 @@
+"""`proctor calibrate`: operating points per population, written to models/operating_points.toml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def calibrate(
+    images: Annotated[Path, typer.Option("--images", help="images.tsv: path, identity, set")],
+    population: Annotated[
+        list[str], typer.Option("--population", help="value of the set column; repeatable")
+    ],
+    root: Annotated[
+        Path | None, typer.Option(help="image root (default: images.tsv's folder)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="models folder to write into")] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="where the DET PNGs and tables go")
+    ] = None,
+    top_k: Annotated[int, typer.Option(help="cohort size used for s-norm statistics")] = 50,
+    folds: Annotated[int, typer.Option(help="identity folds (cohort = other folds)")] = 3,
+    max_per_identity: Annotated[int, typer.Option(help="cap so no one person dominates")] = 5,
+    boot: Annotated[int, typer.Option(help="bootstrap resamples (by subject)")] = 200,
+    write: Annotated[
+        bool, typer.Option("--write/--dry-run", help="update operating_points.toml")
+    ] = True,
+) -> None:
+    """Score every same- and cross-identity pair, leave-identities-out, raw and s-norm."""
+    from proctor.bootstrap import build_pipeline
+    from proctor.calibration.points import FILE_NAME, dump_points, load_points
+    from proctor.calibration.runner import (
+        calibrate_population,
+        det_png,
+        embed_labelled,
+        markdown_table,
+        read_images_tsv,
+    )
+    from proctor.embedding.registry import default_models_dir
+
+    models_dir = out or default_models_dir()
+    reports = report_dir or models_dir / "cards" / "calibration"
+    pipe = build_pipeline()
+    base = root or images.parent
+    points: dict[str, Any] = load_points(models_dir)
+    summary: dict[str, Any] = {}
+    for pop in population:
+        rows = read_images_tsv(images, pop)
+        if not rows:
+            raise typer.BadParameter(f"no labelled images for set {pop!r} in {images}")
+        data = embed_labelled(pipe, base, rows)
+        body, scored = calibrate_population(
+            data, top_k=top_k, folds=folds, max_per_identity=max_per_identity, n_boot=boot
+        )
+        points.setdefault(pipe.model_id, {})[pop] = body
+        table = markdown_table(pop, body)
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / f"{pipe.model_id}_{pop}.md").write_text(table, encoding="utf-8")
+        det_png(reports / f"{pipe.model_id}_{pop}_det.png", pop, scored)
+        console.print(table)
+        summary[pop] = {k: v for k, v in body.items() if k in ("raw_eer", "snorm_eer", "images")}
+    if write:
+        (models_dir / FILE_NAME).write_text(dump_points(points), encoding="utf-8")
+        console.print(f"wrote {models_dir / FILE_NAME}")
+    console.print(json.dumps(summary))
+
+
+cohort_app = typer.Typer(
+    no_args_is_help=True, help="cohorts of other people's templates for s-norm"
+)
+
+
+@cohort_app.command("build")
+def cohort_build(
+    out: Annotated[Path, typer.Option("--out", help="cohort file to write (.npz)")],
+    images: Annotated[
+        Path | None, typer.Option("--images", help="images.tsv to sample from (dev and tests)")
+    ] = None,
+    population: Annotated[str, typer.Option(help="set column value")] = "asian-dev",
+    root: Annotated[Path | None, typer.Option(help="image root")] = None,
+    size: Annotated[int, typer.Option(help="at most this many templates, one per person")] = 1000,
+    exclude_identity: Annotated[
+        list[str] | None, typer.Option(help="identities to leave out (e.g. those scored)")
+    ] = None,
+) -> None:
+    """Sample a cohort: one template per person from a labelled image set."""
+    from proctor.bootstrap import build_pipeline
+    from proctor.calibration.cohort_file import sample_one_per_identity, save_cohort
+    from proctor.calibration.runner import embed_labelled, read_images_tsv
+
+    if images is None:
+        raise typer.BadParameter(
+            "give --images; sampling enrolled references from storage is not built yet"
+        )
+    pipe = build_pipeline()
+    rows = [
+        r for r in read_images_tsv(images, population) if r[1] not in set(exclude_identity or [])
+    ]
+    data = embed_labelled(pipe, root or images.parent, rows)
+    vectors = sample_one_per_identity(data.vectors, data.identities, size)
+    save_cohort(out, pipe.model_id, vectors)
+    console.print(f"wrote {len(vectors)} templates of {pipe.model_id} to {out}")
