@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PROCTOR_FACE_DATA ?= $(abspath ../shared/data/faces)
 
-.PHONY: run test lint setup fixtures
+.PHONY: run test lint setup fixtures models
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,11 @@ setup: $(STAMP)
 fixtures: $(STAMP)
 	$(BIN)/python -m proctor.fixtures_setup
 
-run: fixtures
+# The ONNX fast path, translated locally from the installed dlib weights (no download).
+models: $(STAMP)
+	$(BIN)/proctor models build
+
+run: fixtures models
 	$(BIN)/proctor verify fixtures/images/downloaded/obama.jpg fixtures/images/downloaded/obama2.jpg
 	$(BIN)/proctor verify fixtures/images/downloaded/obama.jpg fixtures/images/downloaded/biden.jpg || true
 
@@ -31,5 +35,5 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: fixtures lint
+test: fixtures models lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -14,12 +14,14 @@ from rich.table import Table
 from proctor.admin_cli import audit_app, purge_app
 from proctor.calibrate_cli import calibrate, cohort_app
 from proctor.errors import ProctorError
+from proctor.models_cli import models_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="proctor identity core")
 bench_app = typer.Typer(
     no_args_is_help=True, help="CPU benchmarks, side by side with face_recognition"
 )
 app.add_typer(bench_app, name="bench")
+app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(purge_app, name="purge")
 app.command("calibrate")(calibrate)
@@ -118,7 +120,8 @@ def bench_speed(
         raise typer.BadParameter(f"no images in {images}")
     res = run_speed(_pipeline(), files, baseline=baseline)
     table = Table(title=f"proctor bench speed: {res['images']} images, core {res['core']}")
-    for col in ("stage", "ours median ms", "ours p95 ms", "face_recognition median ms"):
+    cols = ("stage", "ours median ms", "ours p95 ms", "face_rec. median ms", "face_rec. p95 ms")
+    for col in cols:
         table.add_column(col, justify="right")
     base = res.get("baseline_stages", {})
     base_of = {
@@ -130,22 +133,43 @@ def bench_speed(
     for stage, st in res["stages"].items():
         b = base.get(base_of.get(stage, ""), {})
         table.add_row(
-            stage, f"{st['median']:.2f}", f"{st['p95']:.2f}", f"{b['median']:.2f}" if b else ""
+            stage,
+            f"{st['median']:.2f}",
+            f"{st['p95']:.2f}",
+            f"{b['median']:.2f}" if b else "",
+            f"{b['p95']:.2f}" if b else "",
         )
     table.add_row(
         "[b]pipeline[/b]",
         f"{res['pipeline_ms_median']:.2f}",
         f"{res['pipeline_ms_p95']:.2f}",
         f"{res['baseline_ms_median']:.2f}" if "baseline_ms_median" in res else "",
+        f"{res['baseline_ms_p95']:.2f}" if "baseline_ms_p95" in res else "",
     )
     console.print(table)
     if "ratio" in res:
         console.print(
-            f"ratio (face_recognition ÷ ours, medians): [b]{res['ratio']:.2f}×[/b]; "
-            f"faces found: ours {res['faces_found']}, "
+            f"ratio (face_recognition ÷ ours, medians): [b]{res['ratio']:.2f}×[/b] pipeline, "
+            f"{res['embed_ratio']:.2f}× landmarks+embed; faces found: ours {res['faces_found']}, "
             f"face_recognition {res['baseline_faces_found']}"
         )
+    e = res["embedding"]
+    console.print(
+        f"embedding ({e['runtime']}): {e['gflop_per_face']:.3f} GFLOP/face, "
+        f"{e['achieved_gflops']:.1f} GFLOP/s achieved vs {e['matmul_ceiling_gflops']:.1f} "
+        f"GFLOP/s float32 matmul on this core = {100 * e['fraction_of_ceiling']:.0f}%"
+    )
+    tp = res["throughput_img_s"]
+    console.print(
+        f"peak RSS {res['peak_rss_mb']:.0f} MB; throughput "
+        + ", ".join(f"{w} worker(s) {v:.1f} img/s" for w, v in tp.items())
+    )
     _write_json(json_out, res)
+    if json_out is not None:
+        from proctor.bench.chart import write_stage_chart
+
+        png = write_stage_chart(res, json_out.with_suffix(".png"))
+        console.print(f"wrote {json_out} and {png}")
 
 
 @bench_app.command("accuracy")

@@ -36,6 +36,7 @@ from proctor.types import (
 if TYPE_CHECKING:
     from proctor.detection.dlib_hog import DlibHogDetector
     from proctor.embedding.dlib_resnet import DlibResNetEncoder
+    from proctor.embedding.onnx_resnet import OnnxResNetEncoder
 
 STAGES = ("decode", "detect", "landmarks", "quality", "embed", "compare")
 
@@ -79,7 +80,7 @@ class Pipeline:
     def __init__(
         self,
         detector: DlibHogDetector,
-        encoder: DlibResNetEncoder,
+        encoder: DlibResNetEncoder | OnnxResNetEncoder,
         match_policy: MatchPolicy,
         config: PipelineConfig,
     ) -> None:
@@ -219,14 +220,33 @@ def build_verifier(
     threshold_l2: float | None = None,
     working_max_side_px: int | None = None,
     models_dir: Path | None = None,
+    runtime: str | None = None,
 ) -> Pipeline:
-    """Composition of the real dlib adapters, with sha256-verified weights."""
+    """Composition of the real adapters, with sha256-verified weights.
+
+    ``runtime`` picks the descriptor's runtime: "onnx" (default: dlib's net on
+    onnxruntime, built on first use if missing) or "dlib" (the reference);
+    when None, the environment variable PROCTOR_RUNTIME decides.
+    """
+    import os
+
     from proctor.detection.dlib_hog import DlibHogDetector, HogPolicy
-    from proctor.embedding.dlib_resnet import DlibResNetEncoder
     from proctor.embedding.registry import model_spec
+    from proctor.errors import ModelUnavailable
 
     spec = model_spec(model_id, models_dir)
-    encoder = DlibResNetEncoder(spec)
+    rt = (runtime or os.environ.get("PROCTOR_RUNTIME") or spec.runtime).strip().lower()
+    encoder: DlibResNetEncoder | OnnxResNetEncoder
+    if rt == "onnx" and spec.onnx is not None:
+        from proctor.embedding.onnx_resnet import OnnxResNetEncoder
+
+        encoder = OnnxResNetEncoder(spec)
+    elif rt in ("dlib", "onnx"):
+        from proctor.embedding.dlib_resnet import DlibResNetEncoder
+
+        encoder = DlibResNetEncoder(spec)
+    else:
+        raise ModelUnavailable(f"unknown runtime {rt!r}: use onnx or dlib")
     hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
     policy = MatchPolicy(
         spec.model_id, threshold_l2 if threshold_l2 is not None else spec.threshold_l2

@@ -7,9 +7,11 @@ hits both alike; the ratio is baseline median ÷ ours.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,12 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 BASELINE_STAGES = ("decode", "detect", "landmarks+embed", "compare")
 
 
+_ALL_CORES: set[int] | None = None
+
+
 def pin_one_core() -> int | None:
     """Pin this process to one CPU and single-threaded math; returns the core or None."""
+    global _ALL_CORES
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     try:
@@ -35,9 +41,87 @@ def pin_one_core() -> int | None:
         pass
     if not hasattr(os, "sched_setaffinity"):
         return None
+    if _ALL_CORES is None:
+        _ALL_CORES = set(os.sched_getaffinity(0))
     core = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {core})
     return core
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 7) -> float:
+    """This core's practical float32 ceiling: best of a few n×n numpy matmuls (one thread)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
+def embedding_gflop() -> float:
+    """FLOPs (2 per multiply-add) of one forward pass of dlib's ResNet, from the ONNX graph."""
+    import onnx
+    from onnx import shape_inference
+
+    from proctor.embedding.registry import model_spec
+
+    spec = model_spec()
+    if spec.onnx is None or not spec.onnx.path.exists():
+        return float("nan")
+    model = shape_inference.infer_shapes(onnx.load(str(spec.onnx.path)))
+    g = model.graph
+    dims: dict[str, list[int]] = {}
+    for v in list(g.value_info) + list(g.output):
+        dims[v.name] = [d.dim_value for d in v.type.tensor_type.shape.dim]
+    inits = {t.name: list(t.dims) for t in g.initializer}
+    flops = 0
+    for node in g.node:
+        if node.op_type == "Conv":
+            w = inits[node.input[1]]
+            out = dims.get(node.output[0], [])
+            if len(out) == 4:
+                flops += 2 * w[0] * w[1] * w[2] * w[3] * out[2] * out[3]
+        elif node.op_type == "MatMul":
+            w = inits[node.input[1]]
+            flops += 2 * w[0] * w[1]
+    return flops / 1e9
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+_WORKER: Pipeline | None = None
+
+
+def _worker_init(cores: set[int] | None) -> None:
+    global _WORKER
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cores)
+    from proctor.bootstrap import build_pipeline
+
+    _WORKER = build_pipeline()
+
+
+def _worker_run(path: str) -> bool:
+    assert _WORKER is not None
+    a = _WORKER.analyze(Path(path).read_bytes(), QualityPolicy.permissive())
+    if a.chip is not None:
+        _WORKER.embed(a)
+    return a.chip is not None
+
+
+def throughput(images: list[Path], workers: int) -> float:
+    """Images per second through the whole pipeline with a pool of ``workers`` processes."""
+    with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(_ALL_CORES,)) as pool:
+        list(pool.map(_worker_run, [str(images[0])] * workers))  # warm every worker
+        t0 = time.perf_counter()
+        list(pool.map(_worker_run, [str(p) for p in images], chunksize=4))
+        return len(images) / (time.perf_counter() - t0)
 
 
 def list_images(directory: Path, limit: int | None = None) -> list[Path]:
@@ -85,8 +169,11 @@ def _baseline(fr: Any, path: Path, ref: np.ndarray) -> dict[str, float]:
     return t
 
 
-def run_speed(pipe: Pipeline, images: list[Path], *, baseline: bool = True) -> dict[str, Any]:
+def run_speed(
+    pipe: Pipeline, images: list[Path], *, baseline: bool = True, workers: Sequence[int] = (1, 2)
+) -> dict[str, Any]:
     core = pin_one_core()
+    ceiling = matmul_gflops()
     policy = QualityPolicy.permissive()
     fr = None
     if baseline:
@@ -121,4 +208,19 @@ def run_speed(pipe: Pipeline, images: list[Path], *, baseline: bool = True) -> d
         result["baseline_ms_p95"] = _stats([b["total"] for b in base])["p95"]
         result["baseline_faces_found"] = int(sum(b["face"] for b in base))
         result["ratio"] = result["baseline_ms_median"] / result["pipeline_ms_median"]
+        emb_base = result["baseline_stages"]["landmarks+embed"]["median"]
+        emb_ours = result["stages"]["landmarks"]["median"] + result["stages"]["embed"]["median"]
+        result["embed_ratio"] = emb_base / emb_ours if emb_ours else float("nan")
+    gflop = embedding_gflop()
+    embed_ms = result["stages"]["embed"]["median"]
+    achieved = gflop / (embed_ms / 1e3) if embed_ms else float("nan")
+    result["embedding"] = {
+        "runtime": getattr(pipe.encoder, "runtime", "dlib"),
+        "gflop_per_face": gflop,
+        "achieved_gflops": achieved,
+        "matmul_ceiling_gflops": ceiling,
+        "fraction_of_ceiling": achieved / ceiling,
+    }
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["throughput_img_s"] = {str(w): throughput(images, w) for w in workers}
     return result

@@ -1,5 +1,12 @@
 """dlib's HOG detector on a downscaled working copy.
 
+The fast path: HOG first runs on a copy no wider than ``working_max_side_px``
+(320 px: a quarter of a 640×480 frame's pixels, finding faces of ≥ 160 px
+there); only when nothing is found does it scale up, doubling the copy until
+full size, then upsampling at full size (face_recognition's default, which
+finds faces down to ~40 px). Boxes are mapped back to original pixels; the
+caller computes landmarks on the original image.
+
 The only module that converts dlib rectangles (inclusive right/bottom) into BBox.
 """
 
@@ -7,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import dlib
+import numpy as np
 
 from proctor.imaging.transform import downscale
 from proctor.types import BBox, Detection, RGBImage
@@ -18,10 +27,47 @@ HOG_MIN_FACE_PX = 80
 
 @dataclass(frozen=True, slots=True)
 class HogPolicy:
-    working_max_side_px: int = 480
+    """Where HOG looks first and how it scales up when it finds nothing.
+
+    ``working_max_side_px``: longer side of the first working copy (0: full size).
+    ``upsample``: dlib upsampling on the working copies.
+    ``retry_upsample``: upsampling of the last, full-size attempt.
+    ``max_doublings``: how many ×2 larger copies (each at ``upsample``) are tried
+    between the working copy and the full-size image.
+    ``small_face_px``: a face narrower than this on the copy that found it (HOG's
+    window is 80 px) is re-detected by the next, finer attempt.
+    """
+
+    working_max_side_px: int = 320
     upsample: int = 0
     retry_upsample: int = 1
     adjust_threshold: float = 0.0
+    max_doublings: int = 2
+    small_face_px: int = 90
+
+    def attempts(self, side_px: int) -> list[tuple[int, int]]:
+        """(max side px, upsample) tried in turn on an image whose longer side is ``side_px``."""
+        out: list[tuple[int, int]] = []
+        work = self.working_max_side_px
+        if work > 0:
+            for _ in range(self.max_doublings + 1):
+                if work >= side_px:
+                    break
+                out.append((work, self.upsample))
+                work *= 2
+        out.append((side_px, self.upsample))
+        if self.retry_upsample != self.upsample:
+            out.append((side_px, self.retry_upsample))
+        return out
+
+
+def upscale(img: RGBImage, max_side_px: int) -> tuple[RGBImage, float]:
+    """Enlarged copy with longer side ``max_side_px``, and the factor (< 1) back to the original."""
+    h, w = img.shape[:2]
+    scale = max_side_px / max(h, w)
+    size = (round(w * scale), round(h * scale))
+    big = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+    return big, 1.0 / scale
 
 
 def rect_to_bbox(rect: dlib.rectangle, factor: float = 1.0) -> BBox:
@@ -34,23 +80,31 @@ def bbox_to_rect(box: BBox) -> dlib.rectangle:
 
 
 class DlibHogDetector:
-    """HOG on a working copy; retries with upsampling (and at full size) only when empty."""
+    """HOG on a small working copy; scales up (then upsamples) only when nothing is found."""
 
     def __init__(self, policy: HogPolicy | None = None) -> None:
         self.policy = policy or HogPolicy()
         self._detector = dlib.get_frontal_face_detector()
 
     def detect(self, image: RGBImage) -> list[Detection]:
-        p = self.policy
-        work, factor = downscale(image, p.working_max_side_px)
-        attempts = [(work, factor, p.upsample), (work, factor, p.retry_upsample)]
-        if factor > 1.0:
-            attempts.append((image, 1.0, p.retry_upsample))
-        for img, f, up in attempts:
-            found = self._run(img, f, up)
-            if found:
-                return found
-        return []
+        """Faces in original pixels; empty when no attempt finds one.
+
+        A face found close to HOG's smallest window on a copy (narrower than
+        ``small_face_px`` there) has an unreliable size and may be a weak hit, so
+        the next, finer attempt decides when it finds anything.
+        """
+        side = max(image.shape[:2])
+        best: list[Detection] = []
+        for max_side, up in self.policy.attempts(side):
+            copy, f = downscale(image, max_side) if max_side < side else (image, 1.0)
+            found = self._run(copy, f, up)
+            if not found:
+                continue
+            best = found
+            widest = max(d.bbox.width for d in found) / f * (1 << up)
+            if widest >= self.policy.small_face_px:
+                break
+        return best
 
     def detect_down_to(
         self, image: RGBImage, min_face_px: int, found: list[Detection]
@@ -59,7 +113,8 @@ class DlibHogDetector:
 
         The working copy misses faces below ~HOG_MIN_FACE_PX × factor; when the
         caller needs smaller ones (a second person beside the driver), search
-        again with upsampling, and at full size if needed, and merge.
+        again on the smallest copy where such a face reaches HOG's minimum (an
+        enlarged copy when that is bigger than the image), and merge.
         """
         p = self.policy
         side = max(image.shape[:2])
@@ -71,8 +126,11 @@ class DlibHogDetector:
         if needed_side <= side:
             copy, f = downscale(image, needed_side)
             extra = self._run(copy, f, p.upsample)
+        elif needed_side <= 2 * side:
+            copy, f = upscale(image, needed_side)
+            extra = self._run(copy, f, p.upsample)
         else:
-            extra = self._run(image, 1.0, p.retry_upsample)
+            extra = self._run(image, 1.0, max(p.retry_upsample, p.upsample + 1))
         merged = list(found)
         for d in extra:
             if all(_iou(d.bbox, m.bbox) < 0.3 for m in merged):

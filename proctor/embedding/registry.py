@@ -28,6 +28,22 @@ class ModelFile:
 
 
 @dataclass(frozen=True, slots=True)
+class OnnxArtifact:
+    """An ONNX translation built locally (``proctor models build``) from a weight file.
+
+    ``path`` is in the models folder (git-ignored); ``source_role`` names the
+    weight file it is built from; ``sha256`` is what this repository's builder
+    produces (checked by the reproducibility test). At load, the file is
+    verified against its build sidecar, whose source digest must match the
+    registry's digest of the source weight file.
+    """
+
+    path: Path
+    source_role: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     model_id: str
     version: str
@@ -35,6 +51,8 @@ class ModelSpec:
     embedding_dim: int
     threshold_l2: float
     files: tuple[ModelFile, ...]
+    onnx: OnnxArtifact | None = None
+    runtimes: tuple[str, ...] = ()
 
     def file(self, role: str) -> Path:
         for f in self.files:
@@ -82,6 +100,15 @@ def model_spec(model_id: str | None = None, models_dir: Path | None = None) -> M
         ModelFile(role, base / str(f["path"]), str(f["sha256"]))
         for role, f in dict(entry.get("files", {})).items()
     )
+    onnx = None
+    raw_onnx = entry.get("onnx")
+    if isinstance(raw_onnx, dict):
+        onnx = OnnxArtifact(
+            (models_dir or default_models_dir()) / str(raw_onnx["path"]),
+            str(raw_onnx["source"]),
+            str(raw_onnx["sha256"]),
+        )
+    runtimes = entry.get("runtimes", [entry["runtime"]])
     return ModelSpec(
         model_id=mid,
         version=str(entry["version"]),
@@ -89,6 +116,8 @@ def model_spec(model_id: str | None = None, models_dir: Path | None = None) -> M
         embedding_dim=int(entry["embedding_dim"]),
         threshold_l2=float(entry["threshold_l2"]),
         files=files,
+        onnx=onnx,
+        runtimes=tuple(str(r) for r in runtimes) if isinstance(runtimes, list) else (),
     )
 
 
