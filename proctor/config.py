@@ -22,7 +22,7 @@ class ProctorSettings(BaseSettings):
     models_dir: Path | None = None
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    detect_working_side_px: int = 480
+    detect_working_side_px: int = 320
     enroll_jitters: int = 1
     snapshot_extra_face_ratio: float = 0.5
     # Cohort s-norm: a file of other people's templates (`proctor cohort build`) and the
