@@ -21,7 +21,7 @@ class ProctorSettings(BaseSettings):
     threshold_l2: float | None = None  # overrides the registry's calibrated threshold
     models_dir: Path | None = None
     max_image_bytes: int = 10 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 16_000_000
     detect_working_side_px: int = 320
     enroll_jitters: int = 1
     snapshot_extra_face_ratio: float = 0.5

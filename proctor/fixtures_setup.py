@@ -109,11 +109,11 @@ def generate() -> dict[str, bytes]:
             cv2.resize(biden, (biden.shape[1] * h // biden.shape[0], h)),
         ]
     )
-    canvas = np.full((1200, 1600, 3), 120, np.uint8)
+    canvas = np.full((960, 1280, 3), 120, np.uint8)
     small = cv2.resize(
         obama, (obama.shape[1] // 5, obama.shape[0] // 5), interpolation=cv2.INTER_AREA
     )
-    canvas[500 : 500 + small.shape[0], 700 : 700 + small.shape[1]] = small
+    canvas[400 : 400 + small.shape[0], 560 : 560 + small.shape[1]] = small
     gradient = np.tile(np.linspace(30, 220, 640, dtype=np.uint8), (480, 1))
     # The EXIF-rotated obama stores its pixels turned 90° clockwise and says
     # orientation 8 (rotate 90° counter-clockwise to display): upright once applied.

@@ -36,6 +36,9 @@ class HogPolicy:
     between the working copy and the full-size image.
     ``small_face_px``: a face narrower than this on the copy that found it (HOG's
     window is 80 px) is re-detected by the next, finer attempt.
+    ``max_search_side_px``: no copy searched is larger than this (before
+    upsampling), so a huge image with no face cannot cost seconds of HOG; faces
+    that would need more are too small to verify anyway.
     """
 
     working_max_side_px: int = 320
@@ -44,9 +47,12 @@ class HogPolicy:
     adjust_threshold: float = 0.0
     max_doublings: int = 2
     small_face_px: int = 90
+    max_search_side_px: int = 1280
 
     def attempts(self, side_px: int) -> list[tuple[int, int]]:
         """(max side px, upsample) tried in turn on an image whose longer side is ``side_px``."""
+        if self.max_search_side_px > 0:
+            side_px = min(side_px, self.max_search_side_px)
         out: list[tuple[int, int]] = []
         work = self.working_max_side_px
         if work > 0:
@@ -123,6 +129,8 @@ class DlibHogDetector:
             return found
         # Smallest copy on which a face of min_face_px reaches HOG's minimum.
         needed_side = -(-side * (HOG_MIN_FACE_PX >> p.upsample) // max(min_face_px, 1))
+        if p.max_search_side_px > 0:
+            needed_side = min(needed_side, max(p.max_search_side_px, p.working_max_side_px))
         if needed_side <= side:
             copy, f = downscale(image, needed_side)
             extra = self._run(copy, f, p.upsample)

@@ -24,7 +24,7 @@ __all__ = ["DecodeLimits", "DecodedImage", "decode_image", "pixel_sha256", "snif
 @dataclass(frozen=True, slots=True)
 class DecodeLimits:
     max_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = 40_000_000
+    max_pixels: int = 16_000_000
     min_side_px: int = 8
 
 
@@ -125,12 +125,22 @@ def _to_rgb8(raw: np.ndarray) -> RGBImage:
     if channels == 1:
         return _u8(cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB))
     if channels == 4:
-        alpha = img[:, :, 3:4].astype(np.float32) / 255.0
-        bgr = img[:, :, :3].astype(np.float32)
-        img = (bgr * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+        img = _composite_on_white(img)
     elif channels != 3:
         raise CorruptImage(f"unsupported channel count {channels}")
     return _u8(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+
+
+def _composite_on_white(bgra: np.ndarray, band_rows: int = 256) -> np.ndarray:
+    """Alpha over white in integer arithmetic, in row bands to bound temporary memory."""
+    out = np.empty((*bgra.shape[:2], 3), np.uint8)
+    for y in range(0, bgra.shape[0], band_rows):
+        band = bgra[y : y + band_rows].astype(np.uint16)
+        a = band[:, :, 3:4]
+        out[y : y + band_rows] = ((band[:, :, :3] * a + 255 * (255 - a) + 127) // 255).astype(
+            np.uint8
+        )
+    return out
 
 
 def _apply_orientation(img: RGBImage, orientation: int) -> RGBImage:

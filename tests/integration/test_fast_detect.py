@@ -84,6 +84,8 @@ def test_policy_scales_up_only_after_the_working_copy() -> None:
     assert p.attempts(640) == [(320, 0), (640, 0), (640, 1)]
     assert p.attempts(1280) == [(320, 0), (640, 0), (1280, 0), (1280, 1)]
     assert p.attempts(250) == [(250, 0), (250, 1)]  # small portraits: unchanged
+    # a huge image is never searched above max_search_side_px (no multi-second HOG)
+    assert p.attempts(6000) == [(320, 0), (640, 0), (1280, 0), (1280, 1)]
 
 
 def test_failure_to_acquire_does_not_rise_on_dev_pairs(face_data: Path) -> None:
