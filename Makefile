@@ -26,8 +26,10 @@ models: $(STAMP)
 	$(BIN)/proctor models build
 
 run: fixtures models
-	$(BIN)/proctor verify fixtures/images/downloaded/obama.jpg fixtures/images/downloaded/obama2.jpg
-	$(BIN)/proctor verify fixtures/images/downloaded/obama.jpg fixtures/images/downloaded/biden.jpg || true
+	mkdir -p var
+	PROCTOR_DATA_DIR=var PROCTOR_SEED_DEMO=true \
+	PROCTOR_TOKEN_SECRET=$${PROCTOR_TOKEN_SECRET:-dev-only-secret-change-me-0123456789} \
+	$(BIN)/proctor serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check proctor api tests

@@ -53,6 +53,14 @@ STATUS_BY_CODE: dict[str, int] = {
     "master_key_invalid": 500,
     "evidence_missing": 404,
     "duplicate_message": 409,
+    "challenge_unknown": 404,
+    "challenge_foreign": 404,  # someone else's challenge: answered like an unknown one
+    "challenge_expired": 409,
+    "challenge_reused": 409,
+    "session_closed": 409,
+    "consent_required": 403,
+    "driver_record_missing": 404,
+    "review_window_closed": 409,
     # access
     "not_found": 404,
     "not_owner": 404,  # never reveal that someone else's object exists
@@ -66,6 +74,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "overloaded": 503,
     "idempotency_key_reused": 422,
     "idempotency_in_flight": 409,
+    "method_not_allowed": 405,
     "http_error": 400,
     "internal_error": 500,
 }
@@ -137,10 +146,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "http_error", 401: "unauthenticated", 403: "forbidden"}.get(
-            exc.status_code, "http_error"
-        )
-        resp = envelope(request, code, str(exc.detail))
+        code = {
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }.get(exc.status_code, "http_error")
+        resp = envelope(request, code, str(exc.detail), headers=dict(exc.headers or {}))
         resp.status_code = exc.status_code
         return resp
 

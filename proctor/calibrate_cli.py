@@ -17,6 +17,10 @@ def calibrate(
     population: Annotated[
         list[str], typer.Option("--population", help="value of the set column; repeatable")
     ],
+    video: Annotated[
+        Path | None,
+        typer.Option("--video", help="clips folder (manifest_*.csv): session-anchor thresholds"),
+    ] = None,
     root: Annotated[
         Path | None, typer.Option(help="image root (default: images.tsv's folder)")
     ] = None,
@@ -65,6 +69,14 @@ def calibrate(
         det_png(reports / f"{pipe.model_id}_{pop}_det.png", pop, scored)
         console.print(table)
         summary[pop] = {k: v for k, v in body.items() if k in ("raw_eer", "snorm_eer", "images")}
+    if video is not None:
+        from proctor.calibration.runner import calibrate_anchor
+
+        body = calibrate_anchor(pipe, video, n_boot=boot)
+        points.setdefault(pipe.model_id, {})["session-anchor"] = body
+        table = markdown_table("session-anchor", body)
+        (reports / f"{pipe.model_id}_session-anchor.md").write_text(table, encoding="utf-8")
+        console.print(table)
     if write:
         (models_dir / FILE_NAME).write_text(dump_points(points), encoding="utf-8")
         console.print(f"wrote {models_dir / FILE_NAME}")

@@ -15,6 +15,7 @@ from proctor.admin_cli import audit_app, purge_app
 from proctor.calibrate_cli import calibrate, cohort_app
 from proctor.errors import ProctorError
 from proctor.models_cli import models_app
+from proctor.serve_cli import mount as mount_service
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="proctor identity core")
 bench_app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
 app.add_typer(purge_app, name="purge")
 app.command("calibrate")(calibrate)
+mount_service(app, bench_app)
 app.add_typer(cohort_app, name="cohort")
 console = Console()
 

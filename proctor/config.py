@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from proctor.capture.policy import CapturePolicy
 from proctor.imaging.decode import DecodeLimits
 from proctor.pipeline import PipelineConfig
 from proctor.quality.policy import QualityPolicy
@@ -31,6 +33,41 @@ class ProctorSettings(BaseSettings):
     operating_population: str = "asian-dev"
     operating_target_fmr: str = "0.01"
     reference_extra_face_ratio: float = 0.35
+
+    # ---- service (api/) -------------------------------------------------------------------
+    data_dir: Path = Path("var")
+    database_url: str | None = None  # default: sqlite under data_dir
+    token_secret: SecretStr | None = None  # None: a random per-process secret (dev only)
+    token_ttl_s: int = 3600
+    dev_token_endpoint: bool = False  # POST /v1/dev/tokens; never enable in production
+    seed_demo: bool = False  # seed the demo driver and staff on start
+    cpu_workers: int = 2  # matching threads; one per core is this machine's capacity
+    cpu_queue: int = 4  # admitted-but-waiting comparisons before 503
+    retry_after_s: int = 2
+    snapshot_max_bytes: int = 2 * 1024 * 1024
+    json_max_bytes: int = 64 * 1024
+    rate_limit_per_min: float = 120.0  # per driver, token bucket refill
+    rate_limit_burst: int = 30
+    idempotency_ttl_s: int = 24 * 3600
+    consent_text_version: str = "biometric-consent/2026-05"
+    capture_challenge_ttl_s: float = 90.0
+    capture_study_block_s: float = 1800.0
+    capture_study_min_gap_s: float = 300.0
+    capture_study_per_block: int = 2
+    capture_study_horizon_s: float = 4 * 3600.0
+    question_budget_s: float = 60.0
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'proctor.db'}"
+
+    def capture_policy(self) -> CapturePolicy:
+        return CapturePolicy(
+            challenge_ttl_s=self.capture_challenge_ttl_s,
+            study_block_s=self.capture_study_block_s,
+            study_min_gap_s=self.capture_study_min_gap_s,
+            study_captures_per_block=self.capture_study_per_block,
+            study_horizon_s=max(self.capture_study_horizon_s, self.capture_study_block_s),
+        )
 
     def decode_limits(self) -> DecodeLimits:
         return DecodeLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -181,7 +181,8 @@ class Pipeline:
             probe_stats = self._cohort_stats(vec)
             probe = Template(self.model_id, vec)
             m = decide_match(probe, reference, self.match_policy, probe_stats)
-        return self._result(a, m.verdict, m.reasons, m.distance, m.score, m.score_threshold)
+        result = self._result(a, m.verdict, m.reasons, m.distance, m.score, m.score_threshold)
+        return replace(result, probe=probe)
 
     def _result(
         self,

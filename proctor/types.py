@@ -73,6 +73,7 @@ class Verdict(StrEnum):
 
     MATCH = "match"
     NO_MATCH = "no_match"
+    UNCERTAIN = "uncertain"  # between the calibrated zones: manual review, not a strike
     REJECTED = "rejected"
 
 
@@ -156,6 +157,9 @@ class VerificationResult:
     # Cohort-normalised similarity (s-norm z) and its threshold, when a cohort is in use.
     score: float | None = None
     score_threshold: float | None = None
+    # The probe's own template (for session anchoring); biometric: never logged or stored
+    # outside the encrypted template store.
+    probe: Template | None = field(default=None, repr=False)
 
     @property
     def matched(self) -> bool:

@@ -28,6 +28,7 @@ class RetentionClass(StrEnum):
     FAILED = "failed"
     FLAGGED = "flagged"
     PROXY_CONFIRMED = "proxy_confirmed"
+    REFERENCE = "reference"  # the enrolment face crop, kept while consent is valid
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,3 +193,189 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None: ...
+
+
+# ---- records used by the HTTP service (issue 5) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """A separate biometric consent (SECURITY.md c.1): text version and hash, time, channel."""
+
+    id: str
+    driver_id: str
+    text_version: str
+    text_sha256: str
+    channel: str
+    given_at: datetime
+    withdrawn_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """One exam answer as scored: the choice, correctness and the server-clock timing."""
+
+    index: int
+    choice: str
+    correct: bool
+    effective_s: float
+    counted: bool
+
+
+@dataclass(slots=True)
+class ExamRecord:
+    """An exam attempt's content: the drawn question ids (in order) and the answers."""
+
+    session_id: str
+    driver_id: str
+    question_ids: tuple[str, ...]
+    created_at: datetime
+    answers: list[AnswerRecord] = field(default_factory=list)
+    outcome: dict[str, Any] | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class ApplicationRecord:
+    """A persisted summary of one 学法减分 application (state, reasons, cycle)."""
+
+    id: str
+    driver_id: str
+    state: str
+    reasons: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """A flag as the review queue shows it (no image data)."""
+
+    flag_id: str
+    session_id: str
+    driver_id: str
+    status: str
+    reasons: tuple[str, ...]
+    raised_at: datetime
+    assigned_to: str | None
+    reviewer_id: str | None
+
+
+@dataclass(slots=True)
+class ManualReview:
+    """A human check outside the flag flow: ``manual_id`` (ID-holding photo) or ``fuxi`` (复核)."""
+
+    id: str
+    driver_id: str
+    kind: str
+    subject_id: str
+    created_at: datetime
+    status: str = "open"
+    evidence_ids: tuple[str, ...] = ()
+    statement: str = ""
+    assigned_to: str | None = None
+    decided_by: str | None = None
+    decision: str | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """A stored answer for ``(scope, key)``; ``state`` is ``in_flight`` or ``done``."""
+
+    scope: str
+    key: str
+    request_hash: str
+    state: str
+    created_at: datetime
+    expires_at: datetime
+    status_code: int = 0
+    body: str = ""
+
+
+class ConsentRepository(Protocol):
+    def add(self, record: ConsentRecord) -> None: ...
+
+    def current(self, driver_id: str) -> ConsentRecord | None: ...
+
+    def withdraw(self, driver_id: str, at: datetime) -> int: ...
+
+
+class ExamRepository(Protocol):
+    def add(self, exam: ExamRecord) -> None: ...
+
+    def get(self, session_id: str) -> ExamRecord | None: ...
+
+    def save(self, exam: ExamRecord) -> None: ...
+
+
+class ApplicationRepository(Protocol):
+    def add(self, app: ApplicationRecord) -> None: ...
+
+    def get(self, application_id: str) -> ApplicationRecord | None: ...
+
+    def for_driver(self, driver_id: str) -> list[ApplicationRecord]: ...
+
+
+class DriverRecordSource(Protocol):
+    """The traffic-management system's view of a driver (points, licence dates) as JSON."""
+
+    def get(self, driver_id: str) -> dict[str, Any] | None: ...
+
+    def put(self, driver_id: str, record: Mapping[str, Any]) -> None: ...
+
+
+class ReviewQueueRepository(Protocol):
+    def flags(self, statuses: Sequence[str], limit: int) -> list[QueueItem]: ...
+
+    def flag_item(self, flag_id: str) -> QueueItem | None: ...
+
+    def assign(self, item_id: str, reviewer_id: str, at: datetime) -> None: ...
+
+    def assignee(self, item_id: str) -> str | None: ...
+
+
+class ManualReviewRepository(Protocol):
+    def add(self, review: ManualReview) -> None: ...
+
+    def get(self, review_id: str) -> ManualReview | None: ...
+
+    def save(self, review: ManualReview) -> None: ...
+
+    def open_items(self, limit: int) -> list[ManualReview]: ...
+
+
+class IdempotencyRepository(Protocol):
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+
+    def put(self, record: IdempotencyRecord) -> None: ...
+
+    def delete(self, scope: str, key: str) -> None: ...
+
+
+class RecordsUnitOfWork(UnitOfWork, Protocol):
+    """The unit of work of the HTTP-facing use cases: the session ports plus records."""
+
+    @property
+    def consents(self) -> ConsentRepository: ...
+
+    @property
+    def exams(self) -> ExamRepository: ...
+
+    @property
+    def applications(self) -> ApplicationRepository: ...
+
+    @property
+    def driver_records(self) -> DriverRecordSource: ...
+
+    @property
+    def review_queue(self) -> ReviewQueueRepository: ...
+
+    @property
+    def manual_reviews(self) -> ManualReviewRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    def __enter__(self) -> RecordsUnitOfWork: ...

@@ -257,4 +257,77 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None]
 
 
+# ---- records of the HTTP service (migration 0002) ----------------------------------------------
+
+
+class ConsentRow(Base):
+    __tablename__ = "biometric_consent"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    driver_id: Mapped[str] = mapped_column(String(64), index=True)
+    text_version: Mapped[str] = mapped_column(String(100))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    given_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+
+
+class ExamAttemptRow(Base):
+    __tablename__ = "exam_attempt"
+    session_id: Mapped[str] = mapped_column(ForeignKey("proctor_session.id"), primary_key=True)
+    driver_id: Mapped[str] = mapped_column(String(64), index=True)
+    question_ids: Mapped[Any] = mapped_column(JSON)
+    answers: Mapped[Any] = mapped_column(JSON)
+    outcome: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class ApplicationRow(Base):
+    __tablename__ = "xfjf_application"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    driver_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    reasons: Mapped[Any] = mapped_column(JSON)
+    details: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DriverRecordRow(Base):
+    __tablename__ = "driver_record"
+    driver_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[dict[str, Any]]
+
+
+class ReviewAssignmentRow(Base):
+    __tablename__ = "review_assignment"
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer_id: Mapped[str] = mapped_column(String(64), index=True)
+    assigned_at: Mapped[datetime]
+
+
+class ManualReviewRow(Base):
+    __tablename__ = "manual_review"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    driver_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class IdempotencyRow(Base):
+    __tablename__ = "idempotency_key"
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 metadata = Base.metadata

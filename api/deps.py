@@ -1,0 +1,102 @@
+"""Request dependencies: the container, the authenticated principal, roles, rate limits.
+
+The principal comes from ``Authorization: Bearer <token>`` (``api.auth``). Role
+checks answer 403 ``forbidden``; a missing, expired or forged token answers 401.
+Object ownership is checked by the use cases (someone else's object is 404).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.auth import Principal, Role, TokenInvalid, TokenSigner
+from api.errors import ApiError
+from proctor.bootstrap import Container
+
+
+def container(request: Request) -> Container:
+    c: Container = request.app.state.container
+    return c
+
+
+def signer(request: Request) -> TokenSigner:
+    s: TokenSigner = request.app.state.signer
+    return s
+
+
+def principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            "unauthenticated",
+            "a bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        p = signer(request).verify(token.strip())
+    except TokenInvalid as exc:
+        raise ApiError(
+            "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+    request.state.principal = p
+    return p
+
+
+class RateLimiter:
+    """Per-subject token buckets (in process; replicas each keep their own)."""
+
+    def __init__(self, per_min: float, burst: int) -> None:
+        self.rate = per_min / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, subject: str) -> float:
+        """0 when allowed, else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(subject, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[subject] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[subject] = (tokens, now)
+            return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
+
+
+def require(*roles: Role) -> Callable[[Request], Principal]:
+    allowed = frozenset(roles)
+
+    def dep(request: Request) -> Principal:
+        p = principal(request)
+        if p.role not in allowed:
+            raise ApiError("forbidden", "this role may not use this operation")
+        if p.role is Role.DRIVER:
+            wait = request.app.state.limiter.take(p.subject)
+            if wait > 0:
+                retry = max(1, math.ceil(wait))
+                raise ApiError(
+                    "rate_limited",
+                    "too many requests",
+                    details={"retry_after_s": retry},
+                    headers={"Retry-After": str(retry)},
+                )
+        return p
+
+    return dep
+
+
+Driver = Annotated[Principal, Depends(require(Role.DRIVER))]
+Reviewer = Annotated[Principal, Depends(require(Role.REVIEWER))]
+Adjudicator = Annotated[Principal, Depends(require(Role.ADJUDICATOR))]
+Auditor = Annotated[Principal, Depends(require(Role.AUDITOR))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+AnyRole = Annotated[Principal, Depends(principal)]
+Services = Annotated[Container, Depends(container)]

@@ -1,0 +1,91 @@
+"""``Idempotency-Key`` on snapshot submits and decisions (IETF httpapi draft).
+
+The key is scoped to the caller and the route. The request fingerprint is the
+SHA-256 of the method, path, query and body. A stored answer is replayed with
+``Idempotent-Replayed: true``. Shed (503), rate-limited (429) and server errors
+are not stored: the key is released so that the retry runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio.to_thread
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from api.auth import Principal
+from api.errors import ApiError, envelope
+from proctor.bootstrap import Container
+from proctor.errors import ProctorError
+
+MAX_KEY_LEN = 200
+NOT_STORED = frozenset({429, 503})
+
+
+def fingerprint(request: Request, body: bytes) -> str:
+    h = hashlib.sha256()
+    for part in (request.method, request.url.path, request.url.query):
+        h.update(part.encode() + b"\0")
+    h.update(body)
+    return h.hexdigest()
+
+
+async def idempotent(
+    request: Request,
+    c: Container,
+    who: Principal,
+    body: bytes,
+    run: Callable[[], Awaitable[Any]],
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run ``run`` at most once per (caller, route, key); replay the stored answer after."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return JSONResponse(jsonable_encoder(await run()), status_code=status_code)
+    if not key or len(key) > MAX_KEY_LEN:
+        raise ApiError("validation_error", "Idempotency-Key must be 1-200 characters")
+    scope = f"{who.role.value}:{who.subject}:{request.method}:{request.url.path}"
+    digest = fingerprint(request, body)
+    stored = await anyio.to_thread.run_sync(c.idempotency.begin, scope, key, digest)
+    if stored is not None:
+        return JSONResponse(
+            json.loads(stored.body),
+            status_code=stored.status_code,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        result = await run()
+    except ProctorError as exc:
+        resp = _error_response(request, exc)
+        if resp.status_code in NOT_STORED or resp.status_code >= 500:
+            await anyio.to_thread.run_sync(c.idempotency.release, scope, key)
+        else:
+            await anyio.to_thread.run_sync(
+                c.idempotency.complete,
+                scope,
+                key,
+                digest,
+                resp.status_code,
+                bytes(resp.body).decode(),
+            )
+        raise
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(c.idempotency.release, scope, key)
+        raise
+    payload = jsonable_encoder(result)
+    await anyio.to_thread.run_sync(
+        c.idempotency.complete, scope, key, digest, status_code, json.dumps(payload)
+    )
+    return JSONResponse(payload, status_code=status_code)
+
+
+def _error_response(request: Request, exc: ProctorError) -> JSONResponse:
+    if isinstance(exc, ApiError):
+        return envelope(request, exc.api_code, exc.message, exc.details)
+    return envelope(request, exc.code, exc.message, exc.details)

@@ -1,0 +1,213 @@
+"""Driver routes: consent, enrolment, manual ID review, eligibility and application,
+study sessions with heartbeat and snapshots, 复核 requests, blacklist and appeal.
+
+Every object is looked up with the caller's driver id: someone else's object is
+404 ``not_found`` / ``not_owner`` and never confirms that it exists.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import AnyRole, Driver, Services
+from api.idempotency import idempotent
+from api.limits import IMAGE_BODY_OPENAPI, read_image
+from api.routers.views import manual_out, session_out
+from api.schemas import (
+    AppealOut,
+    ApplicationOut,
+    BlacklistOut,
+    ConsentIn,
+    ConsentOut,
+    ConsentTextOut,
+    EligibilityOut,
+    EnrolledOut,
+    ManualReviewOut,
+    OpenSessionIn,
+    SessionOut,
+    StatementIn,
+    SubmissionOut,
+    WithdrawOut,
+)
+from proctor.services.sessions import SubmissionResult
+from proctor.session.states import SessionKind
+
+router = APIRouter(prefix="/v1", tags=["driver"])
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+IdQuery = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+@router.get("/consent/text", response_model=ConsentTextOut)
+async def consent_text(_: AnyRole, c: Services) -> ConsentTextOut:
+    version, text, digest = c.consent.text
+    return ConsentTextOut(text_version=version, text=text, text_sha256=digest)
+
+
+@router.post("/me/consent", response_model=ConsentOut, status_code=201)
+async def give_consent(body: ConsentIn, who: Driver, c: Services) -> ConsentOut:
+    r = await anyio.to_thread.run_sync(c.consent.give, who.subject, body.text_sha256, body.channel)
+    return ConsentOut(consent_id=r.id, text_version=r.text_version, given_at=r.given_at)
+
+
+@router.post("/me/consent/withdraw", response_model=WithdrawOut)
+async def withdraw_consent(who: Driver, c: Services) -> WithdrawOut:
+    n = await anyio.to_thread.run_sync(c.consent.withdraw, who.subject)
+    return WithdrawOut(withdrawn=n)
+
+
+@router.post(
+    "/me/enrollment", response_model=EnrolledOut, status_code=201, openapi_extra=IMAGE_BODY_OPENAPI
+)
+async def enroll(request: Request, who: Driver, c: Services) -> EnrolledOut:
+    """Enrol the certified real-name photo (consent first); only the template is kept."""
+    photo = await read_image(request)
+    await anyio.to_thread.run_sync(c.consent.require, who.subject)
+    pool = request.app.state.cpu
+    await pool.run(c.enrollment.enroll, who.subject, [photo])
+    return EnrolledOut(enrolled=True)
+
+
+@router.post(
+    "/me/identity-review",
+    response_model=ManualReviewOut,
+    status_code=202,
+    openapi_extra=IMAGE_BODY_OPENAPI,
+)
+async def identity_review(request: Request, who: Driver, c: Services) -> ManualReviewOut:
+    """Fallback after a failed entry check: a photo of the driver holding their ID card."""
+    photo = await read_image(request)
+    await anyio.to_thread.run_sync(c.consent.require, who.subject)
+    m = await request.app.state.cpu.run(c.review.request_manual_id, who.subject, photo)
+    return manual_out(m)
+
+
+@router.get("/me/manual-reviews/{review_id}", response_model=ManualReviewOut)
+async def my_manual_review(review_id: IdPath, who: Driver, c: Services) -> ManualReviewOut:
+    m = await anyio.to_thread.run_sync(c.review.my_manual, review_id, who.subject)
+    return manual_out(m)
+
+
+@router.get("/me/eligibility", response_model=EligibilityOut)
+async def eligibility(who: Driver, c: Services) -> EligibilityOut:
+    v = await anyio.to_thread.run_sync(c.applications.eligibility, who.subject)
+    return EligibilityOut(
+        eligible=v.eligible,
+        reasons=list(v.reasons),
+        cycle_start=v.cycle_start,
+        clearing_date=v.clearing_date,
+        has_open_application=v.has_open_application,
+    )
+
+
+@router.post("/me/applications", response_model=ApplicationOut, status_code=201)
+async def apply(who: Driver, c: Services) -> ApplicationOut:
+    a = await anyio.to_thread.run_sync(c.applications.apply, who.subject)
+    return ApplicationOut(
+        application_id=a.id,
+        state=a.state,
+        reasons=list(a.reasons),
+        created_at=a.created_at,
+        details=a.details,
+    )
+
+
+@router.get("/me/applications/{application_id}", response_model=ApplicationOut)
+async def get_application(application_id: IdPath, who: Driver, c: Services) -> ApplicationOut:
+    a = await anyio.to_thread.run_sync(c.applications.get, application_id, who.subject)
+    return ApplicationOut(
+        application_id=a.id,
+        state=a.state,
+        reasons=list(a.reasons),
+        created_at=a.created_at,
+        details=a.details,
+    )
+
+
+@router.post("/sessions", response_model=SessionOut, status_code=201)
+async def open_session(body: OpenSessionIn, who: Driver, c: Services) -> SessionOut:
+    await anyio.to_thread.run_sync(c.consent.require, who.subject)
+    v = await anyio.to_thread.run_sync(c.sessions.open_session, who.subject, SessionKind.STUDY)
+    return session_out(v, c.clock.now())
+
+
+@router.post("/sessions/{session_id}/heartbeat", response_model=SessionOut)
+async def heartbeat(session_id: IdPath, who: Driver, c: Services) -> SessionOut:
+    """The client's poll; the answer carries a capture challenge when one is due."""
+    v = await anyio.to_thread.run_sync(c.sessions.heartbeat, session_id, who.subject)
+    return session_out(v, c.clock.now())
+
+
+@router.post(
+    "/sessions/{session_id}/snapshots",
+    response_model=SubmissionOut,
+    openapi_extra=IMAGE_BODY_OPENAPI,
+)
+async def submit_snapshot(
+    request: Request, session_id: IdPath, challenge_id: IdQuery, who: Driver, c: Services
+) -> JSONResponse:
+    """Answer a capture challenge with one snapshot. Honours ``Idempotency-Key``."""
+    image = await read_image(request)
+
+    async def run() -> SubmissionOut:
+        await anyio.to_thread.run_sync(c.consent.require, who.subject)
+        r: SubmissionResult = await request.app.state.cpu.run(
+            c.sessions.submit_snapshot, session_id, who.subject, challenge_id, image
+        )
+        return SubmissionOut(
+            attempt_no=r.attempt_no,
+            passed=r.passed,
+            reasons=list(r.reasons),
+            flags=list(r.flags),
+            distance=r.distance,
+            threshold=r.threshold,
+            session=session_out(r.session, c.clock.now()),
+        )
+
+    return await idempotent(request, c, who, image, run)
+
+
+@router.post("/sessions/{session_id}/complete", response_model=SessionOut)
+async def complete_study(session_id: IdPath, who: Driver, c: Services) -> SessionOut:
+    v = await anyio.to_thread.run_sync(c.sessions.complete_study, session_id, who.subject)
+    return session_out(v, c.clock.now())
+
+
+@router.post(
+    "/sessions/{session_id}/review-request", response_model=ManualReviewOut, status_code=202
+)
+async def request_fuxi(
+    session_id: IdPath, body: StatementIn, who: Driver, c: Services
+) -> ManualReviewOut:
+    """复核: ask a human to review an invalid session (within 24 h)."""
+    m = await anyio.to_thread.run_sync(
+        c.review.request_fuxi, session_id, who.subject, body.statement
+    )
+    return manual_out(m)
+
+
+@router.get("/me/blacklist", response_model=list[BlacklistOut])
+async def my_blacklist(who: Driver, c: Services) -> list[BlacklistOut]:
+    entries = await anyio.to_thread.run_sync(c.review.blacklist_of, who.subject)
+    return [
+        BlacklistOut(
+            blacklist_id=e.id,
+            status=e.status.value,
+            start_at=e.start_at,
+            platform_until=e.platform_until,
+        )
+        for e in entries
+    ]
+
+
+@router.post("/me/blacklist/{blacklist_id}/appeals", response_model=AppealOut, status_code=201)
+async def appeal(blacklist_id: IdPath, body: StatementIn, who: Driver, c: Services) -> AppealOut:
+    a = await anyio.to_thread.run_sync(
+        c.adjudication.file_appeal, blacklist_id, who.subject, body.statement
+    )
+    return AppealOut(
+        appeal_id=a.id, blacklist_id=a.blacklist_id, status=a.status.value, filed_at=a.filed_at
+    )

@@ -1,0 +1,161 @@
+"""Reviewer and adjudicator routes.
+
+Reviewers work only on cases assigned to them and see only face crops (JPEG,
+``nosniff``, ``attachment``, ``no-store``); every view is audited with a
+purpose. A blacklist needs an adjudicator who is not the reviewer of the flag
+(``same_human_twice``). Decisions honour ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import Adjudicator, Reviewer, Services
+from api.idempotency import idempotent
+from api.routers.driver import IdPath
+from api.routers.views import item_out, manual_out
+from api.schemas import (
+    AppealDecisionIn,
+    AppealOut,
+    CaseOut,
+    ClaimOut,
+    DecisionIn,
+    DecisionOut,
+    FlagOut,
+    ManualDecisionIn,
+    ManualReviewOut,
+    QueueItemOut,
+    QueueOut,
+    ReviewIn,
+)
+
+router = APIRouter(prefix="/v1", tags=["review"])
+Purpose = Annotated[Literal["review", "adjudication", "appeal"], Query()]
+
+
+@router.get("/review/queue", response_model=QueueOut)
+async def queue(who: Reviewer, c: Services) -> QueueOut:
+    flags, manual, free = await anyio.to_thread.run_sync(c.review.queue, who.subject)
+    return QueueOut(
+        flags=[item_out(f) for f in flags],
+        manual_reviews=[manual_out(m) for m in manual],
+        unassigned=free,
+    )
+
+
+@router.post("/review/claim", response_model=ClaimOut)
+async def claim(who: Reviewer, c: Services) -> ClaimOut:
+    """Assign the oldest unassigned case to the caller."""
+    case_id = await anyio.to_thread.run_sync(c.review.claim, who.subject)
+    return ClaimOut(case_id=case_id)
+
+
+@router.get("/review/cases/{flag_id}", response_model=CaseOut)
+async def case(flag_id: IdPath, who: Reviewer, c: Services, purpose: Purpose = "review") -> CaseOut:
+    v = await anyio.to_thread.run_sync(c.review.case, flag_id, who.subject, purpose)
+    return CaseOut(
+        flag=item_out(v.item),
+        evidence_ids=list(v.evidence_ids),
+        reference_ids=list(v.reference_ids),
+    )
+
+
+@router.get(
+    "/review/cases/{case_id}/evidence/{evidence_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "a face crop"}},
+)
+async def evidence(
+    case_id: IdPath, evidence_id: IdPath, who: Reviewer, c: Services, purpose: Purpose = "review"
+) -> Response:
+    data = await anyio.to_thread.run_sync(
+        c.review.evidence, case_id, evidence_id, who.subject, purpose
+    )
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "attachment",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/review/cases/{flag_id}/review", response_model=FlagOut)
+async def review_flag(
+    request: Request, flag_id: IdPath, body: ReviewIn, who: Reviewer, c: Services
+) -> JSONResponse:
+    async def run() -> FlagOut:
+        f = await anyio.to_thread.run_sync(
+            c.review.review_flag, flag_id, who.subject, body.recommendation
+        )
+        return FlagOut(
+            flag_id=f.id,
+            status=f.status.value,
+            reviewer_id=f.reviewer_id,
+            adjudicator_id=f.adjudicator_id,
+        )
+
+    return await idempotent(request, c, who, body.model_dump_json().encode(), run)
+
+
+@router.get("/review/manual/{review_id}", response_model=ManualReviewOut)
+async def manual(review_id: IdPath, who: Reviewer, c: Services) -> ManualReviewOut:
+    m = await anyio.to_thread.run_sync(c.review.manual, review_id, who.subject)
+    return manual_out(m)
+
+
+@router.post("/review/manual/{review_id}/decision", response_model=ManualReviewOut)
+async def decide_manual(
+    request: Request, review_id: IdPath, body: ManualDecisionIn, who: Reviewer, c: Services
+) -> JSONResponse:
+    async def run() -> ManualReviewOut:
+        m = await anyio.to_thread.run_sync(
+            c.review.decide_manual, review_id, who.subject, body.approve
+        )
+        return manual_out(m)
+
+    return await idempotent(request, c, who, body.model_dump_json().encode(), run)
+
+
+@router.get("/adjudication/queue", response_model=list[QueueItemOut])
+async def adjudication_queue(_: Adjudicator, c: Services) -> list[QueueItemOut]:
+    items = await anyio.to_thread.run_sync(c.review.adjudication_queue)
+    return [item_out(i) for i in items]
+
+
+@router.post("/adjudication/flags/{flag_id}/decision", response_model=DecisionOut)
+async def decide_flag(
+    request: Request, flag_id: IdPath, body: DecisionIn, who: Adjudicator, c: Services
+) -> JSONResponse:
+    """The human decision on a reviewed flag; upholding creates the blacklist entry."""
+
+    async def run() -> DecisionOut:
+        entry = await anyio.to_thread.run_sync(
+            c.adjudication.decide_flag, flag_id, who.subject, body.uphold, body.note
+        )
+        return DecisionOut(
+            flag_id=flag_id, upheld=body.uphold, blacklist_id=entry.id if entry else None
+        )
+
+    return await idempotent(request, c, who, body.model_dump_json().encode(), run)
+
+
+@router.post("/adjudication/appeals/{appeal_id}/decision", response_model=AppealOut)
+async def decide_appeal(
+    request: Request, appeal_id: IdPath, body: AppealDecisionIn, who: Adjudicator, c: Services
+) -> JSONResponse:
+    async def run() -> AppealOut:
+        a = await anyio.to_thread.run_sync(
+            c.adjudication.decide_appeal, appeal_id, who.subject, body.uphold
+        )
+        return AppealOut(
+            appeal_id=a.id, blacklist_id=a.blacklist_id, status=a.status.value, filed_at=a.filed_at
+        )
+
+    return await idempotent(request, c, who, body.model_dump_json().encode(), run)

@@ -1,0 +1,55 @@
+"""Converters from use-case results to response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from api.schemas import ChallengeOut, ManualReviewOut, QueueItemOut, SessionOut
+from proctor.services.ports import ManualReview, QueueItem
+from proctor.services.sessions import SessionView
+
+
+def session_out(v: SessionView, now: datetime) -> SessionOut:
+    c = v.challenge
+    return SessionOut(
+        session_id=v.session_id,
+        kind=v.kind,
+        state=v.state,
+        challenge=(
+            ChallengeOut(
+                id=c.id,
+                kind=c.kind,
+                issued_at=c.issued_at,
+                expires_at=c.expires_at,
+                guidance=c.guidance,
+            )
+            if c
+            else None
+        ),
+        consecutive_failures=v.consecutive_failures,
+        attempts=v.attempts,
+        credited_s=v.credited_s,
+        server_time=now,
+    )
+
+
+def manual_out(m: ManualReview) -> ManualReviewOut:
+    return ManualReviewOut(
+        review_id=m.id,
+        kind=m.kind,
+        subject_id=m.subject_id,
+        status=m.status,
+        decision=m.decision,
+        created_at=m.created_at,
+    )
+
+
+def item_out(i: QueueItem) -> QueueItemOut:
+    return QueueItemOut(
+        flag_id=i.flag_id,
+        session_id=i.session_id,
+        status=i.status,
+        reasons=list(i.reasons),
+        raised_at=i.raised_at,
+        reviewer_id=i.reviewer_id,
+    )

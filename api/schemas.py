@@ -1,0 +1,236 @@
+"""Request and response bodies (pydantic). No image bytes or embeddings in any of them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import Role
+
+Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChallengeOut(BaseModel):
+    id: str
+    kind: str
+    issued_at: datetime
+    expires_at: datetime
+    guidance: str
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    kind: str
+    state: str
+    challenge: ChallengeOut | None
+    consecutive_failures: int
+    attempts: int
+    credited_s: float
+    server_time: datetime
+
+
+class OpenSessionIn(Strict):
+    kind: Literal["study"] = "study"
+
+
+class SubmissionOut(BaseModel):
+    attempt_no: int
+    passed: bool
+    reasons: list[str]
+    flags: list[str]
+    distance: float | None
+    threshold: float | None
+    session: SessionOut
+
+
+class ConsentTextOut(BaseModel):
+    text_version: str
+    text: str
+    text_sha256: str
+
+
+class ConsentIn(Strict):
+    text_sha256: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
+    channel: Literal["app", "web", "window"] = "app"
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    text_version: str
+    given_at: datetime
+
+
+class WithdrawOut(BaseModel):
+    withdrawn: int
+
+
+class EnrolledOut(BaseModel):
+    enrolled: bool
+
+
+class EligibilityOut(BaseModel):
+    eligible: bool
+    reasons: list[str]
+    cycle_start: date
+    clearing_date: date
+    has_open_application: bool
+
+
+class ApplicationOut(BaseModel):
+    application_id: str
+    state: str
+    reasons: list[str]
+    created_at: datetime
+    details: dict[str, Any]
+
+
+class QuestionOut(BaseModel):
+    index: int
+    question_id: str
+    kind: str
+    stem: str
+    options: dict[str, str]
+    budget_s: float
+    session: SessionOut
+
+
+class AnswerIn(Strict):
+    choice: str = Field(min_length=1, max_length=4, pattern=r"^[A-Z]$")
+
+
+class AnswerOut(BaseModel):
+    index: int
+    correct: bool
+    counted: bool
+    effective_s: float
+    wrong_so_far: int
+    exam_over: bool
+    session: SessionOut
+
+
+class ExamResultOut(BaseModel):
+    passed: bool
+    valid: bool
+    correct: int
+    wrong: int
+    questions_used: int
+    ended_early: bool
+    session_state: str
+
+
+class StatementIn(Strict):
+    statement: str = Field(default="", max_length=2000)
+
+
+class ManualReviewOut(BaseModel):
+    review_id: str
+    kind: str
+    subject_id: str
+    status: str
+    decision: str | None
+    created_at: datetime
+
+
+class BlacklistOut(BaseModel):
+    blacklist_id: str
+    status: str
+    start_at: datetime
+    platform_until: datetime
+
+
+class AppealOut(BaseModel):
+    appeal_id: str
+    blacklist_id: str
+    status: str
+    filed_at: datetime
+
+
+class QueueItemOut(BaseModel):
+    flag_id: str
+    session_id: str
+    status: str
+    reasons: list[str]
+    raised_at: datetime
+    reviewer_id: str | None
+
+
+class QueueOut(BaseModel):
+    flags: list[QueueItemOut]
+    manual_reviews: list[ManualReviewOut]
+    unassigned: int
+
+
+class ClaimOut(BaseModel):
+    case_id: str | None
+
+
+class CaseOut(BaseModel):
+    flag: QueueItemOut
+    evidence_ids: list[str]
+    reference_ids: list[str]
+
+
+class ReviewIn(Strict):
+    recommendation: Literal["uphold", "dismiss"]
+
+
+class FlagOut(BaseModel):
+    flag_id: str
+    status: str
+    reviewer_id: str | None
+    adjudicator_id: str | None
+
+
+class DecisionIn(Strict):
+    uphold: bool
+    note: str = Field(default="", max_length=2000)
+
+
+class DecisionOut(BaseModel):
+    flag_id: str
+    upheld: bool
+    blacklist_id: str | None
+
+
+class ManualDecisionIn(Strict):
+    approve: bool
+
+
+class AppealDecisionIn(Strict):
+    uphold: bool
+
+
+class AuditOut(BaseModel):
+    ok: bool
+
+
+class DriverRecordIn(Strict):
+    first_licence_date: date
+    cycle_points: int = Field(default=0, ge=0, le=36)
+    carried_over_points: int = Field(default=0, ge=0, le=36)
+    pending_violation_count: int = Field(default=0, ge=0, le=1000)
+    licence_review_overdue: bool = False
+    licence_detained: bool = False
+    vehicle_inspection_overdue: bool = False
+    vehicle_not_deregistered: bool = False
+
+
+class TokenIn(Strict):
+    sub: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    role: Role
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_in_s: int
+
+
+class HealthOut(BaseModel):
+    status: str
+    checks: dict[str, bool] = {}

@@ -1,0 +1,204 @@
+"""``proctor bench load``: simulated drivers studying and taking exams against a running server.
+
+Each simulated driver (a thread with its own HTTP connection) repeats: study
+session (entry capture, heartbeat, complete) then exam (start capture, 20
+questions answered from the bank, a random capture, the final capture,
+finish). Each identity sends four distinct snapshots (two photos, each also
+mirrored) so that replay detection does not end its sessions; then it enrols a
+new identity. Latencies are recorded per call kind; 503 responses are shed,
+other non-2xx responses are errors. Tokens are minted with
+``PROCTOR_TOKEN_SECRET`` (an operator tool, same machine as the server).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import statistics
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from proctor.rules import load_bank
+from proctor.tokens import issue_token
+
+
+@dataclass(frozen=True, slots=True)
+class LoadConfig:
+    url: str
+    sessions: int
+    duration_s: float
+    images: Path
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lat: dict[str, list[float]] = defaultdict(list)
+        self.status: dict[int, int] = defaultdict(int)
+        self.lock = threading.Lock()
+
+    def record(self, kind: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.status[status] += 1
+            if status < 400:
+                self.lat[kind].append(seconds)
+
+
+def _variants(images: Path) -> list[bytes]:
+    from PIL import Image, ImageOps
+
+    out: list[bytes] = []
+    for name in ("obama2.jpg", "obama3.jpg"):
+        raw = (images / name).read_bytes()
+        out.append(raw)
+        buf = io.BytesIO()
+        ImageOps.mirror(Image.open(io.BytesIO(raw)).convert("RGB")).save(buf, "JPEG", quality=92)
+        out.append(buf.getvalue())
+    return out
+
+
+class Driver:
+    def __init__(self, cfg: LoadConfig, secret: bytes, stats: Stats, photos: list[bytes]) -> None:
+        self.cfg, self.secret, self.stats, self.photos = cfg, secret, stats, photos
+        self.client = httpx.Client(base_url=cfg.url, timeout=60.0)
+        self.reference = (cfg.images / "obama.jpg").read_bytes()
+        self.answers = {q.id: q.answer for q in load_bank().questions}
+        self.queue: list[bytes] = []
+        self.headers: dict[str, str] = {}
+
+    def call(self, kind: str, method: str, path: str, **kw: Any) -> httpx.Response | None:
+        headers = {**self.headers, **kw.pop("h", {})}
+        for _ in range(20):
+            t = time.perf_counter()
+            r = self.client.request(method, path, headers=headers, **kw)
+            self.stats.record(kind, time.perf_counter() - t, r.status_code)
+            if r.status_code in (429, 503):
+                time.sleep(float(r.headers.get("retry-after", "1")))
+                continue
+            return r if r.status_code < 400 else None
+        return None
+
+    def new_identity(self) -> bool:
+        sub = f"load-{random.getrandbits(48):012x}"
+        self.headers = {"Authorization": "Bearer " + issue_token(self.secret, sub, "driver")}
+        text = self.call("other", "GET", "/v1/consent/text")
+        if text is None:
+            return False
+        self.call(
+            "other", "POST", "/v1/me/consent", json={"text_sha256": text.json()["text_sha256"]}
+        )
+        ok = self.call(
+            "enroll",
+            "POST",
+            "/v1/me/enrollment",
+            content=self.reference,
+            h={"content-type": "image/jpeg"},
+        )
+        self.queue = list(self.photos)
+        return ok is not None
+
+    def snap(self, sid: str, challenge: dict[str, Any] | None) -> None:
+        if challenge is None or not self.queue:
+            return
+        self.call(
+            "snapshot",
+            "POST",
+            f"/v1/sessions/{sid}/snapshots",
+            params={"challenge_id": challenge["id"]},
+            content=self.queue.pop(0),
+            h={"content-type": "image/jpeg", "Idempotency-Key": challenge["id"]},
+        )
+
+    def study(self) -> None:
+        r = self.call("other", "POST", "/v1/sessions", json={"kind": "study"})
+        if r is None:
+            return
+        v = r.json()
+        self.snap(v["session_id"], v["challenge"])
+        for _ in range(3):
+            self.call("other", "POST", f"/v1/sessions/{v['session_id']}/heartbeat")
+        self.call("other", "POST", f"/v1/sessions/{v['session_id']}/complete")
+
+    def exam(self, deadline: float) -> None:
+        r = self.call("other", "POST", "/v1/exams")
+        if r is None:
+            return
+        v = r.json()
+        sid = v["session_id"]
+        self.snap(sid, v["challenge"])
+        for _ in range(20):
+            if time.monotonic() > deadline:
+                return
+            q = self.call("other", "POST", f"/v1/exams/{sid}/questions/next")
+            if q is None:
+                return
+            body = q.json()
+            self.snap(sid, body["session"]["challenge"])
+            a = self.call(
+                "other",
+                "POST",
+                f"/v1/exams/{sid}/questions/{body['index']}/answer",
+                json={"choice": self.answers[body["question_id"]]},
+            )
+            if a is None:
+                return
+            self.snap(sid, a.json()["session"]["challenge"])
+        self.call("other", "POST", f"/v1/exams/{sid}/finish")
+
+    def run(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if (len(self.queue) < len(self.photos) or not self.headers) and not self.new_identity():
+                continue
+            self.study()
+            self.exam(deadline)
+
+
+def _pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return round(1000 * xs[min(len(xs) - 1, int(p * len(xs)))], 1)
+
+
+def run_load(cfg: LoadConfig) -> dict[str, Any]:
+    secret = os.environ.get("PROCTOR_TOKEN_SECRET", "").encode()
+    if len(secret) < 16:
+        raise SystemExit("set PROCTOR_TOKEN_SECRET to the server's token secret")
+    stats, photos = Stats(), _variants(cfg.images)
+    drivers = [Driver(cfg, secret, stats, photos) for _ in range(cfg.sessions)]
+    start = time.monotonic()
+    deadline = start + cfg.duration_s
+    threads = [threading.Thread(target=d.run, args=(deadline,)) for d in drivers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    total = sum(stats.status.values())
+    shed = stats.status.get(503, 0)
+    errors = sum(n for s, n in stats.status.items() if s >= 400 and s not in (503, 429))
+    report: dict[str, Any] = {
+        "sessions": cfg.sessions,
+        "duration_s": round(elapsed, 1),
+        "requests": total,
+        "throughput_rps": round(total / elapsed, 1),
+        "snapshots_ok": len(stats.lat["snapshot"]),
+        "snapshot_rps": round(len(stats.lat["snapshot"]) / elapsed, 2),
+        "error_rate": round(errors / total, 4) if total else 0.0,
+        "shed_rate": round(shed / total, 4) if total else 0.0,
+        "rate_limited": stats.status.get(429, 0),
+        "status_counts": dict(sorted(stats.status.items())),
+    }
+    for kind in ("snapshot", "enroll", "other"):
+        xs = stats.lat[kind]
+        report[f"{kind}_ms_p50_p95_p99"] = [_pct(xs, 0.5), _pct(xs, 0.95), _pct(xs, 0.99)]
+    report["snapshot_ms_mean"] = (
+        round(1000 * statistics.fmean(stats.lat["snapshot"]), 1) if stats.lat["snapshot"] else None
+    )
+    return report

@@ -1,0 +1,74 @@
+"""Decisions that use the session anchor as well as the reference. Pure core.
+
+The entry capture that passes against the real-name reference becomes the
+session *anchor*. Snapshots from one session share camera, light and day, so a
+later capture is judged against the anchor at a tight threshold and against the
+reference at a looser one; both thresholds are calibrated data
+(``models/operating_points.toml``). Reference checks without an anchor use three
+zones: ``match``, ``uncertain`` (sent to manual review, not a strike) and
+``no_match``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from proctor.types import Verdict
+
+
+class SessionReason(StrEnum):
+    FACE_MISMATCH = "face_mismatch"  # not the anchor's face: a swap after entry
+    REFERENCE_MISMATCH = "reference_mismatch"  # anchor ok, reference far off
+    UNCERTAIN = "identity_uncertain"  # between the zones: manual review
+
+
+@dataclass(frozen=True, slots=True)
+class ZonePolicy:
+    """Reference check: match ≤ match_l2 < uncertain ≤ no_match_l2 < no_match."""
+
+    match_l2: float
+    no_match_l2: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.match_l2 <= self.no_match_l2 < 2:
+            raise ValueError("need 0 < match_l2 <= no_match_l2 < 2")
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorPolicy:
+    anchor_l2: float  # same-session threshold against the anchor
+    reference_loose_l2: float  # the reference must not be clearly someone else
+
+    def __post_init__(self) -> None:
+        if not 0 < self.anchor_l2 < 2 or not 0 < self.reference_loose_l2 < 2:
+            raise ValueError("thresholds must lie in (0, 2)")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDecision:
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    reference_distance: float
+    anchor_distance: float | None
+
+
+def decide_reference(distance: float, zones: ZonePolicy) -> SessionDecision:
+    if distance <= zones.match_l2:
+        return SessionDecision(Verdict.MATCH, (), distance, None)
+    if distance <= zones.no_match_l2:
+        return SessionDecision(Verdict.UNCERTAIN, (SessionReason.UNCERTAIN.value,), distance, None)
+    return SessionDecision(Verdict.NO_MATCH, (SessionReason.FACE_MISMATCH.value,), distance, None)
+
+
+def decide_with_anchor(
+    reference_distance: float, anchor_distance: float, policy: AnchorPolicy
+) -> SessionDecision:
+    """Both must agree: the anchor's face, and not clearly someone other than the driver."""
+    if anchor_distance > policy.anchor_l2:
+        reasons: tuple[str, ...] = (SessionReason.FACE_MISMATCH.value,)
+        return SessionDecision(Verdict.NO_MATCH, reasons, reference_distance, anchor_distance)
+    if reference_distance > policy.reference_loose_l2:
+        reasons = (SessionReason.REFERENCE_MISMATCH.value,)
+        return SessionDecision(Verdict.NO_MATCH, reasons, reference_distance, anchor_distance)
+    return SessionDecision(Verdict.MATCH, (), reference_distance, anchor_distance)

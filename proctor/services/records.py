@@ -1,0 +1,293 @@
+"""Consent, enrolment with consent, and 学法减分 applications (use cases for the HTTP service).
+
+A separate biometric consent (PIPL Art. 29) must be on record before enrolment,
+before a session opens and before every capture. Enrolment keeps the template
+(through ``SessionService.enroll``) and the reference *face crop*, encrypted,
+so that a reviewer can compare crops; never the full photo. Applications run
+the rules module's eligibility check on the driver's record from the
+traffic-management source and persist the resulting state and reason codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from proctor.capture.schedule import default_rng
+from proctor.clock import Clock
+from proctor.errors import ProctorError
+from proctor.ports import FaceVerifier
+from proctor.rules import (
+    Application,
+    ApplicationState,
+    RulesPolicy,
+    WorkdayCalendar,
+    check_eligibility,
+)
+from proctor.rules.driver import DriverRecord, ReductionRecord
+from proctor.rules.states import is_terminal
+from proctor.services.common import NotFound, new_id
+from proctor.services.ports import (
+    ApplicationRecord,
+    ConsentRecord,
+    RecordsUnitOfWork,
+    RetentionClass,
+)
+from proctor.services.sessions import SessionService
+
+CONSENT_TEXT = (
+    "本人同意：为核验本人在本次学法减分学习/考试中在场，系统采集并通过互联网传输本人人脸图像，"
+    "与实名认证照片比对。比对通过的抓拍在会话结束24小时后删除；被标记的证据按复核与申诉期限保存；"
+    "人脸模板在同意有效期间保存，撤回同意后24小时内删除。如不同意，可前往车管所窗口现场学习。"
+)
+
+
+class ConsentRequired(ProctorError):
+    code = "consent_required"
+
+
+class DriverRecordMissing(ProctorError):
+    code = "driver_record_missing"
+
+
+def reference_bucket(subject_key: str) -> str:
+    """The evidence 'session' under which a driver's reference crop is kept."""
+    return f"ref-{subject_key}"[:64]
+
+
+class ConsentService:
+    def __init__(
+        self,
+        uow: Callable[[], RecordsUnitOfWork],
+        clock: Clock,
+        text_version: str,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._uow, self._clock, self._version = uow, clock, text_version
+        self._rng = rng or default_rng()
+
+    @property
+    def text(self) -> tuple[str, str, str]:
+        """(version, text, sha256 of the text)."""
+        return self._version, CONSENT_TEXT, hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()
+
+    def give(self, driver_id: str, text_sha256: str, channel: str) -> ConsentRecord:
+        version, _, digest = self.text
+        if text_sha256 != digest:
+            raise ConsentRequired(
+                "the consent must name the current text", details={"text_sha256": digest}
+            )
+        now = self._clock.now()
+        record = ConsentRecord(new_id(self._rng), driver_id, version, digest, channel, now)
+        with self._uow() as uow:
+            uow.consents.add(record)
+            uow.audit.append(
+                actor=driver_id,
+                action="consent_given",
+                subject=record.id,
+                details={"text_version": version, "channel": channel},
+                at=now,
+            )
+            uow.commit()
+        return record
+
+    def withdraw(self, driver_id: str) -> int:
+        now = self._clock.now()
+        with self._uow() as uow:
+            n = uow.consents.withdraw(driver_id, now)
+            uow.audit.append(
+                actor=driver_id,
+                action="consent_withdrawn",
+                subject=driver_id,
+                details={"records": n},
+                at=now,
+            )
+            uow.commit()
+        return n
+
+    def current(self, driver_id: str) -> ConsentRecord | None:
+        with self._uow() as uow:
+            return uow.consents.current(driver_id)
+
+    def require(self, driver_id: str) -> None:
+        if self.current(driver_id) is None:
+            raise ConsentRequired("a separate biometric consent is required first")
+
+
+class EnrollmentService:
+    def __init__(
+        self,
+        uow: Callable[[], RecordsUnitOfWork],
+        sessions: SessionService,
+        verifier: FaceVerifier,
+        consent: ConsentService,
+        clock: Clock,
+    ) -> None:
+        self._uow, self._sessions, self._verifier = uow, sessions, verifier
+        self._consent, self._clock = consent, clock
+
+    def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
+        """Enrol (consent first); keep the reference face crop for reviewers."""
+        self._consent.require(driver_id)
+        subject_key = self._sessions.enroll(driver_id, photos, display_name)
+        with self._uow() as uow:
+            template = uow.templates.get(subject_key)
+        if template is None:  # pragma: no cover - enroll just stored it
+            raise NotFound(details={"driver_id": driver_id})
+        crop = self._verifier.verify(template, photos[0]).face_crop_jpeg
+        if crop:
+            now = self._clock.now()
+            with self._uow() as uow:
+                uow.evidence.put(
+                    crop,
+                    subject_key=subject_key,
+                    session_id=reference_bucket(subject_key),
+                    retention=RetentionClass.REFERENCE,
+                    at=now,
+                )
+                uow.commit()
+        return subject_key
+
+
+def driver_record_from_json(driver_id: str, body: Mapping[str, Any]) -> DriverRecord:
+    """The traffic-management record as stored (ISO dates) → :class:`DriverRecord`."""
+
+    def d(name: str) -> date | None:
+        v = body.get(name)
+        return date.fromisoformat(v) if v else None
+
+    def ds(name: str) -> tuple[date, ...]:
+        return tuple(date.fromisoformat(v) for v in body.get(name, ()))
+
+    first = d("first_licence_date")
+    if first is None:
+        raise DriverRecordMissing(details={"driver_id": driver_id})
+    processed = body.get("last_violation_processed_at")
+    return DriverRecord(
+        driver_id=driver_id,
+        first_licence_date=first,
+        cycle_points=int(body.get("cycle_points", 0)),
+        carried_over_points=int(body.get("carried_over_points", 0)),
+        reductions=tuple(
+            ReductionRecord(date.fromisoformat(r["on"]), int(r["points"]))
+            for r in body.get("reductions", ())
+        ),
+        pending_violation_count=int(body.get("pending_violation_count", 0)),
+        temporary_permit_date=d("temporary_permit_date"),
+        licence_grant_dates=ds("licence_grant_dates"),
+        licence_review_overdue=bool(body.get("licence_review_overdue", False)),
+        licence_detained=bool(body.get("licence_detained", False)),
+        vehicle_inspection_overdue=bool(body.get("vehicle_inspection_overdue", False)),
+        vehicle_not_deregistered=bool(body.get("vehicle_not_deregistered", False)),
+        full_score_education_dates=ds("full_score_education_dates"),
+        serious_offence_dates=ds("serious_offence_dates"),
+        fraud_record_dates=ds("fraud_record_dates"),
+        platform_blacklist_until=d("platform_blacklist_until"),
+        last_violation_processed_at=(
+            datetime.fromisoformat(processed) if isinstance(processed, str) else None
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityView:
+    eligible: bool
+    reasons: tuple[str, ...]
+    cycle_start: date
+    clearing_date: date
+    has_open_application: bool
+
+
+class ApplicationService:
+    def __init__(
+        self,
+        uow: Callable[[], RecordsUnitOfWork],
+        clock: Clock,
+        policy: RulesPolicy,
+        calendar: WorkdayCalendar,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._uow, self._clock, self._policy, self._calendar = uow, clock, policy, calendar
+        self._rng = rng or default_rng()
+
+    def _record(self, uow: RecordsUnitOfWork, driver_id: str) -> DriverRecord:
+        body = uow.driver_records.get(driver_id)
+        if body is None:
+            raise DriverRecordMissing(details={"driver_id": driver_id})
+        return driver_record_from_json(driver_id, body)
+
+    @staticmethod
+    def _open(uow: RecordsUnitOfWork, driver_id: str) -> bool:
+        return any(
+            not is_terminal(ApplicationState(a.state))
+            for a in uow.applications.for_driver(driver_id)
+        )
+
+    def eligibility(self, driver_id: str) -> EligibilityView:
+        now = self._clock.now()
+        with self._uow() as uow:
+            record, has_open = self._record(uow, driver_id), self._open(uow, driver_id)
+        verdict = check_eligibility(record, now, self._policy, has_open_application=has_open)
+        return EligibilityView(
+            verdict.eligible,
+            tuple(r.value for r in verdict.reasons),
+            verdict.cycle.start,
+            verdict.cycle.clearing_date,
+            has_open,
+        )
+
+    def apply(self, driver_id: str) -> ApplicationRecord:
+        now = self._clock.now()
+        with self._uow() as uow:
+            record, has_open = self._record(uow, driver_id), self._open(uow, driver_id)
+            app = Application.submit(
+                new_id(self._rng),
+                record,
+                now,
+                self._policy,
+                self._calendar,
+                has_open_application=has_open,
+            )
+            stored = ApplicationRecord(
+                id=app.application_id,
+                driver_id=driver_id,
+                state=app.state.value,
+                reasons=tuple(r.value for r in app.reasons),
+                created_at=now,
+                updated_at=now,
+                details={
+                    "cycle_start": app.cycle.start.isoformat(),
+                    "clearing_date": app.cycle.clearing_date.isoformat(),
+                    "events": [e.kind.value for e in app.events],
+                },
+            )
+            uow.applications.add(stored)
+            uow.audit.append(
+                actor=driver_id,
+                action="application_submitted",
+                subject=stored.id,
+                details={"state": stored.state, "reasons": list(stored.reasons)},
+                at=now,
+            )
+            uow.commit()
+        return stored
+
+    def put_record(self, driver_id: str, body: Mapping[str, Any]) -> None:
+        """Store the traffic-management record of a driver (sync job, demo seed, tests)."""
+        driver_record_from_json(driver_id, body)  # validate before storing
+        with self._uow() as uow:
+            uow.driver_records.put(driver_id, body)
+            uow.commit()
+
+    def get(self, application_id: str, driver_id: str) -> ApplicationRecord:
+        with self._uow() as uow:
+            app = uow.applications.get(application_id)
+        if app is None or app.driver_id != driver_id:
+            raise NotFound(details={"application_id": application_id})
+        return app

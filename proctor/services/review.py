@@ -1,0 +1,270 @@
+"""Reviewer use cases: the queue, assignment, case views with audited evidence, manual reviews.
+
+Reviewers see only items assigned to them (anything else is ``not_owner``,
+answered as 404) and only face crops: evidence objects hold crops, never full
+frames. Every view of a case or an evidence crop writes an audit entry naming
+the reviewer, the case and the purpose. Manual reviews are human checks outside
+the flag flow: ``manual_id`` (a photo of the driver holding their ID, after a
+failed entry check) and ``fuxi`` (复核 of an invalid session, within 24 h).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from proctor.capture.schedule import default_rng
+from proctor.clock import Clock
+from proctor.errors import IllegalTransition, ProctorError
+from proctor.ports import FaceVerifier
+from proctor.services.adjudication import AdjudicationService
+from proctor.services.common import NotFound, NotOwner, new_id
+from proctor.services.ports import (
+    ManualReview,
+    NotificationEvent,
+    QueueItem,
+    RecordsUnitOfWork,
+    RetentionClass,
+)
+from proctor.services.records import reference_bucket
+from proctor.session.adjudication import BlacklistEntry, Flag
+
+FUXI_WINDOW = timedelta(hours=24)
+
+
+class ReviewWindowClosed(ProctorError):
+    code = "review_window_closed"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    item: QueueItem
+    evidence_ids: tuple[str, ...]
+    reference_ids: tuple[str, ...]
+
+
+class ReviewService:
+    def __init__(
+        self,
+        uow: Callable[[], RecordsUnitOfWork],
+        adjudication: AdjudicationService,
+        verifier: FaceVerifier,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._uow, self._adj, self._verifier, self._clock = uow, adjudication, verifier, clock
+        self._rng = rng or default_rng()
+
+    # ---- flag queue -------------------------------------------------------------------------
+    def queue(self, reviewer_id: str) -> tuple[list[QueueItem], list[ManualReview], int]:
+        """Items assigned to ``reviewer_id`` and the number still unassigned."""
+        with self._uow() as uow:
+            flags = uow.review_queue.flags(["open"], 500)
+            manual = uow.manual_reviews.open_items(500)
+        mine = [f for f in flags if f.assigned_to == reviewer_id]
+        mine_manual = [m for m in manual if m.assigned_to == reviewer_id]
+        free = sum(1 for f in flags if f.assigned_to is None) + sum(
+            1 for m in manual if m.assigned_to is None
+        )
+        return mine, mine_manual, free
+
+    def claim(self, reviewer_id: str) -> str | None:
+        """Assign the oldest unassigned open flag (else manual review) to the reviewer."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            for f in uow.review_queue.flags(["open"], 500):
+                if f.assigned_to is None:
+                    uow.review_queue.assign(f.flag_id, reviewer_id, now)
+                    self._audit(uow, reviewer_id, "case_assigned", f.flag_id, "review")
+                    uow.commit()
+                    return f.flag_id
+            for m in uow.manual_reviews.open_items(500):
+                if m.assigned_to is None:
+                    m.assigned_to = reviewer_id
+                    uow.manual_reviews.save(m)
+                    self._audit(uow, reviewer_id, "case_assigned", m.id, "manual_review")
+                    uow.commit()
+                    return m.id
+        return None
+
+    def case(self, flag_id: str, reviewer_id: str, purpose: str) -> CaseView:
+        with self._uow() as uow:
+            item = uow.review_queue.flag_item(flag_id)
+            if item is None or item.assigned_to != reviewer_id:
+                raise NotOwner(details={"flag_id": flag_id})
+            flag = uow.flags.get(flag_id)
+            assert flag is not None
+            refs = self._references(uow, item.driver_id)
+            self._audit(uow, reviewer_id, "case_viewed", flag_id, purpose)
+            uow.commit()
+        return CaseView(item, flag.evidence_ids, refs)
+
+    def evidence(self, case_id: str, evidence_id: str, reviewer_id: str, purpose: str) -> bytes:
+        """A face crop of an assigned case (flag or manual review); audited."""
+        with self._uow() as uow:
+            allowed = self._case_evidence(uow, case_id, reviewer_id)
+            if evidence_id not in allowed:
+                raise NotOwner(details={"evidence_id": evidence_id})
+            data = uow.evidence.read(evidence_id)
+            uow.audit.append(
+                actor=reviewer_id,
+                action="evidence_viewed",
+                subject=evidence_id,
+                details={"case_id": case_id, "purpose": purpose},
+                at=self._clock.now(),
+            )
+            uow.commit()
+        return data
+
+    def review_flag(self, flag_id: str, reviewer_id: str, recommendation: str) -> Flag:
+        with self._uow() as uow:
+            item = uow.review_queue.flag_item(flag_id)
+        if item is None or item.assigned_to != reviewer_id:
+            raise NotOwner(details={"flag_id": flag_id})
+        return self._adj.review_flag(flag_id, reviewer_id, recommendation)
+
+    def adjudication_queue(self) -> list[QueueItem]:
+        with self._uow() as uow:
+            return uow.review_queue.flags(["reviewed"], 500)
+
+    def blacklist_of(self, driver_id: str) -> list[BlacklistEntry]:
+        with self._uow() as uow:
+            return uow.blacklist.for_driver(driver_id)
+
+    # ---- manual reviews ---------------------------------------------------------------------
+    def request_manual_id(self, driver_id: str, image: bytes) -> ManualReview:
+        """Keep the face crop of the ID-holding photo for a reviewer; never the full frame."""
+        with self._uow() as uow:
+            subject_key = uow.drivers.subject_key(driver_id)
+            template = uow.templates.get(subject_key) if subject_key else None
+        evidence: tuple[str, ...] = ()
+        if subject_key is not None and template is not None:
+            crop = self._verifier.verify(template, image).face_crop_jpeg
+            if crop:
+                with self._uow() as uow:
+                    evidence = (
+                        uow.evidence.put(
+                            crop,
+                            subject_key=subject_key,
+                            session_id=f"manual-{subject_key}"[:64],
+                            retention=RetentionClass.FLAGGED,
+                            at=self._clock.now(),
+                        ),
+                    )
+                    uow.commit()
+        return self._new_manual(driver_id, "manual_id", driver_id, evidence, "")
+
+    def request_fuxi(self, session_id: str, driver_id: str, statement: str) -> ManualReview:
+        """复核 of an invalid session; accepted only within 24 h of the result."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            s = uow.sessions.get(session_id)
+            if s is None or s.driver_id != driver_id:
+                raise NotFound(details={"session_id": session_id})
+            if s.state.value != "terminated_invalid" or s.closed_at is None:
+                raise IllegalTransition("only an invalid session can be reviewed")
+            if now > s.closed_at + FUXI_WINDOW:
+                raise ReviewWindowClosed(details={"closed_at": s.closed_at.isoformat()})
+            evidence = tuple(uow.evidence.for_session(session_id))
+        return self._new_manual(driver_id, "fuxi", session_id, evidence, statement)
+
+    def manual(self, review_id: str, reviewer_id: str) -> ManualReview:
+        with self._uow() as uow:
+            m = uow.manual_reviews.get(review_id)
+            if m is None or m.assigned_to != reviewer_id:
+                raise NotOwner(details={"review_id": review_id})
+            self._audit(uow, reviewer_id, "case_viewed", review_id, "manual_review")
+            uow.commit()
+        return m
+
+    def decide_manual(self, review_id: str, reviewer_id: str, approve: bool) -> ManualReview:
+        now = self._clock.now()
+        with self._uow() as uow:
+            m = uow.manual_reviews.get(review_id)
+            if m is None or m.assigned_to != reviewer_id:
+                raise NotOwner(details={"review_id": review_id})
+            if m.status != "open":
+                raise IllegalTransition("review already decided", details={"review_id": m.id})
+            m.status, m.decided_by, m.decided_at = "decided", reviewer_id, now
+            m.decision = "approved" if approve else "rejected"
+            uow.manual_reviews.save(m)
+            self._audit(uow, reviewer_id, "manual_review_decided", m.id, m.decision)
+            uow.outbox.emit(
+                NotificationEvent(
+                    f"{m.kind}_decided",
+                    m.driver_id,
+                    now,
+                    {"review_id": m.id, "decision": m.decision},
+                )
+            )
+            uow.commit()
+        return m
+
+    def my_manual(self, review_id: str, driver_id: str) -> ManualReview:
+        with self._uow() as uow:
+            m = uow.manual_reviews.get(review_id)
+        if m is None or m.driver_id != driver_id:
+            raise NotOwner(details={"review_id": review_id})
+        return m
+
+    # ---- internals --------------------------------------------------------------------------
+    def _new_manual(
+        self, driver_id: str, kind: str, subject: str, evidence: tuple[str, ...], statement: str
+    ) -> ManualReview:
+        now = self._clock.now()
+        m = ManualReview(
+            id=new_id(self._rng),
+            driver_id=driver_id,
+            kind=kind,
+            subject_id=subject,
+            created_at=now,
+            evidence_ids=evidence,
+            statement=statement,
+        )
+        with self._uow() as uow:
+            uow.manual_reviews.add(m)
+            uow.audit.append(
+                actor=driver_id,
+                action=f"{kind}_requested",
+                subject=m.id,
+                details={"evidence": len(evidence)},
+                at=now,
+            )
+            uow.commit()
+        return m
+
+    @staticmethod
+    def _references(uow: RecordsUnitOfWork, driver_id: str) -> tuple[str, ...]:
+        subject_key = uow.drivers.subject_key(driver_id)
+        if subject_key is None:
+            return ()
+        return tuple(uow.evidence.for_session(reference_bucket(subject_key)))
+
+    def _case_evidence(
+        self, uow: RecordsUnitOfWork, case_id: str, reviewer_id: str
+    ) -> tuple[str, ...]:
+        item = uow.review_queue.flag_item(case_id)
+        if item is not None:
+            if item.assigned_to != reviewer_id:
+                raise NotOwner(details={"case_id": case_id})
+            flag = uow.flags.get(case_id)
+            assert flag is not None
+            return flag.evidence_ids + self._references(uow, item.driver_id)
+        m = uow.manual_reviews.get(case_id)
+        if m is None or m.assigned_to != reviewer_id:
+            raise NotOwner(details={"case_id": case_id})
+        return m.evidence_ids + self._references(uow, m.driver_id)
+
+    def _audit(
+        self, uow: RecordsUnitOfWork, actor: str, action: str, subject: str, purpose: str
+    ) -> None:
+        uow.audit.append(
+            actor=actor,
+            action=action,
+            subject=subject,
+            details={"purpose": purpose},
+            at=self._clock.now(),
+        )

@@ -1,0 +1,362 @@
+"""SQLAlchemy repositories for the HTTP service's records, and ``RecordsUnitOfWork``.
+
+``SqlAlchemyRecordsUnitOfWork`` extends the session unit of work with consent,
+exam content, applications, driver records, review assignments, manual reviews
+and idempotency keys, all in the same write transaction. No row here holds image
+bytes or embeddings; manual-review evidence is referenced by evidence id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from proctor.services.ports import (
+    AnswerRecord,
+    ApplicationRecord,
+    ConsentRecord,
+    ExamRecord,
+    IdempotencyRecord,
+    ManualReview,
+    QueueItem,
+)
+from proctor.storage.tables import (
+    ApplicationRow,
+    ConsentRow,
+    DriverRecordRow,
+    ExamAttemptRow,
+    FlagRow,
+    IdempotencyRow,
+    ManualReviewRow,
+    ReviewAssignmentRow,
+)
+from proctor.storage.uow import SqlAlchemyUnitOfWork, Storage
+
+
+class SqlAlchemyConsentRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, r: ConsentRecord) -> None:
+        self._s.add(
+            ConsentRow(
+                id=r.id,
+                driver_id=r.driver_id,
+                text_version=r.text_version,
+                text_sha256=r.text_sha256,
+                channel=r.channel,
+                given_at=r.given_at,
+                withdrawn_at=r.withdrawn_at,
+            )
+        )
+        self._s.flush()
+
+    def current(self, driver_id: str) -> ConsentRecord | None:
+        row = self._s.scalars(
+            select(ConsentRow)
+            .where(ConsentRow.driver_id == driver_id, ConsentRow.withdrawn_at.is_(None))
+            .order_by(ConsentRow.given_at.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return ConsentRecord(
+            row.id,
+            row.driver_id,
+            row.text_version,
+            row.text_sha256,
+            row.channel,
+            row.given_at,
+            row.withdrawn_at,
+        )
+
+    def withdraw(self, driver_id: str, at: datetime) -> int:
+        result = self._s.execute(
+            update(ConsentRow)
+            .where(ConsentRow.driver_id == driver_id, ConsentRow.withdrawn_at.is_(None))
+            .values(withdrawn_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class SqlAlchemyExamRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, e: ExamRecord) -> None:
+        self._s.add(
+            ExamAttemptRow(
+                session_id=e.session_id,
+                driver_id=e.driver_id,
+                question_ids=list(e.question_ids),
+                answers=[],
+                outcome=None,
+                created_at=e.created_at,
+                finished_at=None,
+            )
+        )
+        self._s.flush()
+        self.save(e)
+
+    def get(self, session_id: str) -> ExamRecord | None:
+        row = self._s.get(ExamAttemptRow, session_id)
+        if row is None:
+            return None
+        return ExamRecord(
+            session_id=row.session_id,
+            driver_id=row.driver_id,
+            question_ids=tuple(row.question_ids),
+            created_at=row.created_at,
+            answers=[AnswerRecord(**a) for a in row.answers],
+            outcome=row.outcome,
+            finished_at=row.finished_at,
+        )
+
+    def save(self, e: ExamRecord) -> None:
+        row = self._s.get(ExamAttemptRow, e.session_id)
+        assert row is not None
+        row.answers = [
+            {
+                "index": a.index,
+                "choice": a.choice,
+                "correct": a.correct,
+                "effective_s": a.effective_s,
+                "counted": a.counted,
+            }
+            for a in e.answers
+        ]
+        row.outcome = e.outcome
+        row.finished_at = e.finished_at
+        self._s.flush()
+
+
+class SqlAlchemyApplicationRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, a: ApplicationRecord) -> None:
+        self._s.add(
+            ApplicationRow(
+                id=a.id,
+                driver_id=a.driver_id,
+                state=a.state,
+                reasons=list(a.reasons),
+                details=dict(a.details),
+                created_at=a.created_at,
+                updated_at=a.updated_at,
+            )
+        )
+        self._s.flush()
+
+    @staticmethod
+    def _domain(r: ApplicationRow) -> ApplicationRecord:
+        return ApplicationRecord(
+            r.id, r.driver_id, r.state, tuple(r.reasons), r.created_at, r.updated_at, r.details
+        )
+
+    def get(self, application_id: str) -> ApplicationRecord | None:
+        row = self._s.get(ApplicationRow, application_id)
+        return self._domain(row) if row else None
+
+    def for_driver(self, driver_id: str) -> list[ApplicationRecord]:
+        rows = self._s.scalars(
+            select(ApplicationRow)
+            .where(ApplicationRow.driver_id == driver_id)
+            .order_by(ApplicationRow.created_at)
+        )
+        return [self._domain(r) for r in rows]
+
+
+class SqlAlchemyDriverRecordSource:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, driver_id: str) -> dict[str, Any] | None:
+        row = self._s.get(DriverRecordRow, driver_id)
+        return dict(row.body) if row else None
+
+    def put(self, driver_id: str, record: Mapping[str, Any]) -> None:
+        row = self._s.get(DriverRecordRow, driver_id)
+        if row is None:
+            self._s.add(DriverRecordRow(driver_id=driver_id, body=dict(record)))
+        else:
+            row.body = dict(record)
+        self._s.flush()
+
+
+class SqlAlchemyReviewQueue:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def _item(self, row: FlagRow) -> QueueItem:
+        return QueueItem(
+            flag_id=row.id,
+            session_id=row.session_id,
+            driver_id=row.driver_id,
+            status=row.status,
+            reasons=tuple(row.body.get("reasons", ())),
+            raised_at=row.raised_at,
+            assigned_to=self.assignee(row.id),
+            reviewer_id=row.reviewer_id,
+        )
+
+    def flags(self, statuses: Sequence[str], limit: int) -> list[QueueItem]:
+        rows = self._s.scalars(
+            select(FlagRow)
+            .where(FlagRow.status.in_(list(statuses)))
+            .order_by(FlagRow.raised_at)
+            .limit(limit)
+        )
+        return [self._item(r) for r in rows]
+
+    def flag_item(self, flag_id: str) -> QueueItem | None:
+        row = self._s.get(FlagRow, flag_id)
+        return self._item(row) if row else None
+
+    def assign(self, item_id: str, reviewer_id: str, at: datetime) -> None:
+        row = self._s.get(ReviewAssignmentRow, item_id)
+        if row is None:
+            self._s.add(
+                ReviewAssignmentRow(item_id=item_id, reviewer_id=reviewer_id, assigned_at=at)
+            )
+        else:
+            row.reviewer_id, row.assigned_at = reviewer_id, at
+        self._s.flush()
+
+    def assignee(self, item_id: str) -> str | None:
+        row = self._s.get(ReviewAssignmentRow, item_id)
+        return row.reviewer_id if row else None
+
+
+class SqlAlchemyManualReviewRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, r: ManualReview) -> None:
+        self._s.add(
+            ManualReviewRow(
+                id=r.id,
+                driver_id=r.driver_id,
+                kind=r.kind,
+                subject_id=r.subject_id,
+                status=r.status,
+                body={},
+                created_at=r.created_at,
+                decided_at=None,
+            )
+        )
+        self._s.flush()
+        self.save(r)
+
+    def save(self, r: ManualReview) -> None:
+        row = self._s.get(ManualReviewRow, r.id)
+        assert row is not None
+        row.status = r.status
+        row.decided_at = r.decided_at
+        row.body = {
+            "evidence_ids": list(r.evidence_ids),
+            "statement": r.statement,
+            "assigned_to": r.assigned_to,
+            "decided_by": r.decided_by,
+            "decision": r.decision,
+        }
+        self._s.flush()
+
+    @staticmethod
+    def _domain(row: ManualReviewRow) -> ManualReview:
+        b = row.body
+        return ManualReview(
+            id=row.id,
+            driver_id=row.driver_id,
+            kind=row.kind,
+            subject_id=row.subject_id,
+            created_at=row.created_at,
+            status=row.status,
+            evidence_ids=tuple(b.get("evidence_ids", ())),
+            statement=str(b.get("statement", "")),
+            assigned_to=b.get("assigned_to"),
+            decided_by=b.get("decided_by"),
+            decision=b.get("decision"),
+            decided_at=row.decided_at,
+        )
+
+    def get(self, review_id: str) -> ManualReview | None:
+        row = self._s.get(ManualReviewRow, review_id)
+        return self._domain(row) if row else None
+
+    def open_items(self, limit: int) -> list[ManualReview]:
+        rows = self._s.scalars(
+            select(ManualReviewRow)
+            .where(ManualReviewRow.status == "open")
+            .order_by(ManualReviewRow.created_at)
+            .limit(limit)
+        )
+        return [self._domain(r) for r in rows]
+
+
+class SqlAlchemyIdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = self._s.get(IdempotencyRow, (scope, key))
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            row.scope,
+            row.key,
+            row.request_hash,
+            row.state,
+            row.created_at,
+            row.expires_at,
+            row.status_code,
+            row.body,
+        )
+
+    def put(self, r: IdempotencyRecord) -> None:
+        row = self._s.get(IdempotencyRow, (r.scope, r.key))
+        if row is None:
+            row = IdempotencyRow(scope=r.scope, key=r.key)
+            self._s.add(row)
+        row.request_hash, row.state, row.status_code, row.body = (
+            r.request_hash,
+            r.state,
+            r.status_code,
+            r.body,
+        )
+        row.created_at, row.expires_at = r.created_at, r.expires_at
+        self._s.flush()
+
+    def delete(self, scope: str, key: str) -> None:
+        row = self._s.get(IdempotencyRow, (scope, key))
+        if row is not None:
+            self._s.delete(row)
+            self._s.flush()
+
+
+class SqlAlchemyRecordsUnitOfWork(SqlAlchemyUnitOfWork):
+    def __enter__(self) -> SqlAlchemyRecordsUnitOfWork:
+        super().__enter__()
+        s = self.db
+        self.consents = SqlAlchemyConsentRepository(s)
+        self.exams = SqlAlchemyExamRepository(s)
+        self.applications = SqlAlchemyApplicationRepository(s)
+        self.driver_records = SqlAlchemyDriverRecordSource(s)
+        self.review_queue = SqlAlchemyReviewQueue(s)
+        self.manual_reviews = SqlAlchemyManualReviewRepository(s)
+        self.idempotency = SqlAlchemyIdempotencyRepository(s)
+        return self
+
+
+def records_uow_factory(storage: Storage) -> SqlAlchemyRecordsUnitOfWork:
+    return SqlAlchemyRecordsUnitOfWork(storage)
+
+
+def ping(storage: Storage) -> None:
+    """Raise if the database cannot answer a trivial query."""
+    with storage.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

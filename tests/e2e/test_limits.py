@@ -1,0 +1,69 @@
+"""Limits over real HTTP: per-driver 429 and CPU-pool 503, both with Retry-After.
+
+A second app shares the first one's container (models and database) with tiny
+limits: one matching worker, no queue, a burst of three requests per driver.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.auth import Role
+from tests.e2e.conftest import Api, Served, settings
+
+pytestmark = [pytest.mark.model, pytest.mark.db, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tight(server: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    from api.main import create_app
+
+    tmp: Path = tmp_path_factory.mktemp("tight")
+    app = create_app(
+        settings(tmp, cpu_workers=1, cpu_queue=0, rate_limit_per_min=30.0, rate_limit_burst=3),
+        container=server.app.state.container,
+    )
+    srv = Served(app)
+    api = Api(srv.url)
+    yield api
+    api.client.close()
+    srv.stop()
+
+
+def test_rate_limit_is_429_with_retry_after(tight: Api) -> None:
+    who = ("burst-driver", Role.DRIVER)
+    codes = [tight.call("GET", "/v1/me/eligibility", who).status_code for _ in range(3)]
+    r = tight.call("POST", "/v1/sessions/x/heartbeat", who)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert 429 not in codes
+
+
+def test_full_cpu_pool_sheds_503_with_retry_after(
+    api: Api, tight: Api, photos: dict[str, bytes]
+) -> None:
+    drivers = [api.onboard(f"shed-{i}", photos["obama"]) for i in range(4)]
+    opened = [api.ok("POST", "/v1/sessions", d, json={"kind": "study"}) for d in drivers]
+
+    def submit(i: int) -> int:
+        v = opened[i]
+        r = tight.snapshot(drivers[i], v["session_id"], v["challenge"]["id"], photos["obama2"])
+        if r.status_code == 503:
+            assert int(r.headers["retry-after"]) >= 1
+            assert r.json()["error"]["code"] == "overloaded"
+        return r.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(submit, range(4)))
+    assert 503 in codes and 200 in codes, codes
+    assert set(codes) <= {200, 503}
+    # a shed request consumed nothing: the same challenge can be answered afterwards
+    for i, code in enumerate(codes):
+        if code == 503:
+            v = opened[i]
+            r = api.snapshot(drivers[i], v["session_id"], v["challenge"]["id"], photos["obama2"])
+            assert r.status_code == 200, r.text
