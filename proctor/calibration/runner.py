@@ -185,7 +185,8 @@ def markdown_table(population: str, body: dict[str, Any]) -> str:
         f"(FTA {body['failed_to_acquire']}), leave-identities-out, {body['folds']} folds, "
         f"top-{body['top_k']} cohort",
         "",
-        f"EER raw {body['raw_eer']:.2%}, s-norm {body.get('snorm_eer', float('nan')):.2%}.",
+        f"EER raw {body['raw_eer']:.2%}"
+        + (f", s-norm {body['snorm_eer']:.2%}." if "snorm_eer" in body else "."),
         "",
         "| target FMR | score | threshold | FMR | FNMR | FNMR 95% CI | pairs (gen / imp) |",
         "|---|---|---|---|---|---|---|",
