@@ -180,10 +180,14 @@ def calibrate_anchor(pipe: Pipeline, video_dir: Path, *, n_boot: int) -> dict[st
 
 
 def markdown_table(population: str, body: dict[str, Any]) -> str:
+    how = (
+        f"leave-identities-out, {body['folds']} folds, top-{body['top_k']} cohort"
+        if body["folds"]
+        else "same-session clips, anchor = first accepted frame, East-Asian impostor clips"
+    )
     lines = [
         f"### {population}: {body['images']} images, {body['identities']} identities "
-        f"(FTA {body['failed_to_acquire']}), leave-identities-out, {body['folds']} folds, "
-        f"top-{body['top_k']} cohort",
+        f"(FTA {body['failed_to_acquire']}), {how}",
         "",
         f"EER raw {body['raw_eer']:.2%}"
         + (f", s-norm {body['snorm_eer']:.2%}." if "snorm_eer" in body else "."),
