@@ -27,6 +27,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(purge_app, name="purge")
 app.command("calibrate")(calibrate)
 mount_service(app, bench_app)
+bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"]).liveness)
 app.add_typer(cohort_app, name="cohort")
 console = Console()
 

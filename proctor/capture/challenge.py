@@ -9,7 +9,8 @@ decided it (no counter moves). Anything else presented is refused:
 - ``challenge_foreign``: it belongs to another session or driver;
 - ``challenge_expired``: it expired before the snapshot arrived;
 - ``challenge_reused``: it was already submitted (single use);
-- ``session_closed``: the session is terminal.
+- ``session_closed``: the session is terminal;
+- ``burst_required``: a single snapshot was sent for a challenge with ``actions``.
 
 A refusal never changes any counter.
 """
@@ -57,6 +58,7 @@ class RefusalCode(StrEnum):
     CHALLENGE_EXPIRED = "challenge_expired"
     CHALLENGE_REUSED = "challenge_reused"
     SESSION_CLOSED = "session_closed"
+    BURST_REQUIRED = "burst_required"
 
 
 class ChallengeRefused(ProctorError):
@@ -83,6 +85,12 @@ class SessionClosed(ChallengeRefused):
     code = RefusalCode.SESSION_CLOSED.value
 
 
+class BurstRequired(ChallengeRefused):
+    """A single snapshot was sent for a challenge that asks for actions (send a burst)."""
+
+    code = RefusalCode.BURST_REQUIRED.value
+
+
 def new_challenge_id(rng: random.Random) -> str:
     """128 random bits as hex; unguessable when ``rng`` is the CSPRNG."""
     return f"{rng.getrandbits(128):032x}"
@@ -101,6 +109,9 @@ class CaptureChallenge:
     guidance: str = ""
     submitted_at: datetime | None = None
     closed_at: datetime | None = None
+    # Liveness actions (``proctor.liveness.actions.Action`` values) the burst must show,
+    # in order; empty: a single snapshot answers the challenge.
+    actions: tuple[str, ...] = ()
 
     @property
     def pending(self) -> bool:

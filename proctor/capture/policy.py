@@ -26,6 +26,13 @@ class CapturePolicy:
     # A comparison claimed but never decided (server crash mid-compare) is given up after
     # this long; the driver is not blamed for it: no counter moves and a retry is issued.
     abandoned_comparison_s: float = 300.0
+    # Liveness bursts (issue 10). Off by default; when on, entry and exam-start challenges
+    # (and the retries of challenges that asked) always ask for 1-2 actions, and a random
+    # capture asks with probability ``liveness_random_share``. Flat scalars: persisted.
+    liveness_bursts: bool = False
+    liveness_random_share: float = 0.3
+    liveness_min_actions: int = 1
+    liveness_max_actions: int = 2
 
     def __post_init__(self) -> None:
         if self.challenge_ttl_s <= 0:
@@ -46,3 +53,7 @@ class CapturePolicy:
             raise ValueError("max_consecutive_failures must be at least 1")
         if self.abandoned_comparison_s <= 0:
             raise ValueError("abandoned_comparison_s must be positive")
+        if not 0.0 <= self.liveness_random_share <= 1.0:
+            raise ValueError("liveness_random_share must be in [0, 1]")
+        if not 1 <= self.liveness_min_actions <= self.liveness_max_actions <= 4:
+            raise ValueError("need 1 <= liveness_min_actions <= liveness_max_actions <= 4")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from proctor.capture.challenge import (
+    BurstRequired,
     CaptureChallenge,
     ChallengeForeign,
     ChallengeRefused,
@@ -29,7 +30,8 @@ from proctor.capture.challenge import (
 from proctor.capture.policy import CapturePolicy
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
-from proctor.errors import IllegalTransition, ImageError
+from proctor.errors import IllegalTransition, ImageError, ModelUnavailable
+from proctor.liveness.outcome import BurstJudge, outcome_from_burst
 from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
 from proctor.ports import FaceVerifier
 from proctor.services.common import (
@@ -63,12 +65,14 @@ class ChallengeView:
     issued_at: datetime
     expires_at: datetime
     guidance: str
+    # Liveness actions to perform in order (answer with submit_burst); empty: one snapshot.
+    actions: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, c: CaptureChallenge | None) -> ChallengeView | None:
         if c is None:
             return None
-        return cls(c.id, c.kind.value, c.issued_at, c.expires_at, c.guidance)
+        return cls(c.id, c.kind.value, c.issued_at, c.expires_at, c.guidance, c.actions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,7 @@ class SessionService:
         replay_policy: ReplayPolicy | None = None,
         flag_policy: FlagPolicy | None = None,
         question_budget_s: float = 60.0,
+        burst_judge: BurstJudge | None = None,
     ) -> None:
         self._uow = uow_factory
         self._verifier = verifier
@@ -129,6 +134,7 @@ class SessionService:
         self._replay = replay_policy or ReplayPolicy()
         self._flags = flag_policy or FlagPolicy()
         self._budget_s = question_budget_s
+        self._burst = burst_judge
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -205,6 +211,9 @@ class SessionService:
         with self._uow() as uow:
             s = self._load_for_challenge(uow, session_id, driver_id, challenge_id)
             try:
+                pending = s.challenges.get(challenge_id)
+                if pending is not None and pending.actions and pending.pending:
+                    raise BurstRequired(details={"challenge_id": challenge_id})
                 s.claim(challenge_id, self._clock.now())
             except ChallengeRefused as refused:
                 self._refuse(uow, s, challenge_id, refused)
@@ -228,6 +237,89 @@ class SessionService:
             probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
             replay = check_replay(probe, earlier, references, self._replay)
             outcome = outcome_from_result(result, replay, self._flags)
+
+        # 3. decide, in a second write transaction
+        with self._uow() as uow:
+            s = self._load(uow, session_id, driver_id)
+            now = self._clock.now()
+            try:
+                attempt = s.record_decision(challenge_id, outcome, now)
+            except IllegalTransition:
+                self._flush(uow, s)
+                uow.audit.append(
+                    actor=SYSTEM_ACTOR,
+                    action="late_decision_discarded",
+                    subject=s.id,
+                    details={"challenge_id": challenge_id},
+                    at=now,
+                )
+                uow.commit()
+                raise
+            evidence_id = self._keep_evidence(uow, s, subject_key, result, outcome, now)
+            if result is not None and result.pixel_sha256:
+                fp = Fingerprint(result.pixel_sha256, result.perceptual_hash)
+                uow.fingerprints.add(subject_key, fp, now)
+            self._flag(uow, s, attempt.attempt_no, evidence_id)
+            self._flush(uow, s)
+            uow.commit()
+            return SubmissionResult(
+                attempt.attempt_no,
+                attempt.passed,
+                attempt.reasons,
+                attempt.flags,
+                attempt.distance,
+                attempt.threshold,
+                evidence_id,
+                SessionView.of(s, s.active_challenge),
+            )
+
+    def submit_burst(
+        self,
+        session_id: str,
+        driver_id: str,
+        challenge_id: str,
+        frames: Sequence[bytes] | bytes,
+    ) -> SubmissionResult:
+        """Answer a challenge with a burst: a list of image bytes, or one WebM/MP4 clip.
+
+        Same three steps as ``submit_snapshot``; the judgement runs outside any
+        transaction. A failed liveness check is a failed attempt (a strike, like a
+        mismatch) and raises ``spoof_suspected`` for a human, never a blacklist.
+        A challenge without actions may also be answered with a burst.
+        """
+        if self._burst is None:
+            raise ModelUnavailable("no burst judge is configured for liveness bursts")
+        # 1. claim (single use), in its own write transaction
+        with self._uow() as uow:
+            s = self._load_for_challenge(uow, session_id, driver_id, challenge_id)
+            try:
+                challenge = s.claim(challenge_id, self._clock.now())
+            except ChallengeRefused as refused:
+                self._refuse(uow, s, challenge_id, refused)
+                raise
+            actions = challenge.actions
+            subject_key = uow.drivers.subject_key(driver_id)
+            template = uow.templates.get(subject_key) if subject_key else None
+            if subject_key is None or template is None:
+                raise NotEnrolled(details={"driver_id": driver_id})
+            earlier = uow.fingerprints.snapshots(subject_key)
+            references = uow.fingerprints.references(subject_key)
+            self._flush(uow, s)
+            uow.commit()
+
+        # 2. judge liveness and compare the best frame, outside any transaction
+        result: VerificationResult | None = None
+        try:
+            judgement = self._burst.judge_burst(template, frames, actions)
+        except ImageError as bad:
+            outcome = outcome_from_error(bad.code)
+        else:
+            result = judgement.verification
+            replay = None
+            if result is not None:
+                probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
+                replay = check_replay(probe, earlier, references, self._replay)
+            outcome = outcome_from_burst(judgement, replay, self._flags)
 
         # 3. decide, in a second write transaction
         with self._uow() as uow:

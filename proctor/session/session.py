@@ -37,6 +37,7 @@ from proctor.capture.challenge import (
 from proctor.capture.policy import CapturePolicy
 from proctor.capture.schedule import default_rng, exam_capture_plan, study_capture_offsets_s
 from proctor.errors import IllegalTransition
+from proctor.liveness.actions import ActionDrawPolicy, actions_for, guidance_for
 from proctor.session.events import (
     AttemptRecorded,
     ChallengeIssued,
@@ -319,6 +320,9 @@ class ProctorSession:
     def _issue(self, kind: ChallengeKind, at: datetime, guidance: str = "") -> CaptureChallenge:
         if self.comparison_pending:
             raise IllegalTransition("a challenge is already pending")
+        actions = self._draw_actions(kind)
+        if actions:
+            guidance = guidance_for(actions, guidance)
         c = CaptureChallenge(
             id=new_challenge_id(self.rng),
             session_id=self.id,
@@ -326,12 +330,27 @@ class ProctorSession:
             issued_at=at,
             expires_at=at + timedelta(seconds=self.policy.challenge_ttl_s),
             guidance=guidance,
+            actions=actions,
         )
         self.challenges[c.id] = c
         if self.exam_clock is not None:
             self.exam_clock.pause(c.id, at)
         self.events.append(ChallengeIssued(self.id, at, c.id, kind.value, guidance))
         return c
+
+    def _draw_actions(self, kind: ChallengeKind) -> tuple[str, ...]:
+        if not self.policy.liveness_bursts:
+            return ()
+        previous = next(reversed(self.challenges.values()), None)
+        draw = ActionDrawPolicy(
+            self.policy.liveness_min_actions,
+            self.policy.liveness_max_actions,
+            self.policy.liveness_random_share,
+        )
+        had = previous is not None and bool(previous.actions)
+        return tuple(
+            a.value for a in actions_for(kind.value, self.rng, draw, previous_had_actions=had)
+        )
 
     def _resume(self, c: CaptureChallenge, at: datetime) -> None:
         if self.exam_clock is not None:

@@ -51,6 +51,7 @@ class FlagReason(StrEnum):
     EXTRA_PEOPLE = "extra_people"
     REPLAY = "replay"
     REPLAY_SUSPECTED = "replay_suspected"
+    SPOOF_SUSPECTED = "spoof_suspected"
 
 
 class SessionRefused(ProctorError):

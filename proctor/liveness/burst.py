@@ -1,0 +1,426 @@
+"""Burst adapter: decode a burst, track the face, 68 landmarks per frame, judge liveness.
+
+A burst arrives as a list of image bytes (one multipart request; each frame
+goes through ``proctor.imaging.decode`` with the snapshot limits) or as one
+short WebM/MP4 clip, decoded with OpenCV from a temporary file under caps on
+bytes, pixels per frame, decoded frames and seconds. Anything unusable raises
+an ``ImageError`` subclass with a stable code (``proctor.liveness.errors``).
+
+Cost: HOG detection runs on the first frame with a face and on the best
+frame only (the latter for the verification's quality checks); the face is
+tracked in between by re-seeding the 68-point predictor from the previous
+frame's landmarks. Embeddings are computed on three chosen frames only: the
+first, the most frontal open-eyed one (verified against the reference) and
+the last.
+
+Frame times: a clip's own timestamps; for a list of frames, evenly spaced over
+``BurstLimits.nominal_duration_s``. Both come from the client, so the duration
+check is a sanity check, not a proof of timing; the challenge TTL is the
+server's own clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+
+from proctor.detection.dlib_hog import bbox_to_rect
+from proctor.errors import ImageError
+from proctor.imaging.decode import DecodeLimits, decode_image
+from proctor.liveness.errors import BurstTooLarge, CorruptVideo, EmptyBurst, UnsupportedVideo
+from proctor.liveness.geometry import Points, eye_aspect_ratio, mouth_aspect_ratio, yaw_deg
+from proctor.liveness.judge import (
+    LandmarkSeries,
+    LivenessPolicy,
+    LivenessReason,
+    LivenessResult,
+    judge,
+)
+from proctor.liveness.outcome import BurstJudgement
+from proctor.pipeline import Analysis, Pipeline
+from proctor.types import BBox, RGBImage, Template
+
+
+@dataclass(frozen=True, slots=True)
+class BurstLimits:
+    """Upload caps. A list of frames: each frame also obeys the snapshot ``DecodeLimits``."""
+
+    max_frames: int = 15
+    max_total_bytes: int = 24 * 1024 * 1024
+    nominal_duration_s: float = 2.0
+    max_clip_bytes: int = 8 * 1024 * 1024
+    max_clip_duration_s: float = 4.0
+    max_clip_decoded_frames: int = 150
+    max_clip_frame_pixels: int = 1920 * 1088
+    frames_from_clip: int = 12
+
+    def __post_init__(self) -> None:
+        if self.max_frames < 2 or self.frames_from_clip < 2:
+            raise ValueError("a burst needs at least 2 frames")
+        if self.frames_from_clip > self.max_frames:
+            raise ValueError("frames_from_clip must not exceed max_frames")
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBurst:
+    frames: tuple[RGBImage, ...]
+    times_s: tuple[float, ...]
+    source: str  # "frames" | "clip"
+
+
+# ---- decoding ---------------------------------------------------------------------------
+
+_EBML = b"\x1a\x45\xdf\xa3"
+_MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+
+
+def sniff_clip(data: bytes) -> str:
+    """ "webm" or "mp4" from magic bytes; raises UnsupportedVideo otherwise."""
+    if data[:4] == _EBML:
+        return "webm"
+    if len(data) >= 12 and data[4:8] in _MP4_BOXES:
+        return "mp4"
+    raise UnsupportedVideo("the clip is neither WebM/Matroska nor MP4/QuickTime")
+
+
+def decode_frames(
+    frames: Sequence[bytes], limits: BurstLimits, image_limits: DecodeLimits
+) -> DecodedBurst:
+    if not frames:
+        raise EmptyBurst("no frames received")
+    if len(frames) > limits.max_frames:
+        raise BurstTooLarge(
+            "too many frames", details={"frames": len(frames), "max_frames": limits.max_frames}
+        )
+    total = sum(len(f) for f in frames)
+    if total > limits.max_total_bytes:
+        raise BurstTooLarge(
+            "burst is too large", details={"bytes": total, "max_bytes": limits.max_total_bytes}
+        )
+    rgbs: list[RGBImage] = []
+    for i, data in enumerate(frames):
+        try:
+            rgbs.append(decode_image(data, image_limits).rgb)
+        except ImageError as err:
+            err.details.setdefault("frame", i)
+            raise
+    n = len(rgbs)
+    step = limits.nominal_duration_s / (n - 1) if n > 1 else 0.0
+    return DecodedBurst(tuple(rgbs), tuple(i * step for i in range(n)), "frames")
+
+
+def decode_clip(data: bytes, limits: BurstLimits) -> DecodedBurst:
+    """Decode a short clip with OpenCV (FFmpeg) from a private temporary file."""
+    if not data:
+        raise EmptyBurst("no clip bytes received")
+    if len(data) > limits.max_clip_bytes:
+        raise BurstTooLarge(
+            "clip is too large", details={"bytes": len(data), "max_bytes": limits.max_clip_bytes}
+        )
+    kind = sniff_clip(data)
+    fd, name = tempfile.mkstemp(suffix=f".{kind}", prefix="burst-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return _read_clip(Path(name), limits)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _read_clip(path: Path, limits: BurstLimits) -> DecodedBurst:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        if not cap.isOpened():
+            raise CorruptVideo("the clip could not be opened")
+        w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if w * h > limits.max_clip_frame_pixels:
+            raise BurstTooLarge(
+                "clip frames have too many pixels",
+                details={"width": w, "height": h, "max_pixels": limits.max_clip_frame_pixels},
+            )
+        fps = float(cap.get(cv2.CAP_PROP_FPS))
+        frames: list[np.ndarray] = []
+        times: list[float] = []
+        while True:
+            ok, bgr = cap.read()
+            if not ok or bgr is None:
+                break
+            if len(frames) >= limits.max_clip_decoded_frames:
+                raise BurstTooLarge(
+                    "clip has too many frames",
+                    details={"max_frames": limits.max_clip_decoded_frames},
+                )
+            if (
+                bgr.ndim != 3
+                or bgr.shape[2] != 3
+                or bgr.shape[0] * bgr.shape[1] > (limits.max_clip_frame_pixels)
+            ):
+                raise CorruptVideo("unexpected frame layout in the clip")
+            t = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+            frames.append(bgr)
+            times.append(t)
+    finally:
+        cap.release()
+    if not frames:
+        raise CorruptVideo("the clip has no decodable frame")
+    times = _clean_times(times, fps, limits)
+    if times[-1] - times[0] > limits.max_clip_duration_s:
+        raise BurstTooLarge(
+            "clip is too long",
+            details={"seconds": round(times[-1] - times[0], 3), "max": limits.max_clip_duration_s},
+        )
+    pick = _even_pick(times, limits.frames_from_clip)
+    t0 = times[pick[0]]
+    # BGR → RGB by reversing the channel axis (a copy: no decoder buffer survives).
+    rgbs = tuple(np.ascontiguousarray(frames[i][:, :, ::-1]) for i in pick)
+    return DecodedBurst(rgbs, tuple(times[i] - t0 for i in pick), "clip")
+
+
+def _clean_times(times: list[float], fps: float, limits: BurstLimits) -> list[float]:
+    """Container timestamps when sane (finite, non-decreasing, not all zero), else from fps."""
+    ok = (
+        all(math.isfinite(t) and t >= 0 for t in times)
+        and all(b >= a for a, b in itertools.pairwise(times))
+        and (len(times) == 1 or times[-1] > times[0])
+    )
+    if ok:
+        return times
+    rate = fps if math.isfinite(fps) and 1.0 <= fps <= 240.0 else 0.0
+    if rate:
+        return [i / rate for i in range(len(times))]
+    step = limits.nominal_duration_s / max(len(times) - 1, 1)
+    return [i * step for i in range(len(times))]
+
+
+def _even_pick(times: Sequence[float], n: int) -> list[int]:
+    """Indices of up to ``n`` frames spread evenly over the clip's time span."""
+    if len(times) <= n:
+        return list(range(len(times)))
+    targets = np.linspace(times[0], times[-1], n)
+    arr = np.asarray(times)
+    out: list[int] = []
+    for t in targets:
+        i = int(np.argmin(np.abs(arr - t)))
+        if not out or i > out[-1]:
+            out.append(i)
+    return out
+
+
+# ---- tracking and judgement -------------------------------------------------------------
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - t0) * 1000.0
+
+
+def _extent(p: Points) -> tuple[float, float, float, float]:
+    return float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())
+
+
+class BurstAnalyzer:
+    """Judges bursts with a ``Pipeline`` (detector, aligner, encoder) and dlib's 68 points."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        landmarks68: Path | None = None,
+        policy: LivenessPolicy | None = None,
+        limits: BurstLimits | None = None,
+    ) -> None:
+        if landmarks68 is None:
+            from proctor.embedding.registry import model_spec, verify_files
+
+            spec = model_spec(pipeline.model_id)
+            verify_files(spec)
+            landmarks68 = spec.file("landmarks68")
+        self.pipeline = pipeline
+        self.policy = policy or LivenessPolicy()
+        self.limits = limits or BurstLimits()
+        self._shape68 = dlib.shape_predictor(str(landmarks68))
+
+    # -- entry points ---------------------------------------------------------------------
+    def decode(self, upload: Sequence[bytes] | bytes) -> DecodedBurst:
+        if isinstance(upload, bytes | bytearray | memoryview):
+            return decode_clip(bytes(upload), self.limits)
+        return decode_frames(list(upload), self.limits, self.pipeline.config.decode_limits)
+
+    def judge_burst(
+        self, reference: Template, upload: Sequence[bytes] | bytes, actions: Sequence[str]
+    ) -> BurstJudgement:
+        """Decode and judge; raises an ``ImageError`` subclass for an unusable upload."""
+        t: dict[str, float] = {}
+        with _timed(t, "decode"):
+            burst = self.decode(upload)
+        return self.judge_frames(reference, burst.frames, burst.times_s, actions, t)
+
+    def landmarks68(self, rgb: RGBImage, box: BBox) -> Points:
+        shape = self._shape68(rgb, bbox_to_rect(box))
+        return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], np.float64)
+
+    def judge_frames(
+        self,
+        reference: Template,
+        frames: Sequence[RGBImage],
+        times_s: Sequence[float],
+        actions: Sequence[str],
+        timings: dict[str, float] | None = None,
+    ) -> BurstJudgement:
+        t = timings if timings is not None else {}
+        pipe = self.pipeline
+        quality = pipe.config.snapshot_quality
+        with _timed(t, "detect_first"):
+            start, first = self._first_face(frames, t)
+        if start is None or first is None or first.primary is None:
+            lr = LivenessResult(False, (LivenessReason.TOO_FEW_FRAMES.value,), tuple(actions))
+            verification = pipe.verify_analysis(reference, first) if first is not None else None
+            return BurstJudgement(lr, verification, t, len(frames), 0)
+        idx, pts, rel = self._track(frames, start, first.primary.bbox, t)
+        series = LandmarkSeries(tuple(times_s[i] - times_s[idx[0]] for i in idx), tuple(pts))
+        best_k = self._best_frontal(pts)
+        # "Last": the most frontal open-eyed frame of the burst's final third, so that an
+        # expression (eyes shut, mouth wide) does not pass for a change of person.
+        tail = len(pts) - max(1, len(pts) // 3)
+        last_k = tail + self._best_frontal(pts[tail:])
+        best_i, last_i = idx[best_k], idx[last_k]
+        with _timed(t, "embed_chosen"):
+            first_vec = pipe.embed(first)
+            best_analysis = (
+                first if best_i == start else pipe.analyze_rgb(frames[best_i], quality, {})
+            )
+            distances: list[float] = []
+            if best_analysis.chip is not None:
+                best_vec = pipe.embed(best_analysis)
+                distances.append(float(np.linalg.norm(best_vec - first_vec)))
+            if last_i != start:
+                last_vec = self._embed_at(frames[last_i], pts[last_k], rel)
+                distances.append(float(np.linalg.norm(last_vec - first_vec)))
+        with _timed(t, "verify_best"):
+            verification = pipe.verify_analysis(reference, _fresh(best_analysis))
+        with _timed(t, "judge"):
+            lr = judge(series, actions, self.policy, distances)
+        chosen = tuple(dict.fromkeys((start, best_i, last_i)))
+        return BurstJudgement(
+            lr, verification, t, len(frames), len(idx), chosen, series, tuple(distances)
+        )
+
+    # -- internals ------------------------------------------------------------------------
+    def _first_face(
+        self, frames: Sequence[RGBImage], t: dict[str, float]
+    ) -> tuple[int | None, Analysis | None]:
+        quality = self.pipeline.config.snapshot_quality
+        first: Analysis | None = None
+        # A face must appear within the first third of the burst.
+        for i in range(max(1, len(frames) // 3)):
+            a = self.pipeline.analyze_rgb(frames[i], quality, {})
+            first = first or a
+            if a.primary is not None:
+                return i, a
+        return None, first
+
+    def _track(
+        self, frames: Sequence[RGBImage], start: int, box0: BBox, t: dict[str, float]
+    ) -> tuple[list[int], list[Points], tuple[float, float, float, float]]:
+        """68 landmarks on every frame from ``start``, each seeded by the previous frame's."""
+        with _timed(t, "landmarks68"):
+            p0 = self.landmarks68(frames[start], box0)
+        lx1, ly1, lx2, ly2 = _extent(p0)
+        size0 = max(lx2 - lx1, ly2 - ly1, 1.0)
+        # The detector box relative to the landmark extent, in units of the extent's size.
+        rel = (
+            (box0.x1 - lx1) / size0,
+            (box0.y1 - ly1) / size0,
+            (box0.x2 - lx2) / size0,
+            (box0.y2 - ly2) / size0,
+        )
+        idx, pts = [start], [p0]
+        prev = p0
+        for i in range(start + 1, len(frames)):
+            rgb = frames[i]
+            box = _box_from(prev, rel, rgb.shape[1], rgb.shape[0])
+            if box is None:
+                continue
+            with _timed(t, "landmarks68"):
+                p = self.landmarks68(rgb, box)
+            if not _plausible(p, prev):
+                with _timed(t, "redetect"):
+                    dets = self.pipeline.detector.detect(rgb)
+                if not dets:
+                    continue
+                near = min(dets, key=lambda d: _centre_gap(d.bbox, prev))
+                with _timed(t, "landmarks68"):
+                    p = self.landmarks68(rgb, near.bbox)
+            idx.append(i)
+            pts.append(p)
+            prev = p
+        return idx, pts, rel
+
+    def _best_frontal(self, pts: Sequence[Points]) -> int:
+        if len(pts) == 1:
+            return 0
+        ears = [eye_aspect_ratio(p) for p in pts]
+        open_eyes = float(np.median(ears)) * 0.85
+        scores = [
+            abs(yaw_deg(p)) + 50.0 * mouth_aspect_ratio(p) + (100.0 if e < open_eyes else 0.0)
+            for p, e in zip(pts, ears, strict=True)
+        ]
+        return int(np.argmin(scores))
+
+    def _embed_at(
+        self, rgb: RGBImage, pts: Points, rel: tuple[float, float, float, float]
+    ) -> np.ndarray:
+        enc = self.pipeline.encoder
+        box = _box_from(pts, rel, rgb.shape[1], rgb.shape[0])
+        if box is None:
+            raise ValueError("tracked face left the frame")
+        shape, _ = enc.landmarks(rgb, box)
+        return enc.encode_chip(enc.chip(rgb, shape), self.pipeline.config.probe_jitters)
+
+
+def _fresh(a: Analysis) -> Analysis:
+    """The analysis with its own timing dict, so the verification reports only its stages."""
+    return Analysis(a.rgb, a.detections, a.primary, a.quality, a.chip, dict(a.timings_ms))
+
+
+def _box_from(
+    p: Points, rel: tuple[float, float, float, float], width: int, height: int
+) -> BBox | None:
+    x1, y1, x2, y2 = _extent(p)
+    size = max(x2 - x1, y2 - y1, 1.0)
+    bx1 = max(0, round(x1 + rel[0] * size))
+    by1 = max(0, round(y1 + rel[1] * size))
+    bx2 = min(width, round(x2 + rel[2] * size))
+    by2 = min(height, round(y2 + rel[3] * size))
+    if bx2 - bx1 < 8 or by2 - by1 < 8:
+        return None
+    return BBox(bx1, by1, bx2, by2)
+
+
+def _plausible(p: Points, prev: Points) -> bool:
+    """Tracking kept the face: similar size, and it did not jump by more than its width."""
+    w_prev = float(np.ptp(prev[:, 0])) or 1.0
+    w = float(np.ptp(p[:, 0]))
+    jump = float(np.hypot(*(p.mean(axis=0) - prev.mean(axis=0))))
+    return 0.6 < w / w_prev < 1.6 and jump < 0.5 * w_prev
+
+
+def _centre_gap(box: BBox, p: Points) -> float:
+    cx, cy = (box.x1 + box.x2) / 2.0, (box.y1 + box.y2) / 2.0
+    m = p.mean(axis=0)
+    return float(np.hypot(cx - m[0], cy - m[1]))

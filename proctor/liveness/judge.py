@@ -1,0 +1,313 @@
+"""Active liveness judgement over a burst's 68-landmark time series (pure core).
+
+Input: the burst's frame times (seconds from its first frame), the 68 landmarks
+of the tracked face in every usable frame, the actions the challenge asked
+for, and the L2 distances of a few chosen frames' embeddings to the burst's
+first frame. Output: ``LivenessResult(passed, reasons, ...)``.
+
+Checks, each with a stable reason code (never rename them):
+
+- ``too_few_frames``: fewer usable frames than ``min_frames``, or the burst is
+  shorter than ``min_duration_s`` or longer than ``max_duration_s``;
+- ``action_missing``: a requested action was not seen anywhere in the burst;
+- ``action_wrong_order``: every action was seen, but not in the requested order;
+- ``flat_motion_suspected``: the face moved out of plane, yet a single
+  homography explains the motion of its rigid points (a photo or a screen
+  moved or tilted in front of the camera, not a head turning);
+- ``identity_changed_in_burst``: a chosen frame's embedding is farther than
+  ``identity_max_l2`` from the first frame's;
+- ``liveness_passed``: none of the above.
+
+Action detectors (times are those of the deciding frame):
+
+- blink: the eye aspect ratio (corrected for pitch by the nose bridge's
+  foreshortening) drops at least ``blink_min_drop`` (a fraction)
+  below the burst's median and reopens to within half that drop afterwards, with
+  an open frame before it;
+- turn_left / turn_right: the yaw moves at least ``turn_min_deg`` from the
+  first frame's yaw, in the asked direction;
+- open_mouth: the mouth aspect ratio reaches ``mouth_open_min_mar`` and rises at
+  least ``mouth_open_min_rise`` above the burst's smallest value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from proctor.liveness.actions import Action
+from proctor.liveness.geometry import (
+    Points,
+    as_points,
+    eye_aspect_ratio,
+    motion_residuals,
+    mouth_aspect_ratio,
+    nose_bridge_ratio,
+    yaw_deg,
+)
+
+
+class LivenessReason(StrEnum):
+    """Public, persisted reason codes: never rename them."""
+
+    LIVENESS_PASSED = "liveness_passed"
+    ACTION_MISSING = "action_missing"
+    ACTION_WRONG_ORDER = "action_wrong_order"
+    IDENTITY_CHANGED_IN_BURST = "identity_changed_in_burst"
+    TOO_FEW_FRAMES = "too_few_frames"
+    FLAT_MOTION_SUSPECTED = "flat_motion_suspected"
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessPolicy:
+    """Thresholds of the judgement. Units are in the names (s, deg, l2; ratios unitless).
+
+    ``*_iod`` lengths are in inter-ocular distances of the first frame.
+    """
+
+    min_frames: int = 8
+    max_frames: int = 15
+    min_duration_s: float = 0.8
+    max_duration_s: float = 4.0
+    blink_min_drop: float = 0.2
+    turn_min_deg: float = 12.0
+    mouth_open_min_mar: float = 0.35
+    mouth_open_min_rise: float = 0.25
+    flat_min_motion_iod: float = 0.08
+    flat_max_residual_iod: float = 0.035
+    identity_max_l2: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.min_frames <= self.max_frames:
+            raise ValueError("need 2 <= min_frames <= max_frames")
+        if not 0 <= self.min_duration_s < self.max_duration_s:
+            raise ValueError("need 0 <= min_duration_s < max_duration_s")
+        if not 0 < self.blink_min_drop < 1:
+            raise ValueError("blink_min_drop must be in (0, 1)")
+        if self.turn_min_deg <= 0 or self.identity_max_l2 <= 0:
+            raise ValueError("turn_min_deg and identity_max_l2 must be positive")
+        if self.flat_min_motion_iod <= 0 or self.flat_max_residual_iod <= 0:
+            raise ValueError("flat motion thresholds must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEvent:
+    action: Action
+    t_s: float
+    frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class LandmarkSeries:
+    """Per usable frame: time (s from the burst's first frame) and 68 landmarks."""
+
+    times_s: tuple[float, ...]
+    points: tuple[Points, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.times_s) != len(self.points):
+            raise ValueError("one time per landmark set")
+        if any(b < a for a, b in zip(self.times_s, self.times_s[1:], strict=False)):
+            raise ValueError("frame times must not decrease")
+        object.__setattr__(self, "points", tuple(as_points(p) for p in self.points))
+
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+    @property
+    def duration_s(self) -> float:
+        return self.times_s[-1] - self.times_s[0] if self.times_s else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesMeasures:
+    ear: tuple[float, ...]
+    mar: tuple[float, ...]
+    yaw_deg: tuple[float, ...]
+
+    @classmethod
+    def of(cls, series: LandmarkSeries) -> SeriesMeasures:
+        # A photo tilted about the horizontal axis squashes the eyes like a blink would;
+        # so does a real nod. Dividing by the nose bridge's foreshortening (relative to
+        # the first frame) cancels both, and a blink leaves the nose alone.
+        bridge = [nose_bridge_ratio(p) for p in series.points]
+        b0 = bridge[0] if bridge and bridge[0] > 0 else 1.0
+        return cls(
+            tuple(
+                eye_aspect_ratio(p) * (b0 / b if b > 0 else 1.0)
+                for p, b in zip(series.points, bridge, strict=True)
+            ),
+            tuple(mouth_aspect_ratio(p) for p in series.points),
+            tuple(yaw_deg(p) for p in series.points),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FlatMotion:
+    """Out-of-plane motion frames and the homography residual over them (iod units)."""
+
+    motion_frames: int
+    max_similarity_residual_iod: float
+    median_homography_residual_iod: float | None
+    flat: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessResult:
+    passed: bool
+    reasons: tuple[str, ...]
+    requested: tuple[str, ...] = ()
+    events: tuple[ActionEvent, ...] = ()
+    frames: int = 0
+    flat_motion: FlatMotion | None = None
+    identity_max_l2: float | None = None
+    details: Mapping[str, float] = field(default_factory=dict)
+
+
+# ---- detectors --------------------------------------------------------------------------
+
+
+def detect_blinks(
+    times_s: Sequence[float], ear: Sequence[float], policy: LivenessPolicy
+) -> list[ActionEvent]:
+    if len(ear) < 3:
+        return []
+    e = np.asarray(ear, dtype=np.float64)
+    base = float(np.median(e))
+    if base <= 0:
+        return []
+    closed = base * (1.0 - policy.blink_min_drop)
+    reopened = base * (1.0 - policy.blink_min_drop / 2.0)
+    events: list[ActionEvent] = []
+    i = 1
+    while i < len(e) - 1:
+        if e[i] <= closed and float(e[:i].max()) >= reopened:
+            j = i
+            while j < len(e) and e[j] <= reopened:
+                j += 1
+            if j < len(e):  # eyes open again after the closure
+                k = i + int(np.argmin(e[i:j]))
+                events.append(ActionEvent(Action.BLINK, times_s[k], k))
+            i = j + 1
+            continue
+        i += 1
+    return events
+
+
+def detect_turns(
+    times_s: Sequence[float], yaw: Sequence[float], policy: LivenessPolicy
+) -> list[ActionEvent]:
+    if len(yaw) < 2:
+        return []
+    ref = yaw[0]
+    events: list[ActionEvent] = []
+    for action, sign in ((Action.TURN_LEFT, 1.0), (Action.TURN_RIGHT, -1.0)):
+        for i, y in enumerate(yaw):
+            if sign * (y - ref) >= policy.turn_min_deg:
+                events.append(ActionEvent(action, times_s[i], i))
+                break
+    return events
+
+
+def detect_mouth_open(
+    times_s: Sequence[float], mar: Sequence[float], policy: LivenessPolicy
+) -> list[ActionEvent]:
+    if len(mar) < 2:
+        return []
+    low = min(mar)
+    for i, m in enumerate(mar):
+        if m >= policy.mouth_open_min_mar and m - low >= policy.mouth_open_min_rise:
+            return [ActionEvent(Action.OPEN_MOUTH, times_s[i], i)]
+    return []
+
+
+def detect_actions(
+    series: LandmarkSeries, policy: LivenessPolicy, measures: SeriesMeasures | None = None
+) -> list[ActionEvent]:
+    m = measures or SeriesMeasures.of(series)
+    t = series.times_s
+    events = [
+        *detect_blinks(t, m.ear, policy),
+        *detect_turns(t, m.yaw_deg, policy),
+        *detect_mouth_open(t, m.mar, policy),
+    ]
+    return sorted(events, key=lambda ev: (ev.t_s, ev.action.value))
+
+
+def in_order(requested: Sequence[Action], events: Sequence[ActionEvent]) -> bool:
+    """Whether the events contain the requested actions in order (strictly later frames)."""
+    after = -1
+    for action in requested:
+        nxt = [ev.frame for ev in events if ev.action is action and ev.frame > after]
+        if not nxt:
+            return False
+        after = min(nxt)
+    return True
+
+
+def flat_motion(series: LandmarkSeries, policy: LivenessPolicy) -> FlatMotion:
+    first = series.points[0]
+    sims: list[float] = []
+    homs: list[float] = []
+    for p in series.points[1:]:
+        sim, hom = motion_residuals(first, p)
+        sims.append(sim)
+        if sim >= policy.flat_min_motion_iod:
+            homs.append(hom)
+    med = float(np.median(homs)) if homs else None
+    return FlatMotion(
+        motion_frames=len(homs),
+        max_similarity_residual_iod=max(sims, default=0.0),
+        median_homography_residual_iod=med,
+        flat=med is not None and med < policy.flat_max_residual_iod,
+    )
+
+
+# ---- judgement --------------------------------------------------------------------------
+
+
+def judge(
+    series: LandmarkSeries,
+    requested: Sequence[Action | str],
+    policy: LivenessPolicy | None = None,
+    identity_l2: Sequence[float] = (),
+) -> LivenessResult:
+    """Judge one burst. ``identity_l2``: chosen frames' distances to the first frame."""
+    policy = policy or LivenessPolicy()
+    wanted = tuple(Action(a) for a in requested)
+    names = tuple(a.value for a in wanted)
+    reasons: list[LivenessReason] = []
+    if (
+        len(series) < policy.min_frames
+        or series.duration_s < policy.min_duration_s
+        or series.duration_s > policy.max_duration_s
+    ):
+        return LivenessResult(
+            False, (LivenessReason.TOO_FEW_FRAMES.value,), names, frames=len(series)
+        )
+    measures = SeriesMeasures.of(series)
+    events = detect_actions(series, policy, measures)
+    seen = {ev.action for ev in events}
+    if any(a not in seen for a in wanted):
+        reasons.append(LivenessReason.ACTION_MISSING)
+    elif not in_order(wanted, events):
+        reasons.append(LivenessReason.ACTION_WRONG_ORDER)
+    flat = flat_motion(series, policy)
+    if flat.flat:
+        reasons.append(LivenessReason.FLAT_MOTION_SUSPECTED)
+    worst = max(identity_l2, default=None)
+    if worst is not None and worst > policy.identity_max_l2:
+        reasons.append(LivenessReason.IDENTITY_CHANGED_IN_BURST)
+    details = {
+        "ear_median": float(np.median(measures.ear)),
+        "ear_min": min(measures.ear),
+        "mar_max": max(measures.mar),
+        "yaw_range_deg": max(measures.yaw_deg) - min(measures.yaw_deg),
+        "duration_s": series.duration_s,
+    }
+    passed = not reasons
+    codes = (LivenessReason.LIVENESS_PASSED.value,) if passed else tuple(r.value for r in reasons)
+    return LivenessResult(passed, codes, names, tuple(events), len(series), flat, worst, details)
