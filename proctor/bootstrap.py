@@ -12,6 +12,7 @@ from proctor.pipeline import Pipeline, build_verifier
 from proctor.types import Template, VerificationResult
 
 if TYPE_CHECKING:
+    from proctor.matching.session_decision import AnchorPolicy
     from proctor.services.adjudication import AdjudicationService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
@@ -116,6 +117,7 @@ def build_container(
         clk,
         capture_policy=s.capture_policy(),
         question_budget_s=s.question_budget_s,
+        anchor_policy=anchor_policy(s, pipe.model_id),
     )
     adjudication = AdjudicationService(uow, clk)
     consent = ConsentService(uow, clk, s.consent_text_version)
@@ -187,3 +189,16 @@ def seed_demo(c: Container, photo: bytes | None) -> None:
         c.consent.give(DEMO_DRIVER, c.consent.text[2], "seed")
     if photo is not None:
         c.enrollment.enroll(DEMO_DRIVER, [photo], "演示驾驶人")
+
+
+def anchor_policy(s: ProctorSettings, model_id: str) -> AnchorPolicy | None:
+    """Calibrated session-anchor thresholds, or None (anchoring off or not calibrated)."""
+    if not s.session_anchor:
+        return None
+    from proctor.calibration.points import anchor_thresholds, load_points
+    from proctor.embedding.registry import default_models_dir
+    from proctor.matching.session_decision import AnchorPolicy
+
+    points = load_points(s.models_dir or default_models_dir())
+    found = anchor_thresholds(points, model_id, s.anchor_target_fmr, s.operating_population)
+    return None if found is None else AnchorPolicy(*found)

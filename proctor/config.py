@@ -30,6 +30,11 @@ class ProctorSettings(BaseSettings):
     # Cohort s-norm: a file of other people's templates (`proctor cohort build`) and the
     # calibrated operating point (models/operating_points.toml) whose threshold is used.
     cohort_path: Path | None = None
+    # Session anchoring: later captures are judged against the session's own first
+    # passing capture (threshold at this FMR on same-session clips) and loosely
+    # against the reference (the population's raw EER threshold).
+    session_anchor: bool = True
+    anchor_target_fmr: str = "0.001"
     operating_population: str = "asian-dev"
     operating_target_fmr: str = "0.01"
     reference_extra_face_ratio: float = 0.35

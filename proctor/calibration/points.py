@@ -97,3 +97,16 @@ def _val(v: Any) -> str:
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_val(x) for x in v) + "]"
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def anchor_thresholds(
+    points: dict[str, Any], model_id: str, anchor_fmr: str, population: str
+) -> tuple[float, float] | None:
+    """(anchor L2 at ``anchor_fmr`` on same-session clips, reference-loose L2 = raw EER
+    threshold of ``population``), or None when either is not calibrated."""
+    model = points.get(model_id, {})
+    anchor = model.get("session-anchor", {}).get("raw_l2", {}).get(anchor_fmr)
+    loose = model.get(population, {}).get("raw_eer_threshold_l2")
+    if not isinstance(anchor, dict) or loose is None:
+        return None
+    return float(anchor["threshold"]), float(loose)

@@ -66,6 +66,8 @@ class TemplateRepository(Protocol):
 
     def get(self, subject_key: str) -> Template | None: ...
 
+    def delete(self, subject_key: str) -> None: ...
+
 
 class FingerprintRepository(Protocol):
     def add(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from proctor.capture.challenge import (
@@ -33,6 +33,8 @@ from proctor.clock import Clock
 from proctor.errors import IllegalTransition, ImageError, ModelUnavailable
 from proctor.liveness.outcome import BurstJudge, outcome_from_burst
 from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
+from proctor.matching.decision import l2_distance
+from proctor.matching.session_decision import AnchorPolicy, SessionReason, decide_with_anchor
 from proctor.ports import FaceVerifier
 from proctor.services.common import (
     SYSTEM_ACTOR,
@@ -52,8 +54,8 @@ from proctor.session.outcome import (
     outcome_from_result,
 )
 from proctor.session.session import ProctorSession
-from proctor.session.states import SessionKind, SessionState
-from proctor.types import VerificationResult
+from proctor.session.states import FlagReason, SessionKind, SessionState
+from proctor.types import Template, Verdict, VerificationResult
 
 REVIEW_WINDOW = timedelta(hours=24)
 
@@ -125,6 +127,7 @@ class SessionService:
         flag_policy: FlagPolicy | None = None,
         question_budget_s: float = 60.0,
         burst_judge: BurstJudge | None = None,
+        anchor_policy: AnchorPolicy | None = None,
     ) -> None:
         self._uow = uow_factory
         self._verifier = verifier
@@ -135,6 +138,8 @@ class SessionService:
         self._flags = flag_policy or FlagPolicy()
         self._budget_s = question_budget_s
         self._burst = burst_judge
+        # Session anchoring (None: every capture is judged against the reference only).
+        self._anchor = anchor_policy
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -207,71 +212,22 @@ class SessionService:
     def submit_snapshot(
         self, session_id: str, driver_id: str, challenge_id: str, image: bytes
     ) -> SubmissionResult:
-        # 1. claim (single use), in its own write transaction
-        with self._uow() as uow:
-            s = self._load_for_challenge(uow, session_id, driver_id, challenge_id)
-            try:
-                pending = s.challenges.get(challenge_id)
-                if pending is not None and pending.actions and pending.pending:
-                    raise BurstRequired(details={"challenge_id": challenge_id})
-                s.claim(challenge_id, self._clock.now())
-            except ChallengeRefused as refused:
-                self._refuse(uow, s, challenge_id, refused)
-                raise
-            subject_key = uow.drivers.subject_key(driver_id)
-            template = uow.templates.get(subject_key) if subject_key else None
-            if subject_key is None or template is None:
-                raise NotEnrolled(details={"driver_id": driver_id})
-            earlier = uow.fingerprints.snapshots(subject_key)
-            references = uow.fingerprints.references(subject_key)
-            self._flush(uow, s)
-            uow.commit()
-
-        # 2. compare, outside any transaction
+        claimed = self._claim(session_id, driver_id, challenge_id, burst=False)
+        # compare, outside any transaction
         result: VerificationResult | None = None
         try:
-            result = self._verifier.verify(template, image)
+            result = self._verifier.verify(claimed.template, image)
         except ImageError as bad:
             outcome = outcome_from_error(bad.code)
         else:
+            result, anchor_distance = self._against_anchor(result, claimed.anchor)
             probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
-            replay = check_replay(probe, earlier, references, self._replay)
+            replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
             outcome = outcome_from_result(result, replay, self._flags)
-
-        # 3. decide, in a second write transaction
-        with self._uow() as uow:
-            s = self._load(uow, session_id, driver_id)
-            now = self._clock.now()
-            try:
-                attempt = s.record_decision(challenge_id, outcome, now)
-            except IllegalTransition:
-                self._flush(uow, s)
-                uow.audit.append(
-                    actor=SYSTEM_ACTOR,
-                    action="late_decision_discarded",
-                    subject=s.id,
-                    details={"challenge_id": challenge_id},
-                    at=now,
-                )
-                uow.commit()
-                raise
-            evidence_id = self._keep_evidence(uow, s, subject_key, result, outcome, now)
-            if result is not None and result.pixel_sha256:
-                fp = Fingerprint(result.pixel_sha256, result.perceptual_hash)
-                uow.fingerprints.add(subject_key, fp, now)
-            self._flag(uow, s, attempt.attempt_no, evidence_id)
-            self._flush(uow, s)
-            uow.commit()
-            return SubmissionResult(
-                attempt.attempt_no,
-                attempt.passed,
-                attempt.reasons,
-                attempt.flags,
-                attempt.distance,
-                attempt.threshold,
-                evidence_id,
-                SessionView.of(s, s.active_challenge),
-            )
+            if anchor_distance is not None:
+                outcome = self._anchor_flag(outcome, result)
+                claimed = replace(claimed, anchor_distance=anchor_distance)
+        return self._record(session_id, driver_id, challenge_id, claimed, result, outcome)
 
     def submit_burst(
         self,
@@ -289,28 +245,11 @@ class SessionService:
         """
         if self._burst is None:
             raise ModelUnavailable("no burst judge is configured for liveness bursts")
-        # 1. claim (single use), in its own write transaction
-        with self._uow() as uow:
-            s = self._load_for_challenge(uow, session_id, driver_id, challenge_id)
-            try:
-                challenge = s.claim(challenge_id, self._clock.now())
-            except ChallengeRefused as refused:
-                self._refuse(uow, s, challenge_id, refused)
-                raise
-            actions = challenge.actions
-            subject_key = uow.drivers.subject_key(driver_id)
-            template = uow.templates.get(subject_key) if subject_key else None
-            if subject_key is None or template is None:
-                raise NotEnrolled(details={"driver_id": driver_id})
-            earlier = uow.fingerprints.snapshots(subject_key)
-            references = uow.fingerprints.references(subject_key)
-            self._flush(uow, s)
-            uow.commit()
-
-        # 2. judge liveness and compare the best frame, outside any transaction
+        claimed = self._claim(session_id, driver_id, challenge_id, burst=True)
+        # judge liveness and compare the best frame, outside any transaction
         result: VerificationResult | None = None
         try:
-            judgement = self._burst.judge_burst(template, frames, actions)
+            judgement = self._burst.judge_burst(claimed.template, frames, claimed.actions)
         except ImageError as bad:
             outcome = outcome_from_error(bad.code)
         else:
@@ -318,43 +257,9 @@ class SessionService:
             replay = None
             if result is not None:
                 probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
-                replay = check_replay(probe, earlier, references, self._replay)
+                replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
             outcome = outcome_from_burst(judgement, replay, self._flags)
-
-        # 3. decide, in a second write transaction
-        with self._uow() as uow:
-            s = self._load(uow, session_id, driver_id)
-            now = self._clock.now()
-            try:
-                attempt = s.record_decision(challenge_id, outcome, now)
-            except IllegalTransition:
-                self._flush(uow, s)
-                uow.audit.append(
-                    actor=SYSTEM_ACTOR,
-                    action="late_decision_discarded",
-                    subject=s.id,
-                    details={"challenge_id": challenge_id},
-                    at=now,
-                )
-                uow.commit()
-                raise
-            evidence_id = self._keep_evidence(uow, s, subject_key, result, outcome, now)
-            if result is not None and result.pixel_sha256:
-                fp = Fingerprint(result.pixel_sha256, result.perceptual_hash)
-                uow.fingerprints.add(subject_key, fp, now)
-            self._flag(uow, s, attempt.attempt_no, evidence_id)
-            self._flush(uow, s)
-            uow.commit()
-            return SubmissionResult(
-                attempt.attempt_no,
-                attempt.passed,
-                attempt.reasons,
-                attempt.flags,
-                attempt.distance,
-                attempt.threshold,
-                evidence_id,
-                SessionView.of(s, s.active_challenge),
-            )
+        return self._record(session_id, driver_id, challenge_id, claimed, result, outcome)
 
     def show_question(self, session_id: str, driver_id: str) -> tuple[int, SessionView]:
         with self._uow() as uow:
@@ -388,6 +293,131 @@ class SessionService:
             return SessionView.of(s, None)
 
     # ---- internals ----------------------------------------------------------------------
+    def _claim(
+        self, session_id: str, driver_id: str, challenge_id: str, *, burst: bool
+    ) -> _Claimed:
+        """Step 1: claim the challenge (single use) in its own write transaction."""
+        with self._uow() as uow:
+            s = self._load_for_challenge(uow, session_id, driver_id, challenge_id)
+            try:
+                pending = s.challenges.get(challenge_id)
+                if not burst and pending is not None and pending.actions and pending.pending:
+                    raise BurstRequired(details={"challenge_id": challenge_id})
+                challenge = s.claim(challenge_id, self._clock.now())
+            except ChallengeRefused as refused:
+                self._refuse(uow, s, challenge_id, refused)
+                raise
+            subject_key = uow.drivers.subject_key(driver_id)
+            template = uow.templates.get(subject_key) if subject_key else None
+            if subject_key is None or template is None:
+                raise NotEnrolled(details={"driver_id": driver_id})
+            claimed = _Claimed(
+                subject_key=subject_key,
+                template=template,
+                anchor=uow.templates.get(anchor_key(s.id)) if self._anchor else None,
+                earlier=uow.fingerprints.snapshots(subject_key),
+                references=uow.fingerprints.references(subject_key),
+                actions=challenge.actions,
+            )
+            self._flush(uow, s)
+            uow.commit()
+            return claimed
+
+    def _record(
+        self,
+        session_id: str,
+        driver_id: str,
+        challenge_id: str,
+        claimed: _Claimed,
+        result: VerificationResult | None,
+        outcome: ComparisonOutcome,
+    ) -> SubmissionResult:
+        """Step 3: store the decision, evidence, fingerprints, flags and the session anchor."""
+        with self._uow() as uow:
+            s = self._load(uow, session_id, driver_id)
+            now = self._clock.now()
+            try:
+                attempt = s.record_decision(challenge_id, outcome, now)
+            except IllegalTransition:
+                self._flush(uow, s)
+                uow.audit.append(
+                    actor=SYSTEM_ACTOR,
+                    action="late_decision_discarded",
+                    subject=s.id,
+                    details={"challenge_id": challenge_id},
+                    at=now,
+                )
+                uow.commit()
+                raise
+            subject_key = claimed.subject_key
+            evidence_id = self._keep_evidence(uow, s, subject_key, result, outcome, now)
+            if result is not None and result.pixel_sha256:
+                fp = Fingerprint(result.pixel_sha256, result.perceptual_hash)
+                uow.fingerprints.add(subject_key, fp, now)
+            if claimed.anchor_distance is not None:
+                uow.audit.append(
+                    actor=SYSTEM_ACTOR,
+                    action="anchor_compared",
+                    subject=s.id,
+                    details={
+                        "attempt_no": attempt.attempt_no,
+                        "reference_distance": attempt.distance,
+                        "anchor_distance": claimed.anchor_distance,
+                        "passed": attempt.passed,
+                    },
+                    at=now,
+                )
+            elif (
+                self._anchor is not None
+                and attempt.passed
+                and result is not None
+                and result.probe is not None
+                and not s.terminal
+            ):
+                # The first capture that passes against the reference anchors the session.
+                uow.templates.put(anchor_key(s.id), result.probe, now)
+            self._flag(uow, s, attempt.attempt_no, evidence_id)
+            self._flush(uow, s)
+            uow.commit()
+            return SubmissionResult(
+                attempt.attempt_no,
+                attempt.passed,
+                attempt.reasons,
+                attempt.flags,
+                attempt.distance,
+                attempt.threshold,
+                evidence_id,
+                SessionView.of(s, s.active_challenge),
+            )
+
+    def _against_anchor(
+        self, result: VerificationResult, anchor: Template | None
+    ) -> tuple[VerificationResult, float | None]:
+        """Judge a later capture against the session anchor and, loosely, the reference."""
+        if (
+            self._anchor is None
+            or anchor is None
+            or result.probe is None
+            or result.distance is None
+            or result.verdict is Verdict.REJECTED
+        ):
+            return result, None
+        d_anchor = l2_distance(result.probe.vector, anchor.vector)
+        decision = decide_with_anchor(result.distance, d_anchor, self._anchor)
+        return replace(result, verdict=decision.verdict, reasons=decision.reasons), d_anchor
+
+    def _anchor_flag(
+        self, outcome: ComparisonOutcome, result: VerificationResult
+    ) -> ComparisonOutcome:
+        """Not the face that anchored this session, on a good-quality capture: proxy evidence."""
+        if (
+            SessionReason.FACE_MISMATCH.value in result.reasons
+            and not result.quality_reasons
+            and FlagReason.PROXY_FACE.value not in outcome.flags
+        ):
+            return replace(outcome, flags=(*outcome.flags, FlagReason.PROXY_FACE.value))
+        return outcome
+
     def _load(self, uow: UnitOfWork, session_id: str, driver_id: str) -> ProctorSession:
         s = uow.sessions.get(session_id)
         if s is None:
@@ -430,6 +460,10 @@ class SessionService:
         publish(uow, s.driver_id, events)
         if s.terminal and s.closed_at is not None:
             self._close_retention(uow, s)
+            if self._anchor is not None:
+                uow.templates.delete(
+                    anchor_key(s.id)
+                )  # the anchor lives only as long as its session
 
     def _keep_evidence(
         self,
@@ -515,6 +549,22 @@ class SessionService:
             },
             at=attempt.decided_at,
         )
+
+
+def anchor_key(session_id: str) -> str:
+    """Template-store key of a session's anchor (sealed like every template)."""
+    return f"anchor:{session_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    subject_key: str
+    template: Template
+    anchor: Template | None
+    earlier: list[Fingerprint]
+    references: list[Fingerprint]
+    actions: tuple[str, ...]
+    anchor_distance: float | None = None
 
 
 def is_active(view: SessionView) -> bool:

@@ -320,6 +320,12 @@ class SqlAlchemyTemplateRepository:
             row.model_id, raw, source_count=row.source_count, jitters=row.jitters
         )
 
+    def delete(self, subject_key: str) -> None:
+        row = self._s.get(FaceTemplateRow, subject_key)
+        if row is not None:
+            self._s.delete(row)
+            self._s.flush()
+
 
 class SqlAlchemyFingerprintRepository:
     def __init__(self, session: Session) -> None:

@@ -208,6 +208,9 @@ class _Templates:
     def get(self, subject_key: str) -> Template | None:
         return self.st.templates.get(subject_key)
 
+    def delete(self, subject_key: str) -> None:
+        self.st.templates.pop(subject_key, None)
+
 
 class _Fingerprints:
     def __init__(self, st: InMemoryState) -> None:
