@@ -177,7 +177,7 @@ def bench_speed(
 
 @bench_app.command("accuracy")
 def bench_accuracy(
-    pairs: Annotated[Path, typer.Option("--pairs", help="tab-separated pair list")],
+    pairs: Annotated[Path | None, typer.Option("--pairs", help="tab-separated pair list")] = None,
     root: Annotated[
         Path | None, typer.Option("--root", help="image root (default: pair file's folder)")
     ] = None,
@@ -188,9 +188,29 @@ def bench_accuracy(
     threshold: Annotated[float | None, typer.Option(help="override the registry threshold")] = None,
     ref_jitters: Annotated[int, typer.Option(help="jitters for the reference side")] = 1,
     distances: Annotated[bool, typer.Option(help="include raw distances in the JSON")] = False,
+    sessions: Annotated[
+        Path | None,
+        typer.Option("--sessions", help="images.tsv: simulate 3-strike sessions instead of pairs"),
+    ] = None,
+    population: Annotated[
+        str, typer.Option(help="set column value, with --sessions")
+    ] = "asian-dev",
 ) -> None:
-    """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures."""
+    """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures.
+
+    With ``--sessions``: genuine, proxy and swap sessions played under the shipped rules.
+    """
     from proctor.bench.accuracy import run_accuracy, summary
+
+    if sessions is not None:
+        from proctor.bench.sessions import run_sessions
+
+        res_s = run_sessions(_pipeline(), sessions, root or sessions.parent, population)
+        console.print_json(data=res_s)
+        _write_json(json_out, res_s)
+        return
+    if pairs is None:
+        raise typer.BadParameter("give --pairs FILE or --sessions images.tsv")
 
     res = run_accuracy(
         pairs, root, _pipeline(), threshold=threshold, baseline=baseline, ref_jitters=ref_jitters
