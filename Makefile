@@ -38,4 +38,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: fixtures models lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=15 $(PYTEST_ARGS)
