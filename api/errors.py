@@ -28,6 +28,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "empty_image": 422,
     "image_error": 422,
     "enrollment_rejected": 422,
+    # liveness bursts (issue 10)
+    "burst_too_large": 413,
+    "corrupt_video": 422,
+    "unsupported_video": 415,
+    "empty_burst": 422,
+    "burst_required": 409,  # a snapshot sent for a challenge that asks for actions
     # models
     "model_integrity": 503,
     "model_unavailable": 503,

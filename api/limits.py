@@ -26,7 +26,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+VIDEO_TYPES = frozenset({"video/webm", "video/mp4"})
 UPLOAD_SUFFIXES = ("/snapshots", "/enrollment", "/identity-review")
+BURST_SUFFIX = "/bursts"
 
 IMAGE_BODY_OPENAPI: dict[str, Any] = {
     "requestBody": {
@@ -45,11 +47,40 @@ IMAGE_BODY_OPENAPI: dict[str, Any] = {
 }
 
 
+BURST_BODY_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "frames": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "2-15 frames in capture order, about 2 s; each "
+                            "image/jpeg, image/png or image/webp, unmirrored",
+                        }
+                    },
+                    "required": ["frames"],
+                }
+            },
+            **{t: {"schema": {"type": "string", "format": "binary"}} for t in sorted(VIDEO_TYPES)},
+        },
+    }
+}
+
+
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, upload_max: int, json_max: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, upload_max: int, json_max: int, burst_max: int | None = None
+    ) -> None:
         self.app, self.upload_max, self.json_max = app, upload_max, json_max
+        self.burst_max = upload_max if burst_max is None else burst_max
 
     def _cap(self, path: str) -> int:
+        if path.endswith(BURST_SUFFIX):
+            return self.burst_max
         return self.upload_max if path.endswith(UPLOAD_SUFFIXES) else self.json_max
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -134,5 +165,74 @@ async def read_image(request: Request) -> bytes:
         if not isinstance(item, UploadFile):
             raise ApiError("validation_error", "multipart body needs an 'image' file")
         return await item.read()
+    finally:
+        await form.close()
+
+
+async def read_burst(
+    request: Request, *, max_frames: int, frame_max_bytes: int
+) -> list[bytes] | bytes:
+    """A burst: ``multipart/form-data`` with ``frames`` image parts (in order), or one raw
+    ``video/webm`` / ``video/mp4`` clip body. The body cap was enforced before reading.
+
+    Transport problems get their stable codes here, before any challenge is claimed:
+    415 for a wrong body or part type, 413 ``burst_too_large`` for too many parts,
+    413 ``image_too_large`` for one oversized frame, 422 ``empty_burst`` for no frame.
+    """
+    from proctor.errors import ImageTooLarge
+    from proctor.liveness.errors import BurstTooLarge, EmptyBurst
+
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in VIDEO_TYPES and ctype != "multipart/form-data":
+        raise ApiError(
+            "unsupported_media_type",
+            "send multipart/form-data frames, video/webm or video/mp4",
+            details={"content_type": ctype},
+        )
+    data = b"".join([chunk async for chunk in request.stream()])
+    if ctype in VIDEO_TYPES:
+        if not data:
+            raise EmptyBurst("no clip bytes received")
+        return data
+    replay = [data]
+
+    async def receive() -> Message:
+        body = replay.pop() if replay else b""
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form_request = Request(request.scope, receive)
+    try:
+        form = await form_request.form(max_files=max_frames, max_fields=4)
+    except Exception as exc:  # malformed multipart is the client's error
+        if "Too many files" in str(exc):
+            raise BurstTooLarge("too many frames", details={"max_frames": max_frames}) from None
+        raise ApiError("validation_error", "malformed multipart body") from exc
+    try:
+        frames: list[bytes] = []
+        for name, item in form.multi_items():
+            if not isinstance(item, UploadFile):
+                continue
+            if name != "frames":
+                raise ApiError(
+                    "validation_error",
+                    "burst frames are sent as 'frames' parts",
+                    details={"field": name},
+                )
+            part = (item.content_type or "").split(";")[0].strip().lower()
+            if part not in IMAGE_TYPES:
+                raise ApiError(
+                    "unsupported_media_type",
+                    "every frame must be image/jpeg, image/png or image/webp",
+                    details={"frame": len(frames), "content_type": part},
+                )
+            if item.size is not None and item.size > frame_max_bytes:
+                raise ImageTooLarge(
+                    "frame is too large",
+                    details={"frame": len(frames), "max_bytes": frame_max_bytes},
+                )
+            frames.append(await item.read())
+        if not frames:
+            raise EmptyBurst("no frames received")
+        return frames
     finally:
         await form.close()

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from api.auth import TokenSigner
@@ -31,6 +33,7 @@ from proctor.config import ProctorSettings
 
 log = logging.getLogger("proctor.api")
 WARM_PHOTO = Path(__file__).resolve().parents[1] / "fixtures/images/downloaded/obama.jpg"
+WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
 class Observability:
@@ -78,6 +81,22 @@ class Observability:
                 self.shed.inc()
 
 
+def mount_pages(app: FastAPI) -> None:
+    """The reference pages (``api/web``): static files, kept out of the OpenAPI document."""
+    if not WEB_DIR.is_dir():
+        return
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/web/driver.html")
+
+    @app.get("/review", include_in_schema=False)
+    async def review_console() -> RedirectResponse:
+        return RedirectResponse("/web/reviewer.html")
+
+    app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
+
+
 def create_app(
     settings: ProctorSettings | None = None, *, container: Container | None = None
 ) -> FastAPI:
@@ -122,8 +141,12 @@ def create_app(
         app.include_router(r)
     if s.dev_token_endpoint:
         app.include_router(ops.dev_router)
+    mount_pages(app)
     app.add_middleware(
-        BodyLimitMiddleware, upload_max=s.snapshot_max_bytes, json_max=s.json_max_bytes
+        BodyLimitMiddleware,
+        upload_max=s.snapshot_max_bytes,
+        json_max=s.json_max_bytes,
+        burst_max=s.burst_max_bytes,
     )
     app.add_middleware(Observability, registry=app.state.registry)
     return app

@@ -16,12 +16,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+LivenessAction = Literal["blink", "turn_left", "turn_right", "open_mouth"]
+
+
 class ChallengeOut(BaseModel):
     id: str
     kind: str
     issued_at: datetime
     expires_at: datetime
-    guidance: str
+    guidance: str = Field(description="Chinese guidance to show, actions included in order")
+    actions: list[LivenessAction] = Field(
+        description="Liveness actions to perform in this order during a burst of about 2 s "
+        "(POST /v1/sessions/{session_id}/bursts); empty: answer with one snapshot. "
+        "turn_left is the driver's own left; upload unmirrored frames."
+    )
+    action_guidance: list[str] = Field(
+        description="Chinese guidance per action, same order as actions "
+        "(请眨眼, 请向左转头, 请向右转头, 请张嘴)"
+    )
 
 
 class SessionOut(BaseModel):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,8 @@ from proctor.pipeline import Pipeline, build_verifier
 from proctor.types import Template, VerificationResult
 
 if TYPE_CHECKING:
+    from proctor.liveness.burst import BurstAnalyzer, BurstLimits
+    from proctor.liveness.outcome import BurstJudgement
     from proctor.matching.session_decision import AnchorPolicy
     from proctor.services.adjudication import AdjudicationService
     from proctor.services.exams import ExamService
@@ -77,6 +80,8 @@ class Container:
     ping_db: Callable[[], None]
     audit_ok: Callable[[], bool]
     close: Callable[[], None]
+    # Liveness bursts: the pool that judges them (also ``sessions``' burst judge).
+    bursts: PipelinePool | None = None
 
 
 def build_container(
@@ -104,7 +109,11 @@ def build_container(
     extra = (
         [build_pipeline(s) for _ in range(max(0, s.cpu_workers - 1))] if pipeline is None else []
     )
-    verifier = PipelinePool([pipe, *extra])
+    verifier = PipelinePool(
+        [pipe, *extra], burst_factory=burst_analyzer_factory(s), burst_limits=s.burst_limits()
+    )
+    if s.liveness_bursts:
+        verifier.warm_bursts()  # load and digest-check the 68-point predictors at start
     clk = clock or SystemClock()
     rules = load_policy()
 
@@ -117,6 +126,7 @@ def build_container(
         clk,
         capture_policy=s.capture_policy(),
         question_budget_s=s.question_budget_s,
+        burst_judge=verifier,
         anchor_policy=anchor_policy(s, pipe.model_id),
     )
     adjudication = AdjudicationService(uow, clk)
@@ -137,37 +147,137 @@ def build_container(
         ping_db=lambda: ping(storage),
         audit_ok=lambda: storage.verify_audit().ok,
         close=storage.engine.dispose,
+        bursts=verifier,
     )
 
 
+def burst_analyzer_factory(s: ProctorSettings) -> Callable[[Pipeline], BurstAnalyzer]:
+    """Builds one ``BurstAnalyzer`` over a worker's own pipeline (digest-checked 68 points)."""
+
+    def make(p: Pipeline) -> BurstAnalyzer:
+        from proctor.embedding.registry import model_spec, verify_files
+        from proctor.liveness.burst import BurstAnalyzer
+
+        spec = model_spec(p.model_id, s.models_dir)
+        verify_files(spec)
+        return BurstAnalyzer(p, spec.file("landmarks68"), limits=s.burst_limits())
+
+    return make
+
+
+class _Worker:
+    __slots__ = ("analyzer", "pipeline")
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.analyzer: BurstAnalyzer | None = None
+
+
 class PipelinePool:
-    """``FaceVerifier`` over N independent pipelines, one per matching thread.
+    """``FaceVerifier`` and ``BurstJudge`` over N independent workers, one per matching thread.
 
     The native detector/descriptor objects are not shared between threads: under
-    concurrent load a shared instance crashed the process (``munmap_chunk``).
+    concurrent load a shared instance crashed the process (``munmap_chunk``). A worker
+    is its pipeline plus, built on its first burst, a ``BurstAnalyzer`` over that same
+    pipeline with its own 68-point predictor, so a burst and a snapshot never run on
+    one worker's dlib objects at once.
     """
 
-    def __init__(self, pipelines: list[Pipeline]) -> None:
+    def __init__(
+        self,
+        pipelines: list[Pipeline],
+        burst_factory: Callable[[Pipeline], BurstAnalyzer] | None = None,
+        burst_limits: BurstLimits | None = None,
+    ) -> None:
         import queue
+        import threading
 
-        self._free: queue.Queue[Pipeline] = queue.Queue()
+        self._free: queue.Queue[_Worker] = queue.Queue()
+        self._burst_factory = burst_factory
+        self.burst_limits = burst_limits
+        self._decode_limits = pipelines[0].config.decode_limits
+        self._checked = threading.local()
         self.model_id = pipelines[0].model_id
+        self.size = len(pipelines)
         for p in pipelines:
-            self._free.put(p)
+            self._free.put(_Worker(p))
+
+    @contextmanager
+    def _worker(self) -> Iterator[_Worker]:
+        w = self._free.get()
+        try:
+            yield w
+        finally:
+            self._free.put(w)
 
     def enroll(self, photos: Sequence[bytes]) -> Template:
-        p = self._free.get()
-        try:
-            return p.enroll(photos)
-        finally:
-            self._free.put(p)
+        with self._worker() as w:
+            return w.pipeline.enroll(photos)
 
     def verify(self, reference: Template, probe: bytes) -> VerificationResult:
-        p = self._free.get()
+        with self._worker() as w:
+            return w.pipeline.verify(reference, probe)
+
+    def judge_burst(
+        self, reference: Template, upload: Sequence[bytes] | bytes, actions: Sequence[str]
+    ) -> BurstJudgement:
+        """Decode and judge; reuses this thread's ``check_burst`` decode of ``upload``."""
+        cached = getattr(self._checked, "burst", None)
+        self._checked.burst = None
+        with self._worker() as w:
+            analyzer = self._analyzer(w)
+            if cached is not None and cached[0] is upload:
+                _, decoded, decode_ms = cached
+                return analyzer.judge_frames(
+                    reference, decoded.frames, decoded.times_s, actions, {"decode": decode_ms}
+                )
+            return analyzer.judge_burst(reference, upload, actions)
+
+    def check_burst(self, upload: Sequence[bytes] | bytes) -> int:
+        """Decode the upload only (no face work, no worker held: decoding is thread-safe).
+
+        Raises the burst's ``ImageError`` codes (``burst_too_large``, ``corrupt_video``,
+        ``unsupported_video``, ``empty_burst``, ``corrupt_image``...), so that the route
+        refuses an unusable upload before the challenge is claimed. The decoded frames are
+        kept for this thread's next ``judge_burst`` of the same upload object (no second
+        decode); call ``release_burst`` when done. Returns the number of frames.
+        """
+        import time
+
+        from proctor.liveness.burst import BurstLimits, decode_clip, decode_frames
+
+        self._checked.burst = None
+        limits = self.burst_limits or BurstLimits()
+        t0 = time.perf_counter()
+        if isinstance(upload, bytes | bytearray | memoryview):
+            decoded = decode_clip(bytes(upload), limits)
+        else:
+            decoded = decode_frames(list(upload), limits, self._decode_limits)
+        self._checked.burst = (upload, decoded, (time.perf_counter() - t0) * 1000.0)
+        return len(decoded.frames)
+
+    def release_burst(self) -> None:
+        """Drop this thread's decoded burst (if ``judge_burst`` did not consume it)."""
+        self._checked.burst = None
+
+    def warm_bursts(self) -> None:
+        """Build every worker's analyzer now (start-up), instead of on its first burst."""
+        workers = [self._free.get() for _ in range(self.size)]
         try:
-            return p.verify(reference, probe)
+            for w in workers:
+                self._analyzer(w)
         finally:
-            self._free.put(p)
+            for w in workers:
+                self._free.put(w)
+
+    def _analyzer(self, w: _Worker) -> BurstAnalyzer:
+        if w.analyzer is None:
+            if self._burst_factory is None:
+                from proctor.errors import ModelUnavailable
+
+                raise ModelUnavailable("no burst analyzer is configured")
+            w.analyzer = self._burst_factory(w.pipeline)
+        return w.analyzer
 
 
 def warm(pipeline: Pipeline, photo: bytes | None) -> None:

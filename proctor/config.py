@@ -6,6 +6,7 @@ The core never sees settings: it receives the frozen policies built here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,9 @@ from proctor.capture.policy import CapturePolicy
 from proctor.imaging.decode import DecodeLimits
 from proctor.pipeline import PipelineConfig
 from proctor.quality.policy import QualityPolicy
+
+if TYPE_CHECKING:
+    from proctor.liveness.burst import BurstLimits
 
 
 class ProctorSettings(BaseSettings):
@@ -61,6 +65,23 @@ class ProctorSettings(BaseSettings):
     capture_study_per_block: int = 2
     capture_study_horizon_s: float = 4 * 3600.0
     question_budget_s: float = 60.0
+    # ---- liveness bursts (issue 10) ------------------------------------------------------
+    # OFF by default. When on, entry and exam-start challenges always ask for 1-2 random
+    # actions (blink, turn left/right, open mouth) answered by POST .../bursts, and a random
+    # capture asks with probability ``liveness_random_share``. It stays off until the driver
+    # pages can record and upload a burst (a client that only sends snapshots would be
+    # refused with ``burst_required`` at entry), and because the measured genuine rejection
+    # rate (BPCER 4/19, models/cards/liveness.md) costs honest drivers strikes. Turn it on
+    # with PROCTOR_LIVENESS_BURSTS=true once the client sends bursts. The burst route itself
+    # is always served: a challenge without actions may also be answered with a burst.
+    liveness_bursts: bool = False
+    liveness_random_share: float = 0.3
+    liveness_min_actions: int = 1
+    liveness_max_actions: int = 2
+    burst_max_frames: int = 15  # image parts in one multipart burst
+    burst_max_bytes: int = 12 * 1024 * 1024  # the whole burst request body (413 before reading)
+    burst_clip_max_bytes: int = 8 * 1024 * 1024  # one WebM/MP4 clip
+    burst_clip_max_s: float = 4.0
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'proctor.db'}"
@@ -72,6 +93,23 @@ class ProctorSettings(BaseSettings):
             study_min_gap_s=self.capture_study_min_gap_s,
             study_captures_per_block=self.capture_study_per_block,
             study_horizon_s=max(self.capture_study_horizon_s, self.capture_study_block_s),
+            liveness_bursts=self.liveness_bursts,
+            liveness_random_share=self.liveness_random_share,
+            liveness_min_actions=self.liveness_min_actions,
+            liveness_max_actions=self.liveness_max_actions,
+        )
+
+    def burst_limits(self) -> BurstLimits:
+        """Upload caps of one burst; every frame also obeys ``decode_limits`` and the
+        snapshot body cap (checked by the route)."""
+        from proctor.liveness.burst import BurstLimits
+
+        return BurstLimits(
+            max_frames=self.burst_max_frames,
+            max_total_bytes=self.burst_max_bytes,
+            max_clip_bytes=min(self.burst_clip_max_bytes, self.burst_max_bytes),
+            max_clip_duration_s=self.burst_clip_max_s,
+            frames_from_clip=min(12, self.burst_max_frames),
         )
 
     def decode_limits(self) -> DecodeLimits:

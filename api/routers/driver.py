@@ -7,6 +7,7 @@ Every object is looked up with the caller's driver id: someone else's object is
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 import anyio.to_thread
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import AnyRole, Driver, Services
 from api.idempotency import idempotent
-from api.limits import IMAGE_BODY_OPENAPI, read_image
+from api.limits import BURST_BODY_OPENAPI, IMAGE_BODY_OPENAPI, read_burst, read_image
 from api.routers.views import manual_out, session_out
 from api.schemas import (
     AppealOut,
@@ -168,6 +169,60 @@ async def submit_snapshot(
         )
 
     return await idempotent(request, c, who, image, run)
+
+
+@router.post(
+    "/sessions/{session_id}/bursts",
+    response_model=SubmissionOut,
+    openapi_extra=BURST_BODY_OPENAPI,
+)
+async def submit_burst(
+    request: Request, session_id: IdPath, challenge_id: IdQuery, who: Driver, c: Services
+) -> JSONResponse:
+    """Answer a capture challenge with a liveness burst: ``frames`` image parts (about 2 s,
+    8-15 frames, unmirrored) or one short ``video/webm`` / ``video/mp4`` clip, showing the
+    challenge's ``actions`` in order. Honours ``Idempotency-Key``.
+
+    An unusable upload (too many frames, too large, wrong type, undecodable) is refused
+    with its own 4xx code before the challenge is claimed: it costs no attempt. A burst
+    that fails liveness is a failed attempt with ``spoof_suspected`` for a human reviewer.
+    """
+    s = c.settings
+    # Someone else's or an unknown challenge is refused before the body is read.
+    await anyio.to_thread.run_sync(
+        c.sessions.authorize_challenge, session_id, who.subject, challenge_id
+    )
+    upload = await read_burst(
+        request, max_frames=s.burst_max_frames, frame_max_bytes=s.snapshot_max_bytes
+    )
+    parts = [upload] if isinstance(upload, bytes) else upload
+    digest = b"".join(hashlib.sha256(p).digest() for p in parts)
+    kind = b"clip:" if isinstance(upload, bytes) else b"frames:"
+
+    def judge() -> SubmissionResult:
+        if c.bursts is None:
+            return c.sessions.submit_burst(session_id, who.subject, challenge_id, upload)
+        try:
+            # Decode first (kept for the judgement): stable 4xx before the claim.
+            c.bursts.check_burst(upload)
+            return c.sessions.submit_burst(session_id, who.subject, challenge_id, upload)
+        finally:
+            c.bursts.release_burst()
+
+    async def run() -> SubmissionOut:
+        await anyio.to_thread.run_sync(c.consent.require, who.subject)
+        r: SubmissionResult = await request.app.state.cpu.run(judge)
+        return SubmissionOut(
+            attempt_no=r.attempt_no,
+            passed=r.passed,
+            reasons=list(r.reasons),
+            flags=list(r.flags),
+            distance=r.distance,
+            threshold=r.threshold,
+            session=session_out(r.session, c.clock.now()),
+        )
+
+    return await idempotent(request, c, who, kind + digest, run)
 
 
 @router.post("/sessions/{session_id}/complete", response_model=SessionOut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.schemas import ChallengeOut, ManualReviewOut, QueueItemOut, SessionOut
+from proctor.liveness.actions import GUIDANCE_ZH, parse_actions
 from proctor.services.ports import ManualReview, QueueItem
 from proctor.services.sessions import SessionView
 
@@ -22,6 +23,8 @@ def session_out(v: SessionView, now: datetime) -> SessionOut:
                 issued_at=c.issued_at,
                 expires_at=c.expires_at,
                 guidance=c.guidance,
+                actions=[a.value for a in parse_actions(c.actions)],
+                action_guidance=[GUIDANCE_ZH[a] for a in parse_actions(c.actions)],
             )
             if c
             else None

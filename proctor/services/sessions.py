@@ -261,6 +261,14 @@ class SessionService:
             outcome = outcome_from_burst(judgement, replay, self._flags)
         return self._record(session_id, driver_id, challenge_id, claimed, result, outcome)
 
+    def authorize_challenge(self, session_id: str, driver_id: str, challenge_id: str) -> None:
+        """Read-only: raise the refusal a submission would get for someone else's or an
+        unknown challenge (before an upload is read or decoded). Changes nothing."""
+        with self._uow() as uow:
+            s = self._load_for_challenge(uow, session_id, driver_id, challenge_id)
+            if challenge_id not in s.challenges:
+                raise ChallengeUnknown(details={"challenge_id": challenge_id})
+
     def show_question(self, session_id: str, driver_id: str) -> tuple[int, SessionView]:
         with self._uow() as uow:
             s = self._load(uow, session_id, driver_id)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from proctor.capture.challenge import CaptureChallenge, ChallengeKind, ChallengeState
 from proctor.capture.policy import CapturePolicy
+from proctor.liveness.actions import parse_actions
 from proctor.liveness.replay import Fingerprint
 from proctor.services.ports import NotificationEvent
 from proctor.session.adjudication import (
@@ -157,6 +158,7 @@ class SqlAlchemySessionRepository:
                     guidance=c.guidance,
                     submitted_at=c.submitted_at,
                     closed_at=c.closed_at,
+                    actions=tuple(a.value for a in parse_actions(c.actions or ())),
                 )
                 for c in challenges
             ],
@@ -208,6 +210,7 @@ class SqlAlchemySessionRepository:
                     expires_at=c.expires_at,
                     guidance=c.guidance,
                     state=c.state.value,
+                    actions=list(c.actions),
                 )
                 self._s.add(crow)
             crow.state = c.state.value

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -124,6 +125,8 @@ class ChallengeRow(Base):
     guidance: Mapped[str] = mapped_column(String(200))
     submitted_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Liveness actions in the order the burst must show them; [] = one snapshot (0003).
+    actions: Mapped[Any] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 class AttemptRow(Base):
