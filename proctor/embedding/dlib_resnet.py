@@ -27,13 +27,15 @@ class Landmarks5:
     points: tuple[tuple[float, float], ...]
 
 
-class DlibResNetEncoder:
-    def __init__(self, spec: ModelSpec, verify: bool = True) -> None:
-        if verify:
-            verify_files(spec)
+class FivePointAligner:
+    """dlib's 5-point landmarks on the original image and the aligned 150 px chip.
+
+    Shared by every runtime of the ResNet, so they all see identical chips.
+    """
+
+    def __init__(self, spec: ModelSpec) -> None:
         self.model_id = spec.model_id
         self._shape = dlib.shape_predictor(str(spec.file("landmarks5")))
-        self._net = dlib.face_recognition_model_v1(str(spec.file("resnet")))
 
     def landmarks(
         self, image: RGBImage, box: BBox
@@ -47,6 +49,14 @@ class DlibResNetEncoder:
     def chip(self, image: RGBImage, shape: dlib.full_object_detection) -> RGBImage:
         chip: RGBImage = dlib.get_face_chip(image, shape, size=CHIP_SIZE_PX, padding=CHIP_PADDING)
         return chip
+
+
+class DlibResNetEncoder(FivePointAligner):
+    def __init__(self, spec: ModelSpec, verify: bool = True) -> None:
+        if verify:
+            verify_files(spec)
+        super().__init__(spec)
+        self._net = dlib.face_recognition_model_v1(str(spec.file("resnet")))
 
     def encode_chip(self, chip: RGBImage, jitters: int = 1) -> Embedding:
         vec = self._net.compute_face_descriptor(chip, jitters)

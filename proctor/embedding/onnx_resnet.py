@@ -21,11 +21,10 @@ import dlib
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
-from proctor.detection.dlib_hog import bbox_to_rect
-from proctor.embedding.dlib_resnet import CHIP_PADDING, CHIP_SIZE_PX, Landmarks5
+from proctor.embedding.dlib_resnet import CHIP_SIZE_PX, FivePointAligner
 from proctor.embedding.registry import ModelSpec, OnnxArtifact, verify_files
 from proctor.errors import ModelIntegrityError, ModelUnavailable
-from proctor.types import BBox, Embedding, RGBImage
+from proctor.types import Embedding, RGBImage
 
 INPUT_NAME = "chips_nhwc_u8"
 
@@ -119,7 +118,7 @@ def session_options(threads: int = 1) -> ort.SessionOptions:
     return so
 
 
-class OnnxResNetEncoder:
+class OnnxResNetEncoder(FivePointAligner):
     """Same interface as DlibResNetEncoder, plus ``encode_chips`` for batches."""
 
     runtime = "onnx"
@@ -129,25 +128,11 @@ class OnnxResNetEncoder:
     ) -> None:
         if verify:
             verify_files(spec)
-        self.model_id = spec.model_id
+        super().__init__(spec)
         path = ensure_onnx(spec, build=build)
-        self._shape = dlib.shape_predictor(str(spec.file("landmarks5")))
         self._session = ort.InferenceSession(
             str(path), session_options(threads), providers=["CPUExecutionProvider"]
         )
-
-    def landmarks(
-        self, image: RGBImage, box: BBox
-    ) -> tuple[dlib.full_object_detection, Landmarks5]:
-        shape = self._shape(image, bbox_to_rect(box))
-        pts = tuple(
-            (float(shape.part(i).x), float(shape.part(i).y)) for i in range(shape.num_parts)
-        )
-        return shape, Landmarks5(pts)
-
-    def chip(self, image: RGBImage, shape: dlib.full_object_detection) -> RGBImage:
-        chip: RGBImage = dlib.get_face_chip(image, shape, size=CHIP_SIZE_PX, padding=CHIP_PADDING)
-        return chip
 
     def encode_chips(self, chips: Sequence[RGBImage] | RGBImage) -> np.ndarray:
         """Embeddings (N×128, float64) of N aligned 150×150 RGB chips, one forward pass."""
