@@ -1,0 +1,465 @@
+// Driver page: consent, enrolment, study with capture challenges, exam with the paused clock.
+// Flow and rules are the server's; this page only follows what the API answers.
+import { $, ApiError, Client, FLAGS, STATES, el, fmtTime, reasonAdvice, reasonText, sleep } from "/web/common.js";
+
+const params = new URLSearchParams(location.search);
+const COUNTDOWN_S = Number(params.get("countdown") ?? 3); // seconds before each capture
+const POLL_MS = Number(params.get("poll") ?? 3000); // heartbeat interval during study
+const HOLD_MS = Number(params.get("hold") ?? 2500); // how long a verdict shows before a retry
+const MAX_FAILS = 3;
+
+const api = new Client("proctor.driver.token");
+const ui = {
+  state: $("#session-state"), remaining: $("#remaining"), passed: $("#passed-count"),
+  verdict: $("#verdict"), msg: $("#session-msg"), log: $("#log"), ended: $("#ended"),
+  overlay: $("#overlay"), prompt: $("#prompt"), count: $("#count"), guidance: $("#guidance"),
+  timer: $("#timer"), timerLabel: $("#timer-label"),
+};
+
+let stream = null;
+let session = null; // the last SessionOut
+let capturing = false;
+let pollTimer = null;
+let passedCount = 0;
+
+const ERRORS = {
+  consent_required: "请先完成①知情同意。",
+  not_enrolled: "请先完成②人脸登记。",
+  blacklisted: "您当前处于限制期内，不能开始学习或考试。",
+  enrollment_rejected: "登记照片不合格，请换一张清晰的正面照片。",
+  unauthenticated: "令牌无效或已过期，请重新登录。",
+  forbidden: "该令牌不是驾驶人令牌。",
+  rate_limited: "请求过于频繁，请稍后再试。",
+  overloaded: "系统繁忙，请稍后重试。",
+  challenge_expired: "本次拍摄已超时。",
+  capture_pending: "正在进行人脸核验，请稍候。",
+  session_closed: "本次会话已结束。",
+  identity_not_verified: "身份核验尚未通过。",
+};
+
+function errText(e) {
+  if (e instanceof ApiError) return `${ERRORS[e.code] || e.message}（${e.code}）`;
+  return String(e);
+}
+
+function show(target, text, kind = "err") {
+  target.replaceChildren(text ? el("div", { class: `msg ${kind}`, text }) : "");
+}
+
+// ---- login and steps ------------------------------------------------------------------------
+function loggedIn() {
+  const c = api.claims;
+  $("#who").textContent = c ? `驾驶人 ${c.sub}（${c.role}）` : "未登录";
+  $("#steps").classList.toggle("hidden", !c);
+  if (c) step("consent");
+}
+
+function step(name) {
+  for (const id of ["consent", "enroll", "session"]) $("#" + id).classList.add("hidden");
+  document.querySelectorAll("nav.steps button").forEach((b) => b.classList.toggle("on", b.dataset.step === name));
+  if (name === "consent") { $("#consent").classList.remove("hidden"); loadConsent(); }
+  if (name === "enroll") $("#enroll").classList.remove("hidden");
+  if (name === "study" || name === "exam") openSessionView(name);
+}
+
+function markDone(name) {
+  document.querySelector(`nav.steps button[data-step=${name}]`).classList.add("done");
+}
+
+$("#use-token").addEventListener("click", () => {
+  api.setToken($("#token").value);
+  if (!api.claims) return show($("#login-msg"), "令牌格式不正确");
+  show($("#login-msg"), "");
+  loggedIn();
+});
+$("#dev-token").addEventListener("click", async () => {
+  try {
+    await api.devToken($("#dev-sub").value.trim(), "driver");
+    $("#token").value = api.token;
+    show($("#login-msg"), "");
+    loggedIn();
+  } catch (e) {
+    show($("#login-msg"), errText(e));
+  }
+});
+document.querySelectorAll("nav.steps button").forEach((b) => b.addEventListener("click", () => step(b.dataset.step)));
+
+// ---- consent and enrolment ------------------------------------------------------------------
+let consentSha = null;
+async function loadConsent() {
+  try {
+    const t = await api.call("GET", "/v1/consent/text");
+    consentSha = t.text_sha256;
+    $("#consent-text").textContent = t.text;
+    $("#consent-version").textContent = `版本 ${t.text_version}`;
+  } catch (e) {
+    show($("#consent-msg"), errText(e));
+  }
+}
+$("#consent-check").addEventListener("change", (e) => ($("#consent-give").disabled = !e.target.checked));
+$("#consent-give").addEventListener("click", async () => {
+  try {
+    const r = await api.call("POST", "/v1/me/consent", { json: { text_sha256: consentSha, channel: "web" } });
+    show($("#consent-msg"), `已同意（${fmtTime(r.given_at)}）`, "ok");
+    markDone("consent");
+    step("enroll");
+  } catch (e) {
+    show($("#consent-msg"), errText(e));
+  }
+});
+$("#enroll-file").addEventListener("change", (e) => ($("#enroll-go").disabled = !e.target.files.length));
+$("#enroll-go").addEventListener("click", async () => {
+  const f = $("#enroll-file").files[0];
+  show($("#enroll-msg"), "正在登记…", "ok");
+  try {
+    await api.call("POST", "/v1/me/enrollment", { body: f, contentType: f.type || "image/jpeg" });
+    show($("#enroll-msg"), "登记成功", "ok");
+    markDone("enroll");
+    step("study");
+  } catch (e) {
+    show($("#enroll-msg"), errText(e));
+  }
+});
+$("#enroll-skip").addEventListener("click", () => step("study"));
+
+// ---- camera ---------------------------------------------------------------------------------
+async function startCamera() {
+  if (stream) return;
+  stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  const v = $("#video");
+  v.srcObject = stream;
+  await v.play();
+  while (v.videoWidth === 0) await sleep(50);
+}
+
+async function grabJpeg() {
+  const v = $("#video");
+  const c = $("#grab");
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  c.getContext("2d").drawImage(v, 0, 0); // unmirrored: the server sees the real frame
+  return new Promise((res) => c.toBlob(res, "image/jpeg", 0.92));
+}
+
+// ---- session view ---------------------------------------------------------------------------
+function openSessionView(kind) {
+  $("#session").classList.remove("hidden");
+  $("#session-title").textContent = kind === "study" ? "在线学习" : "在线考试";
+  $("#study-start").classList.toggle("hidden", kind !== "study");
+  $("#study-complete").classList.toggle("hidden", kind !== "study");
+  $("#exam-start").classList.toggle("hidden", kind !== "exam");
+  startCamera().catch((e) => show(ui.msg, "无法打开摄像头：" + e.message));
+}
+
+function render(s) {
+  session = s;
+  ui.state.textContent = STATES[s.state] || s.state;
+  ui.state.dataset.state = s.state;
+  const left = Math.max(0, MAX_FAILS - s.consecutive_failures);
+  ui.remaining.textContent = `${left} / ${MAX_FAILS}`;
+  ui.remaining.dataset.remaining = String(left);
+  ui.remaining.classList.toggle("low", left <= 1);
+  syncClock(s);
+}
+
+function logLine(r, ch) {
+  const reasons = r.reasons.map(reasonText).join("、");
+  const cls = r.passed ? "pass" : "fail";
+  const kinds = { entry: "进入核验", random: "随机抽查", exam_start: "考前核验", exam_end: "交卷核验", retry: "重拍" };
+  ui.log.prepend(el("div", { class: cls, text: `${new Date().toLocaleTimeString("zh-CN", { hour12: false })} 第${r.attempt_no}次 ${kinds[ch.kind] || ch.kind}：${r.passed ? "通过" : "未通过"} ${reasons}` }));
+}
+
+function showVerdict(r) {
+  const box = el("div", { class: `verdict ${r.passed ? "pass" : "fail"}`, id: "verdict-box", "data-passed": String(r.passed) });
+  box.append(el("div", { class: "title", text: r.passed ? "✓ 核验通过" : "✗ 核验未通过" }));
+  if (!r.passed) {
+    const ul = el("ul");
+    for (const code of r.reasons) {
+      ul.append(el("li", { "data-reason": code }, el("b", { text: reasonText(code) }), "：", reasonAdvice(code)));
+    }
+    for (const f of r.flags || []) ul.append(el("li", { "data-flag": f, text: "已记录：" + (FLAGS[f] || f) }));
+    box.append(ul);
+    const left = Math.max(0, MAX_FAILS - r.session.consecutive_failures);
+    if (r.session.state === "active") box.append(el("div", { text: `还剩 ${left} 次机会，即将重新拍摄。` }));
+  }
+  ui.verdict.replaceChildren(box);
+}
+
+/** One capture challenge: prompt, countdown, capture, POST, verdict; retries follow on. */
+async function runChallenge(ch) {
+  if (capturing) return;
+  capturing = true;
+  try {
+    let current = ch;
+    while (current) {
+      ui.overlay.classList.remove("hidden");
+      ui.prompt.textContent = "请正对摄像头";
+      ui.guidance.textContent = current.guidance && current.guidance !== "请正对摄像头" ? current.guidance : "";
+      for (let n = COUNTDOWN_S; n > 0; n--) {
+        ui.count.textContent = String(n);
+        await sleep(1000);
+      }
+      ui.count.textContent = "";
+      ui.prompt.textContent = "正在比对…";
+      const jpeg = await grabJpeg();
+      let r;
+      try {
+        r = await api.call("POST", `/v1/sessions/${session.session_id}/snapshots?challenge_id=${encodeURIComponent(current.id)}`, {
+          body: jpeg, contentType: "image/jpeg", headers: { "Idempotency-Key": current.id },
+        });
+      } catch (e) {
+        ui.overlay.classList.add("hidden");
+        show(ui.msg, errText(e));
+        if (e instanceof ApiError && (e.code === "overloaded" || e.code === "rate_limited")) {
+          await sleep(1000 * Number(e.details.retry_after_s || 2));
+          continue; // same challenge, same idempotency key
+        }
+        const s = await api.call("POST", `/v1/sessions/${session.session_id}/heartbeat`);
+        render(s);
+        current = s.challenge;
+        continue;
+      }
+      ui.overlay.classList.add("hidden");
+      show(ui.msg, "");
+      if (r.passed) { passedCount += 1; ui.passed.textContent = `${passedCount} 次`; ui.passed.dataset.count = String(passedCount); }
+      logLine(r, current);
+      showVerdict(r);
+      render(r.session);
+      if (r.session.state !== "active") break;
+      current = r.session.challenge;
+      if (current) await sleep(HOLD_MS);
+    }
+  } finally {
+    capturing = false;
+    ui.overlay.classList.add("hidden");
+  }
+  if (session.state === "terminated_invalid") ended();
+}
+
+function ended() {
+  stopPolling();
+  stopClock();
+  $("#question").classList.add("hidden");
+  ["#study-start", "#study-complete", "#exam-start"].forEach((s) => ($(s).disabled = true));
+  const box = el("div", { class: "card ended", id: "ended-box" },
+    el("h3", { text: "本次会话已终止" }),
+    el("p", { text: `连续 ${MAX_FAILS} 次人脸核验未通过，本次${session.kind === "exam" ? "考试成绩无效" : "学习时长不予计入"}。` }),
+    el("p", { class: "mute", text: "如确系本人操作，可在 24 小时内申请复核，由交管部门人工审查。" }));
+  const statement = el("textarea", { rows: "2", placeholder: "复核说明（选填）" });
+  const btn = el("button", { class: "primary", text: "申请复核" });
+  const out = el("div");
+  btn.addEventListener("click", async () => {
+    try {
+      const m = await api.call("POST", `/v1/sessions/${session.session_id}/review-request`, { json: { statement: statement.value } });
+      show(out, `已提交复核申请（${m.review_id}）`, "ok");
+      btn.disabled = true;
+    } catch (e) {
+      show(out, errText(e));
+    }
+  });
+  box.append(statement, el("div", { class: "row", style: "margin-top:6px" }, btn), out);
+  ui.ended.replaceChildren(box);
+  ui.ended.classList.remove("hidden");
+}
+
+// ---- study ----------------------------------------------------------------------------------
+function stopPolling() {
+  if (pollTimer) clearInterval(pollTimer);
+  pollTimer = null;
+}
+
+async function poll() {
+  if (capturing || !session || session.state !== "active") return;
+  try {
+    const s = await api.call("POST", `/v1/sessions/${session.session_id}/heartbeat`);
+    if (capturing) return;
+    render(s);
+    if (s.state === "terminated_invalid") return ended();
+    if (s.challenge) await runChallenge(s.challenge);
+  } catch (e) {
+    show(ui.msg, errText(e));
+  }
+}
+
+$("#study-start").addEventListener("click", async () => {
+  try {
+    await startCamera();
+    const s = await api.call("POST", "/v1/sessions", { json: { kind: "study" } });
+    render(s);
+    $("#study-start").disabled = true;
+    $("#study-complete").disabled = false;
+    show(ui.msg, "学习已开始：学习期间将随机要求人脸核验，请保持在摄像头前。", "ok");
+    pollTimer = setInterval(poll, POLL_MS);
+    if (s.challenge) await runChallenge(s.challenge);
+  } catch (e) {
+    show(ui.msg, errText(e));
+  }
+});
+
+async function completeStudy() {
+  // A capture due now must be answered first: the server refuses with capture_pending.
+  for (let i = 0; i < 5; i++) {
+    while (capturing) await sleep(200);
+    try {
+      return await api.call("POST", `/v1/sessions/${session.session_id}/complete`);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "capture_pending") throw e;
+      show(ui.msg, "请先完成当前人脸核验。");
+      const s = await api.call("POST", `/v1/sessions/${session.session_id}/heartbeat`);
+      render(s);
+      if (s.challenge) await runChallenge(s.challenge);
+      if (session.state !== "active") throw e;
+    }
+  }
+  throw new ApiError(409, "capture_pending", "请稍后再试");
+}
+
+$("#study-complete").addEventListener("click", async () => {
+  try {
+    const s = await completeStudy();
+    stopPolling();
+    render(s);
+    $("#study-complete").disabled = true;
+    const mins = Math.floor(s.credited_s / 60), secs = Math.round(s.credited_s % 60);
+    show(ui.msg, `学习完成，本次计入学习时长 ${mins} 分 ${secs} 秒。`, "ok");
+    markDone("study");
+  } catch (e) {
+    show(ui.msg, errText(e));
+  }
+});
+
+// ---- exam: the 60 s question clock follows the server's pause state ------------------------
+// The server pauses the question clock from a challenge's issue until its decision is stored.
+// The page keeps the question's shown instant and the pause intervals in server time, so the
+// remaining time it shows is the server's: budget - (now - shown - paused).
+let clock = null; // {index, budget, shownAt, pauses: [[start, end|null]], offset, timer}
+
+function serverNow() {
+  return Date.now() + (clock ? clock.offset : 0);
+}
+
+function remainingAt(t) {
+  let paused = 0;
+  for (const [a, b] of clock.pauses) {
+    const lo = Math.max(a, clock.shownAt), hi = Math.min(b ?? t, t);
+    if (hi > lo) paused += hi - lo;
+  }
+  return Math.min(clock.budget * 1000, clock.budget * 1000 - (t - clock.shownAt - paused));
+}
+
+function syncClock(s) {
+  if (!clock) return;
+  const t = Date.parse(s.server_time);
+  clock.offset = t - Date.now();
+  const open = clock.pauses.length && clock.pauses[clock.pauses.length - 1][1] === null;
+  const pending = Boolean(s.challenge); // the server pauses the clock while one is pending
+  if (s.challenge && !open) {
+    const start = Date.parse(s.challenge.issued_at);
+    clock.pauses.push([start, null]);
+    ui.timer.dataset.remainingAtPause = String(remainingAt(start));
+  } else if (!pending && open) {
+    clock.pauses[clock.pauses.length - 1][1] = t; // the decision's server instant
+    ui.timer.dataset.remainingAtResume = String(remainingAt(t));
+  }
+  drawClock();
+}
+
+function drawClock() {
+  if (!clock) return;
+  const open = clock.pauses.length && clock.pauses[clock.pauses.length - 1][1] === null;
+  const ms = Math.max(0, remainingAt(serverNow()));
+  ui.timer.textContent = String(Math.ceil(ms / 1000));
+  ui.timer.dataset.paused = String(Boolean(open));
+  ui.timer.dataset.remaining = String(Math.round(ms));
+  ui.timer.classList.toggle("paused", Boolean(open));
+  ui.timer.classList.toggle("low", !open && ms < 10000);
+  ui.timerLabel.classList.toggle("hidden", !open);
+  ui.timerLabel.textContent = open ? "‖ 人脸核验中，计时暂停" : "";
+  if (!open && ms === 0) { ui.timerLabel.classList.remove("hidden"); ui.timerLabel.textContent = "本题已超时，作答不计分"; }
+}
+
+function stopClock() {
+  if (clock?.timer) clearInterval(clock.timer);
+}
+
+$("#exam-start").addEventListener("click", async () => {
+  try {
+    await startCamera();
+    $("#exam-start").disabled = true;
+    const s = await api.call("POST", "/v1/exams");
+    render(s);
+    show(ui.msg, "考试开始前需进行人脸核验。", "ok");
+    if (s.challenge) await runChallenge(s.challenge);
+    if (session.state === "active") await nextQuestion();
+  } catch (e) {
+    show(ui.msg, errText(e));
+  }
+});
+
+async function nextQuestion() {
+  stopClock();
+  const q = await api.call("POST", `/v1/exams/${session.session_id}/questions/next`);
+  const shown = Date.parse(q.session.server_time);
+  clock = { index: q.index, budget: q.budget_s, shownAt: shown, pauses: [], offset: shown - Date.now(), timer: null };
+  delete ui.timer.dataset.remainingAtPause;
+  delete ui.timer.dataset.remainingAtResume;
+  $("#question").classList.remove("hidden");
+  $("#question").dataset.index = String(q.index);
+  $("#question").dataset.questionId = q.question_id;
+  $("#q-index").textContent = `第 ${q.index + 1} 题`;
+  $("#q-stem").textContent = q.stem;
+  const opts = $("#q-options");
+  opts.replaceChildren();
+  for (const [k, v] of Object.entries(q.options)) {
+    opts.append(el("button", { "data-choice": k, onclick: () => answer(q.index, k) }, `${k}．${v}`));
+  }
+  clock.timer = setInterval(drawClock, 200);
+  render(q.session);
+  if (q.session.challenge) {
+    setOptions(false);
+    await runChallenge(q.session.challenge);
+    if (session.state === "active") setOptions(true);
+  }
+}
+
+function setOptions(on) {
+  document.querySelectorAll("#q-options button").forEach((b) => (b.disabled = !on));
+}
+
+async function answer(index, choice) {
+  setOptions(false);
+  try {
+    const a = await api.call("POST", `/v1/exams/${session.session_id}/questions/${index}/answer`, { json: { choice } });
+    stopClock();
+    render(a.session);
+    ui.log.prepend(el("div", { class: a.correct && a.counted ? "pass" : "fail", text: `第${index + 1}题 用时 ${a.effective_s.toFixed(1)} 秒${a.counted ? "" : "（超时）"}` }));
+    if (a.session.challenge) {
+      $("#question").classList.add("hidden");
+      await runChallenge(a.session.challenge);
+      if (session.state === "terminated_invalid") return;
+      return finish();
+    }
+    if (a.exam_over) return finish();
+    await nextQuestion();
+  } catch (e) {
+    show(ui.msg, errText(e));
+    setOptions(true);
+  }
+}
+
+async function finish() {
+  stopClock();
+  $("#question").classList.add("hidden");
+  const r = await api.call("POST", `/v1/exams/${session.session_id}/finish`);
+  const ok = r.passed && r.valid;
+  const box = el("div", { class: "card", id: "result", "data-passed": String(r.passed), "data-valid": String(r.valid) },
+    el("h3", { class: `result ${ok ? "pass" : "fail"}`, text: ok ? "考试合格" : r.valid ? "考试不合格" : "考试成绩无效" }),
+    el("p", { text: `答对 ${r.correct} 题，答错 ${r.wrong} 题，共作答 ${r.questions_used} 题${r.ended_early ? "（提前结束）" : ""}。` }),
+    el("p", { class: "mute", text: ok ? "成绩将报送交管部门，审核通过后扣减相应记分。" : "可按规定重新学习后再次参加考试。" }));
+  ui.ended.replaceChildren(box);
+  ui.ended.classList.remove("hidden");
+  if (ok) markDone("exam");
+}
+
+// ---- start ----------------------------------------------------------------------------------
+if (api.token) { $("#token").value = api.token; loggedIn(); }

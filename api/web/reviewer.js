@@ -1,0 +1,274 @@
+// Reviewer console: the queue with due dates, a case's crops (watermarked canvases), decisions
+// that need a reason. Adjudicators see their queue and decide with a note.
+import { $, ApiError, Client, FLAGS, el, fmtTime, reasonText } from "/web/common.js";
+
+const api = new Client("proctor.reviewer.token");
+let role = null;
+let openCase = null;
+let schemaFields = null; // properties of the review request body, read from /openapi.json
+
+const STATUS = { open: "待审查", assigned: "已分配", reviewed: "已审查", decided: "已裁决", pending: "待处理" };
+const RECS = {
+  uphold_match: "建议撤销：系本人人脸，原核验失败有误",
+  confirm_mismatch: "建议维持：确认非本人",
+  needs_human: "需人工判断：证据缺失、质量差或相互矛盾",
+};
+
+function errText(e) {
+  return e instanceof ApiError ? `${e.message}（${e.code}）` : String(e);
+}
+function show(target, text, kind = "err") {
+  target.replaceChildren(text ? el("div", { class: `msg ${kind}`, text }) : "");
+}
+
+// No saving or dragging of evidence: no <img>, no link, no context menu.
+for (const ev of ["contextmenu", "dragstart", "copy"]) {
+  document.addEventListener(ev, (e) => { if (e.target.closest?.(".protected")) e.preventDefault(); });
+}
+
+function loggedIn() {
+  const c = api.claims;
+  if (!c) return;
+  role = c.role;
+  $("#who").textContent = `${role === "adjudicator" ? "裁决员" : "审查员"} ${c.sub}`;
+  $("#queue").classList.remove("hidden");
+  $("#claim").classList.toggle("hidden", role !== "reviewer");
+  loadQueue();
+}
+
+$("#use-token").addEventListener("click", () => {
+  api.setToken($("#token").value);
+  if (!api.claims) return show($("#login-msg"), "令牌格式不正确");
+  show($("#login-msg"), "");
+  loggedIn();
+});
+$("#dev-token").addEventListener("click", async () => {
+  try {
+    await api.devToken($("#dev-sub").value.trim(), $("#dev-role").value);
+    $("#token").value = api.token;
+    show($("#login-msg"), "");
+    loggedIn();
+  } catch (e) {
+    show($("#login-msg"), errText(e));
+  }
+});
+
+// ---- due dates: the server's (due_on, overdue) when the API gives them -------------------------
+function todayShanghai() {
+  return new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" }); // YYYY-MM-DD
+}
+function dueCell(item) {
+  const due = item.due_on || item.due_at || item.due_date;
+  if (!due) return el("td", { class: "mute", title: "接口未提供办理期限", text: "—" });
+  const overdue = item.overdue ?? String(due).slice(0, 10) < todayShanghai();
+  const td = el("td", { "data-overdue": String(Boolean(overdue)) }, String(due).slice(0, 10) + " 24:00 ");
+  if (overdue) td.append(el("span", { class: "tag overdue", text: "已超期" }));
+  return td;
+}
+
+async function loadQueue() {
+  const tbody = $("#queue-table tbody");
+  tbody.replaceChildren();
+  try {
+    if (role === "adjudicator") {
+      const items = await api.call("GET", "/v1/adjudication/queue");
+      $("#unassigned").textContent = `待裁决 ${items.length} 件`;
+      for (const f of items) tbody.append(row(f, "flag"));
+    } else {
+      const q = await api.call("GET", "/v1/review/queue");
+      $("#unassigned").textContent = `未分配 ${q.unassigned} 件`;
+      for (const f of q.flags) tbody.append(row(f, "flag"));
+      for (const m of q.manual_reviews) tbody.append(row(m, "manual"));
+    }
+    if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "7", class: "mute", text: "暂无案件" })));
+  } catch (e) {
+    show($("#queue-msg"), errText(e));
+  }
+}
+
+function row(item, type) {
+  const id = type === "flag" ? item.flag_id : item.review_id;
+  const overdue = Boolean(item.overdue);
+  const kinds = { flag: "核验异常", fuxi: "复核申请", manual_id: "人工核验身份", appeal: "申诉" };
+  const reasons = (item.reasons || []).map((r) => FLAGS[r] || reasonText(r)).join("、") || "—";
+  const tr = el("tr", { "data-case": id, class: overdue ? "overdue" : "" },
+    el("td", { text: id.slice(0, 12) }),
+    el("td", { text: kinds[item.kind || type] || item.kind || type }),
+    el("td", { text: reasons }),
+    el("td", { text: fmtTime(item.raised_at || item.created_at || item.received_at) }),
+    dueCell(item),
+    el("td", { text: STATUS[item.status] || item.status }));
+  const open = el("button", { text: "查看", onclick: () => (type === "flag" ? showCase(item) : showManual(item)) });
+  tr.append(el("td", {}, open));
+  return tr;
+}
+
+$("#claim").addEventListener("click", async () => {
+  try {
+    const r = await api.call("POST", "/v1/review/claim");
+    show($("#queue-msg"), r.case_id ? `已领取案件 ${r.case_id}` : "没有待领取的案件", r.case_id ? "ok" : "err");
+    await loadQueue();
+  } catch (e) {
+    show($("#queue-msg"), errText(e));
+  }
+});
+$("#refresh").addEventListener("click", loadQueue);
+
+// ---- a case --------------------------------------------------------------------------------
+async function reviewFields() {
+  if (schemaFields) return schemaFields;
+  try {
+    const doc = await (await fetch("/openapi.json")).json();
+    schemaFields = Object.keys(doc.components?.schemas?.ReviewIn?.properties || {});
+  } catch {
+    schemaFields = [];
+  }
+  return schemaFields;
+}
+
+function fact(dl, k, v) {
+  dl.append(el("dt", { text: k }), el("dd", {}, v));
+}
+
+async function showCase(item) {
+  openCase = { type: "flag", id: item.flag_id, item };
+  $("#case").classList.remove("hidden");
+  $("#case").dataset.case = item.flag_id;
+  $("#case-title").textContent = `案件 ${item.flag_id}`;
+  const dl = $("#case-facts");
+  dl.replaceChildren();
+  $("#crops").replaceChildren();
+  $("#recommendation").replaceChildren();
+  $("#reason").value = "";
+  $("#uphold").textContent = "维持（确认替学替考）";
+  $("#dismiss").textContent = "撤销（本人，误判）";
+  show($("#case-msg"), "");
+  fact(dl, "会话", item.session_id);
+  fact(dl, "标记原因", (item.reasons || []).map((r) => FLAGS[r] || reasonText(r)).join("、"));
+  fact(dl, "提出时间", fmtTime(item.raised_at));
+  if (role === "adjudicator") {
+    fact(dl, "审查员", item.reviewer_id || "—");
+    $("#reason-note").textContent = "裁决理由随裁决一并保存。";
+    syncButtons();
+    return;
+  }
+  try {
+    const c = await api.call("GET", `/v1/review/cases/${item.flag_id}?purpose=review`);
+    const details = evidenceDetails(c);
+    for (const id of c.reference_ids) await drawCrop(item.flag_id, id, "登记照片", null);
+    for (const id of c.evidence_ids) await drawCrop(item.flag_id, id, "核验抓拍", details[id]);
+    const rec = c.recommendation ?? c.flag?.recommendation;
+    if (rec !== undefined) {
+      $("#recommendation").replaceChildren(el("div", { class: "msg ok", id: "reverify", text: "复查建议：" + (rec ? RECS[rec] || rec : "尚无（复查任务未完成）") }));
+    }
+    const fields = await reviewFields();
+    const withReason = fields.find((f) => ["reason", "reasons", "note", "decision_reasons"].includes(f));
+    $("#reason-note").textContent = withReason ? "理由随审查意见一并保存。" : "理由为必填。注意：当前接口的审查意见尚无理由字段，理由只显示在本页，不会上传保存。";
+  } catch (e) {
+    show($("#case-msg"), errText(e));
+  }
+  syncButtons();
+}
+
+/** Per-evidence distances and reasons, when the case view carries them. */
+function evidenceDetails(c) {
+  const out = {};
+  const list = c.evidence || c.snapshots || [];
+  for (const e of list) out[e.evidence_id || e.id] = e;
+  return out;
+}
+
+async function drawCrop(caseId, evidenceId, label, detail) {
+  const r = await api.call("GET", `/v1/review/cases/${caseId}/evidence/${evidenceId}?purpose=review`, { raw: true });
+  const bmp = await createImageBitmap(await r.blob());
+  const scale = 180 / Math.max(bmp.width, bmp.height);
+  const w = Math.round(bmp.width * scale), h = Math.round(bmp.height * scale);
+  const canvas = el("canvas", { width: String(w), height: String(h), draggable: "false", "data-evidence": evidenceId, "data-watermarked": "true" });
+  const g = canvas.getContext("2d");
+  g.drawImage(bmp, 0, 0, w, h);
+  bmp.close();
+  watermark(g, w, h);
+  const caption = el("div", {}, el("span", { class: label === "登记照片" ? "ref" : "", text: label }));
+  if (detail) {
+    if (detail.distance != null) caption.append(el("div", { "data-distance": String(detail.distance), text: `距离 ${Number(detail.distance).toFixed(3)}${detail.threshold != null ? ` / 阈值 ${Number(detail.threshold).toFixed(3)}` : ""}` }));
+    if (detail.reasons?.length) caption.append(el("div", { text: detail.reasons.map(reasonText).join("、") }));
+  }
+  $("#crops").append(el("div", { class: "crop" }, canvas, caption));
+}
+
+function watermark(g, w, h) {
+  const c = api.claims || {};
+  const text = `${c.sub} ${new Date().toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" })}`;
+  g.save();
+  g.font = "bold 11px sans-serif";
+  g.fillStyle = "rgba(255,255,255,0.55)";
+  g.strokeStyle = "rgba(0,0,0,0.35)";
+  g.translate(w / 2, h / 2);
+  g.rotate(-Math.PI / 6);
+  for (let y = -h; y < h; y += 34) {
+    for (let x = -w; x < w; x += 150) {
+      g.strokeText(text, x, y);
+      g.fillText(text, x, y);
+    }
+  }
+  g.restore();
+}
+
+function showManual(m) {
+  openCase = { type: "manual", id: m.review_id, item: m };
+  $("#case").classList.remove("hidden");
+  $("#case").dataset.case = m.review_id;
+  $("#case-title").textContent = `人工审查 ${m.review_id}`;
+  const dl = $("#case-facts");
+  dl.replaceChildren();
+  $("#crops").replaceChildren();
+  $("#recommendation").replaceChildren();
+  fact(dl, "类型", m.kind === "fuxi" ? "复核申请" : "人工核验身份");
+  fact(dl, "驾驶人", m.subject_id);
+  fact(dl, "提交时间", fmtTime(m.created_at));
+  $("#uphold").textContent = "不予通过";
+  $("#dismiss").textContent = "通过";
+  $("#reason-note").textContent = "理由为必填。";
+  syncButtons();
+}
+
+function syncButtons() {
+  const ok = $("#reason").value.trim().length >= 2 && openCase !== null;
+  $("#uphold").disabled = !ok;
+  $("#dismiss").disabled = !ok;
+}
+$("#reason").addEventListener("input", syncButtons);
+
+async function decide(uphold) {
+  const reason = $("#reason").value.trim();
+  if (!reason) return show($("#case-msg"), "请先填写理由");
+  const key = `${openCase.type}-${openCase.id}-${uphold ? "u" : "d"}`;
+  try {
+    let done;
+    if (openCase.type === "manual") {
+      await api.call("POST", `/v1/review/manual/${openCase.id}/decision`, { json: { approve: !uphold }, headers: { "Idempotency-Key": key } });
+      done = uphold ? "已不予通过" : "已通过";
+    } else if (role === "adjudicator") {
+      const r = await api.call("POST", `/v1/adjudication/flags/${openCase.id}/decision`, { json: { uphold, note: reason }, headers: { "Idempotency-Key": key } });
+      done = r.upheld ? `已维持，限制记录 ${r.blacklist_id}` : "已撤销";
+    } else {
+      const body = { recommendation: uphold ? "uphold" : "dismiss" };
+      const fields = await reviewFields();
+      if (fields.includes("reason")) body.reason = reason;
+      else if (fields.includes("reasons")) body.reasons = [reason];
+      else if (fields.includes("note")) body.note = reason;
+      const r = await api.call("POST", `/v1/review/cases/${openCase.id}/review`, { json: body, headers: { "Idempotency-Key": key } });
+      done = `审查意见已提交（${uphold ? "建议维持" : "建议撤销"}），状态：${STATUS[r.status] || r.status}，待裁决员裁决`;
+    }
+    const msg = el("div", { class: "msg ok", id: "decided", text: `${done}。理由：${reason}` });
+    $("#case-msg").replaceChildren(msg);
+    $("#uphold").disabled = $("#dismiss").disabled = true;
+    await loadQueue();
+  } catch (e) {
+    show($("#case-msg"), errText(e));
+  }
+}
+$("#uphold").addEventListener("click", () => decide(true));
+$("#dismiss").addEventListener("click", () => decide(false));
+
+if (api.token) { $("#token").value = api.token; loggedIn(); }
