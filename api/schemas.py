@@ -170,6 +170,9 @@ class QueueItemOut(BaseModel):
     reasons: list[str]
     raised_at: datetime
     reviewer_id: str | None
+    due_on: date | None = None  # last day for the decision (working days, Asia/Shanghai)
+    overdue: bool = False
+    review_reason: str = ""
 
 
 class QueueOut(BaseModel):
@@ -182,14 +185,24 @@ class ClaimOut(BaseModel):
     case_id: str | None
 
 
+class AttemptOut(BaseModel):
+    attempt_no: int
+    reasons: list[str]
+    flags: list[str]
+    distance: float | None
+    threshold: float | None
+
+
 class CaseOut(BaseModel):
     flag: QueueItemOut
     evidence_ids: list[str]
     reference_ids: list[str]
+    attempts: list[AttemptOut] = []
 
 
 class ReviewIn(Strict):
     recommendation: Literal["uphold", "dismiss"]
+    reason: str = Field(min_length=1, max_length=2000, description="why: required, kept on record")
 
 
 class FlagOut(BaseModel):

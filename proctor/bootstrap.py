@@ -92,7 +92,9 @@ def build_container(
 ) -> Container:
     """Storage (migrated), the warmed pipeline and every use case, from one settings object."""
     from proctor.rules import ChineseWorkdayCalendar, load_bank, load_policy
+    from proctor.rules.deadlines import review_due
     from proctor.rules.policy import UnknownYearMode
+    from proctor.rules.timeutil import local_date
     from proctor.services.adjudication import AdjudicationService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
@@ -142,7 +144,13 @@ def build_container(
         enrollment=EnrollmentService(uow, sessions, verifier, consent, clk),
         applications=ApplicationService(uow, clk, rules, calendar),
         exams=ExamService(uow, sessions, load_bank(), rules.exam, clk),
-        review=ReviewService(uow, adjudication, verifier, clk),
+        review=ReviewService(
+            uow,
+            adjudication,
+            verifier,
+            clk,
+            due=lambda at: review_due(local_date(at), calendar, rules.review, rules.calendar),
+        ),
         idempotency=IdempotencyService(uow, clk, ttl_s=s.idempotency_ttl_s),
         ping_db=lambda: ping(storage),
         audit_ok=lambda: storage.verify_audit().ok,

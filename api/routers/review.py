@@ -21,6 +21,7 @@ from api.routers.views import item_out, manual_out
 from api.schemas import (
     AppealDecisionIn,
     AppealOut,
+    AttemptOut,
     CaseOut,
     ClaimOut,
     DecisionIn,
@@ -61,6 +62,16 @@ async def case(flag_id: IdPath, who: Reviewer, c: Services, purpose: Purpose = "
         flag=item_out(v.item),
         evidence_ids=list(v.evidence_ids),
         reference_ids=list(v.reference_ids),
+        attempts=[
+            AttemptOut(
+                attempt_no=a.attempt_no,
+                reasons=list(a.reasons),
+                flags=list(a.flags),
+                distance=a.distance,
+                threshold=a.threshold,
+            )
+            for a in v.attempts
+        ],
     )
 
 
@@ -92,7 +103,7 @@ async def review_flag(
 ) -> JSONResponse:
     async def run() -> FlagOut:
         f = await anyio.to_thread.run_sync(
-            c.review.review_flag, flag_id, who.subject, body.recommendation
+            c.review.review_flag, flag_id, who.subject, body.recommendation, body.reason
         )
         return FlagOut(
             flag_id=f.id,

@@ -55,4 +55,7 @@ def item_out(i: QueueItem) -> QueueItemOut:
         reasons=list(i.reasons),
         raised_at=i.raised_at,
         reviewer_id=i.reviewer_id,
+        due_on=i.due_on,
+        overdue=i.overdue,
+        review_reason=i.review_reason,
     )

@@ -157,6 +157,12 @@ async function showCase(item) {
     const details = evidenceDetails(c);
     for (const id of c.reference_ids) await drawCrop(item.flag_id, id, "登记照片", null);
     for (const id of c.evidence_ids) await drawCrop(item.flag_id, id, "核验抓拍", details[id]);
+    for (const a of c.attempts || []) {
+      const dist = a.distance != null ? `距离 ${Number(a.distance).toFixed(3)} / 阈值 ${Number(a.threshold).toFixed(3)}` : "无距离";
+      const why = (a.reasons || []).map(reasonText).join("、") || "—";
+      const row = el("span", { "data-attempt": String(a.attempt_no), "data-distance": String(a.distance ?? ""), "data-threshold": String(a.threshold ?? ""), text: `${why}；${dist}` });
+      fact(dl, `第 ${a.attempt_no} 次核验`, row);
+    }
     const rec = c.recommendation ?? c.flag?.recommendation;
     if (rec !== undefined) {
       $("#recommendation").replaceChildren(el("div", { class: "msg ok", id: "reverify", text: "复查建议：" + (rec ? RECS[rec] || rec : "尚无（复查任务未完成）") }));

@@ -42,17 +42,19 @@ class AdjudicationService:
         self._clock = clock
         self._rng = rng or default_rng()
 
-    def review_flag(self, flag_id: str, reviewer_id: str, recommendation: str) -> Flag:
+    def review_flag(
+        self, flag_id: str, reviewer_id: str, recommendation: str, reason: str = ""
+    ) -> Flag:
         now = self._clock.now()
         with self._uow() as uow:
             flag = self._flag(uow, flag_id)
-            flag.review(reviewer_id, recommendation, now)
+            flag.review(reviewer_id, recommendation, now, reason)
             uow.flags.save(flag)
             uow.audit.append(
                 actor=reviewer_id,
                 action="flag_reviewed",
                 subject=flag.id,
-                details={"recommendation": recommendation},
+                details={"recommendation": recommendation, "reason": reason},
                 at=now,
             )
             uow.outbox.emit(

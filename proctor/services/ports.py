@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol
@@ -262,6 +262,9 @@ class QueueItem:
     raised_at: datetime
     assigned_to: str | None
     reviewer_id: str | None
+    due_on: date | None = None  # last day for the decision (Asia/Shanghai), when known
+    overdue: bool = False
+    review_reason: str = ""  # the reviewer's stated reason, shown to the adjudicator
 
 
 @dataclass(slots=True)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
 from proctor.errors import IllegalTransition, ProctorError
 from proctor.ports import FaceVerifier
+from proctor.rules.deadlines import Deadline
 from proctor.services.adjudication import AdjudicationService
 from proctor.services.common import NotFound, NotOwner, new_id
 from proctor.services.ports import (
@@ -39,10 +40,22 @@ class ReviewWindowClosed(ProctorError):
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptSummary:
+    """A flagged attempt as the reviewer sees it: codes and distances, never pixels."""
+
+    attempt_no: int
+    reasons: tuple[str, ...]
+    flags: tuple[str, ...]
+    distance: float | None
+    threshold: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class CaseView:
     item: QueueItem
     evidence_ids: tuple[str, ...]
     reference_ids: tuple[str, ...]
+    attempts: tuple[AttemptSummary, ...] = ()
 
 
 class ReviewService:
@@ -54,9 +67,22 @@ class ReviewService:
         clock: Clock,
         *,
         rng: random.Random | None = None,
+        due: Callable[[datetime], Deadline] | None = None,
     ) -> None:
         self._uow, self._adj, self._verifier, self._clock = uow, adjudication, verifier, clock
         self._rng = rng or default_rng()
+        # Decision deadline of a case raised at a given instant (working days, rules module).
+        self._due = due
+
+    def _with_due(self, items: list[QueueItem]) -> list[QueueItem]:
+        if self._due is None:
+            return items
+        now = self._clock.now()
+        out = []
+        for i in items:
+            d = self._due(i.raised_at)
+            out.append(replace(i, due_on=d.last_day, overdue=not d.is_open_at(now)))
+        return out
 
     # ---- flag queue -------------------------------------------------------------------------
     def queue(self, reviewer_id: str) -> tuple[list[QueueItem], list[ManualReview], int]:
@@ -64,7 +90,7 @@ class ReviewService:
         with self._uow() as uow:
             flags = uow.review_queue.flags(["open"], 500)
             manual = uow.manual_reviews.open_items(500)
-        mine = [f for f in flags if f.assigned_to == reviewer_id]
+        mine = self._with_due([f for f in flags if f.assigned_to == reviewer_id])
         mine_manual = [m for m in manual if m.assigned_to == reviewer_id]
         free = sum(1 for f in flags if f.assigned_to is None) + sum(
             1 for m in manual if m.assigned_to is None
@@ -98,9 +124,15 @@ class ReviewService:
             flag = uow.flags.get(flag_id)
             assert flag is not None
             refs = self._references(uow, item.driver_id)
+            session = uow.sessions.get(item.session_id)
+            attempts = tuple(
+                AttemptSummary(a.attempt_no, a.reasons, a.flags, a.distance, a.threshold)
+                for a in (session.attempts if session else [])
+                if a.attempt_no in flag.attempt_nos
+            )
             self._audit(uow, reviewer_id, "case_viewed", flag_id, purpose)
             uow.commit()
-        return CaseView(item, flag.evidence_ids, refs)
+        return CaseView(self._with_due([item])[0], flag.evidence_ids, refs, attempts)
 
     def evidence(self, case_id: str, evidence_id: str, reviewer_id: str, purpose: str) -> bytes:
         """A face crop of an assigned case (flag or manual review); audited."""
@@ -119,16 +151,18 @@ class ReviewService:
             uow.commit()
         return data
 
-    def review_flag(self, flag_id: str, reviewer_id: str, recommendation: str) -> Flag:
+    def review_flag(
+        self, flag_id: str, reviewer_id: str, recommendation: str, reason: str = ""
+    ) -> Flag:
         with self._uow() as uow:
             item = uow.review_queue.flag_item(flag_id)
         if item is None or item.assigned_to != reviewer_id:
             raise NotOwner(details={"flag_id": flag_id})
-        return self._adj.review_flag(flag_id, reviewer_id, recommendation)
+        return self._adj.review_flag(flag_id, reviewer_id, recommendation, reason)
 
     def adjudication_queue(self) -> list[QueueItem]:
         with self._uow() as uow:
-            return uow.review_queue.flags(["reviewed"], 500)
+            return self._with_due(uow.review_queue.flags(["reviewed"], 500))
 
     def blacklist_of(self, driver_id: str) -> list[BlacklistEntry]:
         with self._uow() as uow:

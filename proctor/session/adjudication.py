@@ -68,6 +68,7 @@ class Flag:
     adjudicator_id: str | None = None
     decided_at: datetime | None = None
     note: str = ""
+    review_reason: str = ""
 
     def merge(self, reasons: tuple[str, ...], attempt_no: int, evidence_id: str | None) -> None:
         if self.status is not FlagStatus.OPEN:
@@ -77,7 +78,7 @@ class Flag:
         if evidence_id:
             self.evidence_ids = (*self.evidence_ids, evidence_id)
 
-    def review(self, reviewer_id: str, recommendation: str, at: datetime) -> None:
+    def review(self, reviewer_id: str, recommendation: str, at: datetime, reason: str = "") -> None:
         if self.status is not FlagStatus.OPEN:
             raise IllegalTransition("flag already reviewed", details={"flag_id": self.id})
         if not reviewer_id:
@@ -86,6 +87,7 @@ class Flag:
         self.reviewer_id = reviewer_id
         self.recommendation = recommendation
         self.reviewed_at = at
+        self.review_reason = reason
 
     def decide(self, adjudicator_id: str, uphold: bool, at: datetime, note: str = "") -> None:
         if self.status is not FlagStatus.REVIEWED:

@@ -202,6 +202,7 @@ class SqlAlchemyReviewQueue:
             raised_at=row.raised_at,
             assigned_to=self.assignee(row.id),
             reviewer_id=row.reviewer_id,
+            review_reason=str(row.body.get("review_reason", "")),
         )
 
     def flags(self, statuses: Sequence[str], limit: int) -> list[QueueItem]:

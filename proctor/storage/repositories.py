@@ -370,6 +370,7 @@ def _flag_body(f: Flag) -> dict[str, Any]:
         "evidence_ids": list(f.evidence_ids),
         "recommendation": f.recommendation,
         "note": f.note,
+        "review_reason": f.review_reason,
     }
 
 
@@ -420,6 +421,7 @@ class SqlAlchemyFlagRepository:
             adjudicator_id=row.adjudicator_id,
             decided_at=row.decided_at,
             note=b.get("note", ""),
+            review_reason=b.get("review_reason", ""),
         )
 
     def get(self, flag_id: str) -> Flag | None:

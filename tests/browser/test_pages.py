@@ -136,12 +136,19 @@ def test_reviewer_decides_a_case(
     login(page, issue("rev-web", Role.REVIEWER))
     page.click("#claim")
     page.wait_for_selector("#queue-table tbody tr[data-case]")
+    due_cell = page.locator("#queue-table tbody tr[data-case] td[data-overdue]").first
+    assert due_cell.get_attribute("data-overdue") == "false"  # due date from the server
+    assert "24:00" in due_cell.inner_text()
     shot(page, "review-1-queue")
     case_id = page.get_attribute("#queue-table tbody tr[data-case]", "data-case")
     page.click("#queue-table tbody tr[data-case] button")
     page.wait_for_selector("#crops canvas[data-watermarked]")
     page.wait_for_function("() => document.querySelectorAll('#crops canvas').length >= 2")
     assert page.locator("#case img, #case a[href]").count() == 0  # no image element, no link
+    page.wait_for_selector("[data-attempt]")  # each flagged attempt with its distance
+    attempt = page.locator("[data-attempt]").first
+    distance = float(attempt.get_attribute("data-distance") or "nan")
+    assert distance > float(attempt.get_attribute("data-threshold") or "nan")  # a mismatch
     # no context menu on evidence
     prevented = page.evaluate(
         "() => { const c = document.querySelector('#crops canvas');"
@@ -158,4 +165,6 @@ def test_reviewer_decides_a_case(
     assert "审查意见已提交" in page.inner_text("#decided")
     shot(page, "review-3-decided")
     queue = web_api.ok("GET", "/v1/adjudication/queue", ("adj-web", Role.ADJUDICATOR))
-    assert any(f["flag_id"] == case_id and f["reviewer_id"] == "rev-web" for f in queue)
+    mine = [f for f in queue if f["flag_id"] == case_id]
+    assert mine and mine[0]["reviewer_id"] == "rev-web"
+    assert mine[0]["review_reason"] == "抓拍人脸与登记照片明显不是同一人"  # the reason is kept

@@ -220,7 +220,12 @@ def world(api: Api, photos: dict[str, bytes]) -> World:
     manual_id = api.ok("POST", "/v1/review/claim", rev_b)["case_id"]
     assert manual_id == manual["review_id"]
     case_view = api.ok("GET", f"/v1/review/cases/{flag_id}", rev_b)
-    api.ok("POST", f"/v1/review/cases/{flag_id}/review", rev_b, json={"recommendation": "uphold"})
+    api.ok(
+        "POST",
+        f"/v1/review/cases/{flag_id}/review",
+        rev_b,
+        json={"recommendation": "uphold", "reason": "clearly another person"},
+    )
     decision = api.ok(
         "POST",
         f"/v1/adjudication/flags/{flag_id}/decision",

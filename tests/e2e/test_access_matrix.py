@@ -26,7 +26,7 @@ GLOBAL_AUTHORITY = {
     ("/v1/admin/driver-records/{driver_id}", Role.ADMIN),
 }
 BODIES: dict[str, Any] = {
-    "ReviewIn": {"recommendation": "dismiss"},
+    "ReviewIn": {"recommendation": "dismiss", "reason": "matrix"},
     "DecisionIn": {"uphold": False},
     "ManualDecisionIn": {"approve": False},
     "AppealDecisionIn": {"uphold": False},

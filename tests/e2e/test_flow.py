@@ -80,10 +80,25 @@ def test_proxy_is_flagged_reviewed_and_blacklisted(api: Api, photos: dict[str, b
     assert flag_id is not None
     view = api.ok("GET", f"/v1/review/cases/{flag_id}", rev)
     assert "proxy_face" in view["flag"]["reasons"] and view["reference_ids"]
+    # the deadline comes from the working-day calendar: a future day, not overdue yet
+    assert view["flag"]["due_on"] > view["flag"]["raised_at"][:10]
+    assert view["flag"]["overdue"] is False
+    # the flagged attempts with their distances and reasons, no pixels
+    assert view["attempts"] and all(a["distance"] > a["threshold"] for a in view["attempts"])
+    assert all("face_mismatch" in a["reasons"] for a in view["attempts"])
     crop = api.call("GET", f"/v1/review/cases/{flag_id}/evidence/{view['evidence_ids'][0]}", rev)
     assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
     assert crop.headers["x-content-type-options"] == "nosniff"
-    api.ok("POST", f"/v1/review/cases/{flag_id}/review", rev, json={"recommendation": "uphold"})
+    no_reason = api.call(
+        "POST", f"/v1/review/cases/{flag_id}/review", rev, json={"recommendation": "uphold"}
+    )
+    assert no_reason.status_code == 422  # a decision needs a reason
+    api.ok(
+        "POST",
+        f"/v1/review/cases/{flag_id}/review",
+        rev,
+        json={"recommendation": "uphold", "reason": "clearly another person"},
+    )
     # the reviewer cannot also adjudicate
     same = api.call(
         "POST",
