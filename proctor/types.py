@@ -66,6 +66,8 @@ class Detection:
     bbox: BBox
     score: float
     upsample: int = 0
+    # Original pixels per pixel of the copy it was found on (1.0: full size).
+    scale: float = 1.0
 
 
 class Verdict(StrEnum):

@@ -124,6 +124,10 @@ class DlibHogDetector:
         """
         p = self.policy
         side = max(image.shape[:2])
+        if found and all(
+            min_face_px / d.scale * (1 << d.upsample) >= HOG_MIN_FACE_PX for d in found
+        ):
+            return found  # the pass that found them could already see faces this small
         _, factor = downscale(image, p.working_max_side_px)
         if min_face_px / factor >= HOG_MIN_FACE_PX >> p.upsample:
             return found
@@ -131,6 +135,10 @@ class DlibHogDetector:
         needed_side = -(-side * (HOG_MIN_FACE_PX >> p.upsample) // max(min_face_px, 1))
         if p.max_search_side_px > 0:
             needed_side = min(needed_side, max(p.max_search_side_px, p.working_max_side_px))
+        if found and all(d.upsample == p.upsample for d in found):
+            searched_side = round(side / min(d.scale for d in found))
+            if needed_side <= searched_side:
+                return found  # that copy was already searched: a second pass finds nothing new
         if needed_side <= side:
             copy, f = downscale(image, needed_side)
             extra = self._run(copy, f, p.upsample)
@@ -148,7 +156,7 @@ class DlibHogDetector:
     def _run(self, img: RGBImage, factor: float, upsample: int) -> list[Detection]:
         rects, scores, _ = self._detector.run(img, upsample, self.policy.adjust_threshold)
         return [
-            Detection(rect_to_bbox(r, factor), float(s), upsample)
+            Detection(rect_to_bbox(r, factor), float(s), upsample, factor)
             for r, s in zip(rects, scores, strict=True)
         ]
 
