@@ -49,7 +49,31 @@ def pin_one_core() -> int | None:
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 7) -> float:
-    """This core's practical float32 ceiling: best of a few n×n numpy matmuls (one thread)."""
+    """This core's practical float32 ceiling: best of a few n×n numpy matmuls on ONE thread.
+
+    Measured in a fresh interpreter with the BLAS thread variables set to 1 before numpy
+    loads and pinned to one core: in this process the BLAS pool may already have started
+    threads, which ``sched_setaffinity`` on the main thread does not move.
+    """
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    code = (
+        "import json, os; "
+        "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}) "
+        "if hasattr(os, 'sched_setaffinity') else None; "
+        "from proctor.bench.speed import _matmul_here; "
+        f"print(json.dumps(_matmul_here({n}, {repeats})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _matmul_here(n: int, repeats: int) -> float:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
