@@ -66,23 +66,31 @@ function dueCell(item) {
   return td;
 }
 
+let queueSeq = 0; // only the newest queue request may render (older answers are stale)
+
 async function loadQueue() {
+  const seq = ++queueSeq;
   const tbody = $("#queue-table tbody");
-  tbody.replaceChildren();
   try {
+    const rows = [];
+    let label;
     if (role === "adjudicator") {
       const items = await api.call("GET", "/v1/adjudication/queue");
-      $("#unassigned").textContent = `待裁决 ${items.length} 件`;
-      for (const f of items) tbody.append(row(f, "flag"));
+      label = `待裁决 ${items.length} 件`;
+      for (const f of items) rows.push(row(f, "flag"));
     } else {
       const q = await api.call("GET", "/v1/review/queue");
-      $("#unassigned").textContent = `未分配 ${q.unassigned} 件`;
-      for (const f of q.flags) tbody.append(row(f, "flag"));
-      for (const m of q.manual_reviews) tbody.append(row(m, "manual"));
+      label = `未分配 ${q.unassigned} 件`;
+      for (const f of q.flags) rows.push(row(f, "flag"));
+      for (const m of q.manual_reviews) rows.push(row(m, "manual"));
     }
-    if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "7", class: "mute", text: "暂无案件" })));
+    if (seq !== queueSeq) return;
+    $("#unassigned").textContent = label;
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "7", class: "mute", text: "暂无案件" })));
+    tbody.replaceChildren(...rows);
+    tbody.dataset.loaded = String(seq);
   } catch (e) {
-    show($("#queue-msg"), errText(e));
+    if (seq === queueSeq) show($("#queue-msg"), errText(e));
   }
 }
 

@@ -134,7 +134,11 @@ def test_reviewer_decides_a_case(
     build_proxy_case(web_api, photos, "web-proxied")
     page = open_page(f"{web_server.url}/web/reviewer.html")
     login(page, issue("rev-web", Role.REVIEWER))
+    page.wait_for_selector("#queue-table tbody[data-loaded]")  # the first queue load is done
     page.click("#claim")
+    page.wait_for_function(
+        "() => document.querySelector('#queue-msg').textContent.includes('已领取')"
+    )
     page.wait_for_selector("#queue-table tbody tr[data-case]")
     due_cell = page.locator("#queue-table tbody tr[data-case] td[data-overdue]").first
     assert due_cell.get_attribute("data-overdue") == "false"  # due date from the server
