@@ -51,6 +51,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "blacklisted": 403,
     "not_enrolled": 409,
     "identity_not_verified": 409,
+    "identity_review_pending": 409,
     "calendar_year_unknown": 503,
     "rules_error": 500,
     "rules_data_invalid": 500,

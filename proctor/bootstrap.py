@@ -15,7 +15,7 @@ from proctor.types import Template, VerificationResult
 if TYPE_CHECKING:
     from proctor.liveness.burst import BurstAnalyzer, BurstLimits
     from proctor.liveness.outcome import BurstJudgement
-    from proctor.matching.session_decision import AnchorPolicy
+    from proctor.matching.session_decision import AnchorPolicy, ZonePolicy
     from proctor.services.adjudication import AdjudicationService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
@@ -130,6 +130,7 @@ def build_container(
         question_budget_s=s.question_budget_s,
         burst_judge=verifier,
         anchor_policy=anchor_policy(s, pipe.model_id),
+        zone_policy=zone_policy(s, pipe.model_id),
     )
     adjudication = AdjudicationService(uow, clk)
     consent = ConsentService(uow, clk, s.consent_text_version)
@@ -150,6 +151,7 @@ def build_container(
             verifier,
             clk,
             due=lambda at: review_due(local_date(at), calendar, rules.review, rules.calendar),
+            on_identity_decided=sessions.apply_identity_review,
         ),
         idempotency=IdempotencyService(uow, clk, ttl_s=s.idempotency_ttl_s),
         ping_db=lambda: ping(storage),
@@ -320,3 +322,26 @@ def anchor_policy(s: ProctorSettings, model_id: str) -> AnchorPolicy | None:
     points = load_points(s.models_dir or default_models_dir())
     found = anchor_thresholds(points, model_id, s.anchor_target_fmr, s.operating_population)
     return None if found is None else AnchorPolicy(*found)
+
+
+def zone_policy(s: ProctorSettings, model_id: str) -> ZonePolicy | None:
+    """Calibrated three-zone thresholds for reference checks, or None (off or not calibrated)."""
+    if not s.three_zones:
+        return None
+    from proctor.calibration.points import load_points, zone_thresholds
+    from proctor.embedding.registry import default_models_dir
+    from proctor.matching.session_decision import ZonePolicy
+
+    points = load_points(s.models_dir or default_models_dir())
+    z = zone_thresholds(
+        points, model_id, s.operating_population, s.zone_match_fmr, s.zone_no_match_fmr
+    )
+    if z is None:
+        return None
+    normalised = s.cohort_path is not None and z.match_z is not None
+    return ZonePolicy(
+        z.match_l2,
+        z.no_match_l2,
+        z.match_z if normalised else None,
+        z.no_match_z if normalised else None,
+    )

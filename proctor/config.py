@@ -41,6 +41,12 @@ class ProctorSettings(BaseSettings):
     anchor_target_fmr: str = "0.001"
     operating_population: str = "asian-dev"
     operating_target_fmr: str = "0.01"
+    # Three zones for reference checks (entry): match at FMR 0.1%, no_match beyond the
+    # FMR 1% threshold, uncertain between them → manual review with an ID-holding photo
+    # instead of a strike. Thresholds come from models/operating_points.toml.
+    three_zones: bool = True
+    zone_match_fmr: str = "0.001"
+    zone_no_match_fmr: str = "0.01"
     reference_extra_face_ratio: float = 0.35
 
     # ---- service (api/) -------------------------------------------------------------------

@@ -40,6 +40,9 @@ from proctor.session.states import SessionKind
 router = APIRouter(prefix="/v1", tags=["driver"])
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 IdQuery = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+SessionQuery = Annotated[
+    str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
 
 
 @router.get("/consent/text", response_model=ConsentTextOut)
@@ -78,11 +81,15 @@ async def enroll(request: Request, who: Driver, c: Services) -> EnrolledOut:
     status_code=202,
     openapi_extra=IMAGE_BODY_OPENAPI,
 )
-async def identity_review(request: Request, who: Driver, c: Services) -> ManualReviewOut:
-    """Fallback after a failed entry check: a photo of the driver holding their ID card."""
+async def identity_review(
+    request: Request, who: Driver, c: Services, session_id: SessionQuery = None
+) -> ManualReviewOut:
+    """Fallback after a failed or uncertain entry check: a photo of the driver holding their
+    ID card. With ``session_id`` (a session in ``identity_review``) the reviewer also sees
+    the entry capture, and the decision resumes or ends that session."""
     photo = await read_image(request)
     await anyio.to_thread.run_sync(c.consent.require, who.subject)
-    m = await request.app.state.cpu.run(c.review.request_manual_id, who.subject, photo)
+    m = await request.app.state.cpu.run(c.review.request_manual_id, who.subject, photo, session_id)
     return manual_out(m)
 
 

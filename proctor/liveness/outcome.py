@@ -11,7 +11,7 @@ blacklists by itself (PIPL Art. 24).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from proctor.liveness.judge import LandmarkSeries, LivenessReason, LivenessResult
@@ -63,15 +63,7 @@ def outcome_from_burst(
     else:
         base = outcome_from_result(result, replay, policy)
     if live.passed:
-        return ComparisonOutcome(
-            base.passed,
-            base.reasons,
-            base.flags,
-            base.distance,
-            base.threshold,
-            base.model_id,
-            {**base.timings_ms, **timings},
-        )
+        return replace(base, timings_ms={**base.timings_ms, **timings})
     flags = list(base.flags)
     if set(live.reasons) - NOT_SPOOF_EVIDENCE:
         flags.append(FlagReason.SPOOF_SUSPECTED.value)

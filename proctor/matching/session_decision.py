@@ -25,14 +25,28 @@ class SessionReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ZonePolicy:
-    """Reference check: match ≤ match_l2 < uncertain ≤ no_match_l2 < no_match."""
+    """Reference check: match ≤ match_l2 < uncertain ≤ no_match_l2 < no_match.
+
+    With cohort normalisation the z-score zones are used instead (higher is more alike):
+    match ≥ match_z > uncertain ≥ no_match_z > no_match.
+    """
 
     match_l2: float
     no_match_l2: float
+    match_z: float | None = None
+    no_match_z: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.match_l2 <= self.no_match_l2 < 2:
             raise ValueError("need 0 < match_l2 <= no_match_l2 < 2")
+        if (self.match_z is None) != (self.no_match_z is None):
+            raise ValueError("give both z-score zone limits or neither")
+        if (
+            self.match_z is not None
+            and self.no_match_z is not None
+            and self.match_z < self.no_match_z
+        ):
+            raise ValueError("need match_z >= no_match_z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +67,19 @@ class SessionDecision:
     anchor_distance: float | None
 
 
-def decide_reference(distance: float, zones: ZonePolicy) -> SessionDecision:
+def decide_reference(
+    distance: float, zones: ZonePolicy, score: float | None = None
+) -> SessionDecision:
+    """Three zones on the raw distance, or on the normalised ``score`` when both it and
+    the z-score zones are given."""
+    if score is not None and zones.match_z is not None and zones.no_match_z is not None:
+        if score >= zones.match_z:
+            return SessionDecision(Verdict.MATCH, (), distance, None)
+        if score >= zones.no_match_z:
+            reasons = (SessionReason.UNCERTAIN.value,)
+            return SessionDecision(Verdict.UNCERTAIN, reasons, distance, None)
+        reasons = (SessionReason.FACE_MISMATCH.value,)
+        return SessionDecision(Verdict.NO_MATCH, reasons, distance, None)
     if distance <= zones.match_l2:
         return SessionDecision(Verdict.MATCH, (), distance, None)
     if distance <= zones.no_match_l2:

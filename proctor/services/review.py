@@ -58,6 +58,10 @@ class CaseView:
     attempts: tuple[AttemptSummary, ...] = ()
 
 
+# (uow, session id, approved, reviewer id) -> whether a waiting session was found
+IdentityDecided = Callable[[RecordsUnitOfWork, str, bool, str], bool]
+
+
 class ReviewService:
     def __init__(
         self,
@@ -68,8 +72,11 @@ class ReviewService:
         *,
         rng: random.Random | None = None,
         due: Callable[[datetime], Deadline] | None = None,
+        on_identity_decided: IdentityDecided | None = None,
     ) -> None:
         self._uow, self._adj, self._verifier, self._clock = uow, adjudication, verifier, clock
+        # Resumes/ends a session waiting for this ID review (SessionService.apply_identity_review).
+        self._on_identity = on_identity_decided
         self._rng = rng or default_rng()
         # Decision deadline of a case raised at a given instant (working days, rules module).
         self._due = due
@@ -169,9 +176,27 @@ class ReviewService:
             return uow.blacklist.for_driver(driver_id)
 
     # ---- manual reviews ---------------------------------------------------------------------
-    def request_manual_id(self, driver_id: str, image: bytes) -> ManualReview:
-        """Keep the face crop of the ID-holding photo for a reviewer; never the full frame."""
+    def request_manual_id(
+        self, driver_id: str, image: bytes, session_id: str | None = None
+    ) -> ManualReview:
+        """Keep the face crop of the ID-holding photo for a reviewer; never the full frame.
+
+        With ``session_id`` (a session waiting in ``identity_review`` after an uncertain
+        entry check) the review also carries that session's entry capture, and its
+        decision resumes or ends the session.
+        """
+        session_evidence: tuple[str, ...] = ()
         with self._uow() as uow:
+            if session_id is not None:
+                s = uow.sessions.get(session_id)
+                if s is None or s.driver_id != driver_id:
+                    raise NotFound(details={"session_id": session_id})
+                if s.state.value != "identity_review":
+                    raise IllegalTransition(
+                        "the session is not waiting for an identity review",
+                        details={"session_id": session_id, "state": s.state.value},
+                    )
+                session_evidence = tuple(uow.evidence.for_session(session_id))
             subject_key = uow.drivers.subject_key(driver_id)
             template = uow.templates.get(subject_key) if subject_key else None
         evidence: tuple[str, ...] = ()
@@ -189,7 +214,8 @@ class ReviewService:
                         ),
                     )
                     uow.commit()
-        return self._new_manual(driver_id, "manual_id", driver_id, evidence, "")
+        subject = session_id or driver_id
+        return self._new_manual(driver_id, "manual_id", subject, evidence + session_evidence, "")
 
     def request_fuxi(self, session_id: str, driver_id: str, statement: str) -> ManualReview:
         """复核 of an invalid session; accepted only within 24 h of the result."""
@@ -225,6 +251,9 @@ class ReviewService:
             m.status, m.decided_by, m.decided_at = "decided", reviewer_id, now
             m.decision = "approved" if approve else "rejected"
             uow.manual_reviews.save(m)
+            if m.kind == "manual_id" and self._on_identity is not None:
+                # same transaction: the session resumes or ends with the decision
+                self._on_identity(uow, m.subject_id, approve, reviewer_id)
             self._audit(uow, reviewer_id, "manual_review_decided", m.id, m.decision)
             uow.outbox.emit(
                 NotificationEvent(

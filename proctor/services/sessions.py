@@ -34,7 +34,13 @@ from proctor.errors import IllegalTransition, ImageError, ModelUnavailable
 from proctor.liveness.outcome import BurstJudge, outcome_from_burst
 from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
 from proctor.matching.decision import l2_distance
-from proctor.matching.session_decision import AnchorPolicy, SessionReason, decide_with_anchor
+from proctor.matching.session_decision import (
+    AnchorPolicy,
+    SessionReason,
+    ZonePolicy,
+    decide_reference,
+    decide_with_anchor,
+)
 from proctor.ports import FaceVerifier
 from proctor.services.common import (
     SYSTEM_ACTOR,
@@ -128,6 +134,7 @@ class SessionService:
         question_budget_s: float = 60.0,
         burst_judge: BurstJudge | None = None,
         anchor_policy: AnchorPolicy | None = None,
+        zone_policy: ZonePolicy | None = None,
     ) -> None:
         self._uow = uow_factory
         self._verifier = verifier
@@ -140,6 +147,9 @@ class SessionService:
         self._burst = burst_judge
         # Session anchoring (None: every capture is judged against the reference only).
         self._anchor = anchor_policy
+        # Three zones for reference checks without an anchor (None: the pipeline's
+        # single threshold). Uncertain at entry → manual identity review, not a strike.
+        self._zones = zone_policy
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -221,6 +231,7 @@ class SessionService:
             outcome = outcome_from_error(bad.code)
         else:
             result, anchor_distance = self._against_anchor(result, claimed.anchor)
+            result = self._in_zones(result, anchor_distance)
             probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
             replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
             outcome = outcome_from_result(result, replay, self._flags)
@@ -255,10 +266,17 @@ class SessionService:
         else:
             result = judgement.verification
             replay = None
+            anchor_distance: float | None = None
             if result is not None:
+                result, anchor_distance = self._against_anchor(result, claimed.anchor)
+                result = self._in_zones(result, anchor_distance)
+                judgement = replace(judgement, verification=result)
                 probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
                 replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
             outcome = outcome_from_burst(judgement, replay, self._flags)
+            if result is not None and anchor_distance is not None:
+                outcome = self._anchor_flag(outcome, result)
+                claimed = replace(claimed, anchor_distance=anchor_distance)
         return self._record(session_id, driver_id, challenge_id, claimed, result, outcome)
 
     def authorize_challenge(self, session_id: str, driver_id: str, challenge_id: str) -> None:
@@ -377,12 +395,13 @@ class SessionService:
                 )
             elif (
                 self._anchor is not None
-                and attempt.passed
+                and (attempt.passed or s.state is SessionState.IDENTITY_REVIEW)
                 and result is not None
                 and result.probe is not None
                 and not s.terminal
             ):
-                # The first capture that passes against the reference anchors the session.
+                # The first capture that passes against the reference anchors the session;
+                # an uncertain entry capture does once a reviewer confirms the identity.
                 uow.templates.put(anchor_key(s.id), result.probe, now)
             self._flag(uow, s, attempt.attempt_no, evidence_id)
             self._flush(uow, s)
@@ -413,6 +432,42 @@ class SessionService:
         d_anchor = l2_distance(result.probe.vector, anchor.vector)
         decision = decide_with_anchor(result.distance, d_anchor, self._anchor)
         return replace(result, verdict=decision.verdict, reasons=decision.reasons), d_anchor
+
+    def _in_zones(
+        self, result: VerificationResult, anchor_distance: float | None
+    ) -> VerificationResult:
+        """Three zones for a reference check that no anchor judged (entry, or anchoring off)."""
+        if (
+            self._zones is None
+            or anchor_distance is not None
+            or result.distance is None
+            or result.verdict is Verdict.REJECTED
+        ):
+            return result
+        d = decide_reference(result.distance, self._zones, result.score)
+        limit = self._zones.no_match_l2 if d.verdict is Verdict.NO_MATCH else self._zones.match_l2
+        return replace(result, verdict=d.verdict, reasons=d.reasons, threshold=limit)
+
+    def apply_identity_review(
+        self, uow: UnitOfWork, session_id: str, approved: bool, reviewer_id: str
+    ) -> bool:
+        """Resume (approved) or end (rejected) a session waiting for an identity review,
+        inside the caller's transaction. False when the session is not waiting."""
+        s = uow.sessions.get(session_id)
+        if s is None or s.state is not SessionState.IDENTITY_REVIEW:
+            return False
+        now = self._clock.now()
+        s.rng = self._rng
+        s.resolve_identity_review(approved, now)
+        uow.audit.append(
+            actor=reviewer_id,
+            action="identity_review_applied",
+            subject=s.id,
+            details={"approved": approved},
+            at=now,
+        )
+        self._flush(uow, s)
+        return True
 
     def _anchor_flag(
         self, outcome: ComparisonOutcome, result: VerificationResult
@@ -485,8 +540,8 @@ class SessionService:
         """Keep the face crop (never the full frame), encrypted, under its retention class."""
         if result is None or not result.face_crop_jpeg:
             return None
-        if outcome.flags:
-            retention = RetentionClass.FLAGGED
+        if outcome.flags or outcome.uncertain:
+            retention = RetentionClass.FLAGGED  # held for a human
         elif outcome.passed:
             retention = RetentionClass.PASSED
         else:

@@ -55,6 +55,16 @@ class FlagRaised(SessionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityReviewRequired(SessionEvent):
+    attempt_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityReviewResolved(SessionEvent):
+    approved: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SessionTerminated(SessionEvent):
     reason: str
 
@@ -70,6 +80,8 @@ _NAMES: dict[type[SessionEvent], str] = {
     RetryRequested: "retry_requested",
     ComparisonAbandoned: "comparison_abandoned",
     FlagRaised: "flag_raised",
+    IdentityReviewRequired: "identity_review_required",
+    IdentityReviewResolved: "identity_review_resolved",
     SessionTerminated: "session_terminated",
     SessionCompleted: "session_completed",
 }

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from proctor.liveness.replay import ReplayCheck
 from proctor.session.states import FailureReason, FlagReason
-from proctor.types import VerificationResult
+from proctor.types import Verdict, VerificationResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,15 @@ class ComparisonOutcome:
     threshold: float | None = None
     model_id: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Between the zones of a reference check: at entry this sends the driver to a
+    # manual identity review instead of counting a strike.
+    uncertain: bool = False
 
     def __post_init__(self) -> None:
         if not self.passed and not self.reasons:
             raise ValueError("a failed comparison needs a reason")
+        if self.uncertain and self.passed:
+            raise ValueError("an uncertain comparison has not passed")
 
 
 def outcome_from_result(
@@ -67,6 +72,9 @@ def outcome_from_result(
     if FailureReason.MULTIPLE_FACES.value in result.reasons or result.face_count > 1:
         flags.append(FlagReason.EXTRA_PEOPLE.value)
     passed = result.matched and not replay.exact
+    uncertain = result.verdict is Verdict.UNCERTAIN and not replay.exact
+    if uncertain and FailureReason.IDENTITY_UNCERTAIN.value not in reasons:
+        reasons.append(FailureReason.IDENTITY_UNCERTAIN.value)
     if not passed and not reasons:
         reasons.append(result.verdict.value)
     return ComparisonOutcome(
@@ -77,6 +85,7 @@ def outcome_from_result(
         threshold=result.threshold,
         model_id=result.model_id,
         timings_ms=dict(result.timings_ms),
+        uncertain=uncertain,
     )
 
 

@@ -13,6 +13,9 @@ Rules enforced here (issue 3, DOMAIN.md §G):
   does not depend on how often the client polls.
 - Refused challenges (unknown, reused, expired, session closed) change nothing.
 - A terminal session never changes again.
+- An *uncertain* entry check (between the calibrated zones) is recorded but is not a
+  strike: the session waits in ``identity_review`` for a human to check a photo of
+  the driver holding their ID, then resumes (approved) or ends invalid (rejected).
 
 Time-driven changes are applied lazily by ``advance(now)``, which every entry
 point calls first. ``now`` is always the server clock.
@@ -43,6 +46,8 @@ from proctor.session.events import (
     ChallengeIssued,
     ComparisonAbandoned,
     FlagRaised,
+    IdentityReviewRequired,
+    IdentityReviewResolved,
     RetryRequested,
     SessionCompleted,
     SessionEvent,
@@ -54,6 +59,7 @@ from proctor.session.states import (
     CapturePending,
     FailureReason,
     IdentityNotVerified,
+    IdentityReviewPending,
     QuestionOutOfOrder,
     SessionKind,
     SessionState,
@@ -61,6 +67,7 @@ from proctor.session.states import (
 )
 
 TERMINATION_REASON = "three_consecutive_failures"
+IDENTITY_REJECTED_REASON = "identity_review_rejected"
 
 
 @dataclass(slots=True)
@@ -299,18 +306,50 @@ class ProctorSession:
             raise SessionClosed(details={"session_id": self.id})
         if self.comparison_pending:
             raise CapturePending("finish the pending capture first")
+        self._not_in_review()
         if self.identity_verified_at is None:
             raise IdentityNotVerified("the entry check has not passed")
         self._complete(now, (now - self.identity_verified_at).total_seconds())
         return self.credited_s
 
+    # ---- manual identity review (uncertain entry check) --------------------------------
+    def resolve_identity_review(self, approved: bool, now: datetime) -> None:
+        """A human's decision on the driver's identity after an uncertain entry check.
+
+        Approved: the session resumes with identity verified from ``now`` (study credit
+        counts from here, and the random captures keep their spacing from this point).
+        Rejected: the session ends invalid.
+        """
+        if self.state is not SessionState.IDENTITY_REVIEW:
+            raise IllegalTransition(
+                "the session is not waiting for an identity review",
+                details={"session_id": self.id, "state": self.state.value},
+            )
+        self.events.append(IdentityReviewResolved(self.id, now, approved))
+        if not approved:
+            self._terminate(now, IDENTITY_REJECTED_REASON)
+            return
+        self.state = SessionState.ACTIVE
+        self.identity_verified_at = now
+        self.consecutive_failures = 0
+        waited_s = max(0.0, (now - self.opened_at).total_seconds())
+        self.study_offsets_s = tuple(
+            o + waited_s if i >= self.next_scheduled else o
+            for i, o in enumerate(self.study_offsets_s)
+        )
+
     # ---- internals ----------------------------------------------------------------------
+    def _not_in_review(self) -> None:
+        if self.state is SessionState.IDENTITY_REVIEW:
+            raise IdentityReviewPending("a reviewer is checking the driver's identity")
+
     def _exam_ready(self, now: datetime) -> ExamClock:
         if self.kind is not SessionKind.EXAM or self.exam_clock is None:
             raise WrongSessionKind("questions exist only in an exam")
         self.advance(now)
         if self.terminal or self.awaiting_final:
             raise SessionClosed(details={"session_id": self.id})
+        self._not_in_review()
         if self.identity_verified_at is None:
             raise IdentityNotVerified("the exam-start check has not passed")
         if self.comparison_pending:
@@ -373,9 +412,10 @@ class ProctorSession:
             timings_ms=dict(outcome.timings_ms),
         )
         self.attempts.append(attempt)
+        to_review = outcome.uncertain and self.identity_verified_at is None
         if outcome.passed:
             self.consecutive_failures = 0
-        else:
+        elif not to_review:
             self.consecutive_failures += 1
         self.events.append(
             AttemptRecorded(
@@ -395,16 +435,22 @@ class ProctorSession:
                 self.identity_verified_at = at
             if self.awaiting_final:
                 self._complete(at, 0.0)
+        elif to_review:
+            self.state = SessionState.IDENTITY_REVIEW
+            self.events.append(IdentityReviewRequired(self.id, at, attempt.attempt_no))
         elif self.consecutive_failures >= self.policy.max_consecutive_failures:
-            self.state = SessionState.TERMINATED_INVALID
-            self.closed_at = at
-            self.termination_reason = TERMINATION_REASON
-            self.credited_s = 0.0
-            self.events.append(SessionTerminated(self.id, at, TERMINATION_REASON))
+            self._terminate(at, TERMINATION_REASON)
         else:
             retry = self._issue(ChallengeKind.RETRY, at, self.policy.retry_guidance)
             self.events.append(RetryRequested(self.id, at, retry.id, retry.guidance))
         return attempt
+
+    def _terminate(self, at: datetime, reason: str) -> None:
+        self.state = SessionState.TERMINATED_INVALID
+        self.closed_at = at
+        self.termination_reason = reason
+        self.credited_s = 0.0
+        self.events.append(SessionTerminated(self.id, at, reason))
 
     def _complete(self, at: datetime, credited_s: float) -> None:
         self.state = SessionState.COMPLETED

@@ -19,6 +19,9 @@ class SessionKind(StrEnum):
 
 class SessionState(StrEnum):
     ACTIVE = "active"
+    # The entry check was uncertain (between the zones): the session waits, without a
+    # strike, for a human to check a photo of the driver holding their ID.
+    IDENTITY_REVIEW = "identity_review"
     COMPLETED = "completed"
     TERMINATED_INVALID = "terminated_invalid"
 
@@ -28,7 +31,10 @@ class SessionState(StrEnum):
 
 
 TRANSITIONS: Final[Mapping[SessionState, frozenset[SessionState]]] = {
-    SessionState.ACTIVE: frozenset({SessionState.COMPLETED, SessionState.TERMINATED_INVALID}),
+    SessionState.ACTIVE: frozenset(
+        {SessionState.COMPLETED, SessionState.TERMINATED_INVALID, SessionState.IDENTITY_REVIEW}
+    ),
+    SessionState.IDENTITY_REVIEW: frozenset({SessionState.ACTIVE, SessionState.TERMINATED_INVALID}),
     SessionState.COMPLETED: frozenset(),
     SessionState.TERMINATED_INVALID: frozenset(),
 }
@@ -42,6 +48,7 @@ class FailureReason(StrEnum):
     MULTIPLE_FACES = "multiple_faces"
     REPLAY = "replay"
     CAPTURE_TIMEOUT = "capture_timeout"
+    IDENTITY_UNCERTAIN = "identity_uncertain"  # between the zones at entry: not a strike
 
 
 class FlagReason(StrEnum):
@@ -74,3 +81,9 @@ class QuestionOutOfOrder(SessionRefused):
 
 class WrongSessionKind(SessionRefused):
     code = "wrong_session_kind"
+
+
+class IdentityReviewPending(SessionRefused):
+    """The session waits for a human's identity check; nothing else moves until then."""
+
+    code = "identity_review_pending"

@@ -73,10 +73,6 @@ class SqlAlchemySessionRepository:
                 kind=s.kind.value,
                 opened_at=s.opened_at,
                 policy=asdict(s.policy),
-                schedule={
-                    "study_offsets_s": list(s.study_offsets_s),
-                    "exam_random_at": list(s.exam_random_at),
-                },
                 question_count=s.question_count,
                 question_budget_s=s.exam_clock.question_budget_s if s.exam_clock else 0.0,
                 **self._scalars(s),
@@ -90,6 +86,11 @@ class SqlAlchemySessionRepository:
         return {
             "state": s.state.value,
             "closed_at": s.closed_at,
+            # the schedule moves when an identity review delays the study start
+            "schedule": {
+                "study_offsets_s": list(s.study_offsets_s),
+                "exam_random_at": list(s.exam_random_at),
+            },
             "next_scheduled": s.next_scheduled,
             "consecutive_failures": s.consecutive_failures,
             "identity_verified_at": s.identity_verified_at,

@@ -1,0 +1,156 @@
+"""Uncertain entry checks: manual identity review instead of a strike (issue 9, pure core)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from proctor.capture.challenge import ChallengeKind
+from proctor.clock import FakeClock
+from proctor.errors import IllegalTransition
+from proctor.matching.session_decision import ZonePolicy, decide_reference
+from proctor.session import (
+    ComparisonOutcome,
+    IdentityReviewPending,
+    ProctorSession,
+    SessionKind,
+    SessionState,
+    outcome_from_result,
+)
+from proctor.types import Verdict, VerificationResult
+
+PASS = ComparisonOutcome(True)
+FAIL = ComparisonOutcome(False, ("face_mismatch",))
+UNSURE = ComparisonOutcome(False, ("identity_uncertain",), uncertain=True)
+
+
+def open_session(clock: FakeClock, kind: SessionKind, questions: int = 3) -> ProctorSession:
+    return ProctorSession.open(
+        session_id="s1",
+        driver_id="d1",
+        kind=kind,
+        now=clock.now(),
+        rng=random.Random(3),
+        question_count=questions,
+    )
+
+
+def decide(s: ProctorSession, clock: FakeClock, outcome: ComparisonOutcome) -> None:
+    c = s.heartbeat(clock.now())
+    assert c is not None
+    s.claim(c.id, clock.now())
+    clock.advance(2)
+    s.record_decision(c.id, outcome, clock.now())
+
+
+def test_uncertain_entry_waits_for_review_without_a_strike() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.STUDY)
+    decide(s, clock, FAIL)  # one ordinary strike first
+    decide(s, clock, UNSURE)
+    assert s.state is SessionState.IDENTITY_REVIEW
+    assert s.consecutive_failures == 1  # the uncertain check added none
+    assert s.active_challenge is None  # no retry: a human decides
+    assert [e.name for e in s.pull_events()][-1] == "identity_review_required"
+    clock.advance(3600)
+    assert s.heartbeat(clock.now()) is None  # nothing is scheduled while waiting
+    with pytest.raises(IdentityReviewPending):
+        s.complete_study(clock.now())
+    assert not s.terminal
+
+
+def test_approval_resumes_with_identity_verified_and_the_schedule_moved() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.STUDY)
+    first_offset = s.study_offsets_s[0]
+    decide(s, clock, UNSURE)
+    clock.advance(1800)  # the reviewer takes half an hour
+    s.resolve_identity_review(True, clock.now())
+    assert s.state is SessionState.ACTIVE and s.identity_verified_at == clock.now()
+    assert s.consecutive_failures == 0
+    waited = (clock.now() - s.opened_at).total_seconds()
+    assert s.study_offsets_s[0] == pytest.approx(first_offset + waited)
+    assert s.heartbeat(clock.now()) is None  # the first random capture is not due at once
+    clock.advance(first_offset + 1)
+    c = s.heartbeat(clock.now())
+    assert c is not None and c.kind is ChallengeKind.RANDOM
+    s.claim(c.id, clock.now())
+    s.record_decision(c.id, PASS, clock.now())
+    assert s.complete_study(clock.now()) == pytest.approx(first_offset + 1)
+
+
+def test_rejection_ends_the_session_invalid() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.EXAM)
+    decide(s, clock, UNSURE)
+    with pytest.raises(IdentityReviewPending):
+        s.show_question(clock.now())
+    s.resolve_identity_review(False, clock.now())
+    assert s.state is SessionState.TERMINATED_INVALID
+    assert s.termination_reason == "identity_review_rejected"
+    with pytest.raises(IllegalTransition):
+        s.resolve_identity_review(True, clock.now())
+
+
+def test_approved_exam_can_start_its_questions() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.EXAM)
+    decide(s, clock, UNSURE)
+    s.resolve_identity_review(True, clock.now())
+    assert s.show_question(clock.now()) == 0
+
+
+def test_uncertain_after_identity_is_verified_is_an_ordinary_strike() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.EXAM, questions=5)
+    decide(s, clock, PASS)
+    for _ in range(5):
+        index = s.show_question(clock.now())
+        if s.active_challenge is not None:
+            break  # a random capture at this question
+        s.answer(index, clock.now())
+    assert s.active_challenge is not None
+    decide(s, clock, UNSURE)
+    assert s.state is SessionState.ACTIVE and s.consecutive_failures == 1
+
+
+def test_resolve_needs_a_waiting_session() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.STUDY)
+    with pytest.raises(IllegalTransition):
+        s.resolve_identity_review(True, clock.now())
+
+
+@pytest.mark.parametrize(
+    ("distance", "verdict"),
+    [(0.30, Verdict.MATCH), (0.40, Verdict.MATCH), (0.41, Verdict.UNCERTAIN),
+     (0.45, Verdict.UNCERTAIN), (0.46, Verdict.NO_MATCH)],
+)  # fmt: skip
+def test_three_zones_on_the_distance(distance: float, verdict: Verdict) -> None:
+    assert decide_reference(distance, ZonePolicy(0.40, 0.45)).verdict is verdict
+
+
+def test_three_zones_on_the_normalised_score_when_given() -> None:
+    zones = ZonePolicy(0.40, 0.45, match_z=3.0, no_match_z=1.5)
+    assert decide_reference(0.60, zones, score=3.2).verdict is Verdict.MATCH
+    assert decide_reference(0.30, zones, score=2.0).verdict is Verdict.UNCERTAIN
+    assert decide_reference(0.30, zones, score=1.0).verdict is Verdict.NO_MATCH
+    with pytest.raises(ValueError):
+        ZonePolicy(0.40, 0.45, match_z=1.0, no_match_z=2.0)
+    with pytest.raises(ValueError):
+        ZonePolicy(0.40, 0.45, match_z=1.0)
+
+
+def test_outcome_of_an_uncertain_result_is_not_passed_and_marked() -> None:
+    r = VerificationResult(
+        verdict=Verdict.UNCERTAIN,
+        reasons=("identity_uncertain",),
+        distance=0.42,
+        threshold=0.40,
+        model_id="m",
+    )
+    out = outcome_from_result(r)
+    assert out.uncertain and not out.passed and out.reasons == ("identity_uncertain",)
+    with pytest.raises(ValueError):
+        ComparisonOutcome(True, uncertain=True)
