@@ -101,15 +101,16 @@ def cohort_build(
         list[str] | None, typer.Option(help="identities to leave out (e.g. those scored)")
     ] = None,
 ) -> None:
-    """Sample a cohort: one template per person from a labelled image set."""
+    """Sample a cohort: one template per person, from the enrolled references in storage
+    (production: other drivers' references) or from a labelled image set (--images)."""
     from proctor.bootstrap import build_pipeline
     from proctor.calibration.cohort_file import sample_one_per_identity, save_cohort
     from proctor.calibration.runner import embed_labelled, read_images_tsv
 
     if images is None:
-        raise typer.BadParameter(
-            "give --images; sampling enrolled references from storage is not built yet"
-        )
+        n = cohort_from_storage(out, size)
+        console.print(f"wrote {n} enrolled reference templates to {out}")
+        return
     pipe = build_pipeline()
     rows = [
         r for r in read_images_tsv(images, population) if r[1] not in set(exclude_identity or [])
@@ -118,3 +119,33 @@ def cohort_build(
     vectors = sample_one_per_identity(data.vectors, data.identities, size)
     save_cohort(out, pipe.model_id, vectors)
     console.print(f"wrote {len(vectors)} templates of {pipe.model_id} to {out}")
+
+
+def cohort_from_storage(out: Path, size: int, seed: int = 0) -> int:
+    """Sample up to ``size`` enrolled reference templates (one per driver) of the configured
+    model. The file holds biometric templates: it is written readable by its owner only."""
+    import numpy as np
+
+    from proctor.calibration.cohort_file import save_cohort
+    from proctor.config import ProctorSettings
+    from proctor.embedding.registry import model_spec
+    from proctor.storage.uow import open_storage
+
+    s = ProctorSettings()
+    model_id = model_spec(s.model_id, s.models_dir).model_id
+    storage = open_storage(s.resolved_database_url(), data_dir=s.data_dir)
+    try:
+        with storage.uow() as uow:
+            keys = uow.templates.reference_keys(model_id)
+            rng = np.random.default_rng(seed)
+            chosen = [keys[int(i)] for i in rng.permutation(len(keys))[: max(size, 0)]]
+            vectors = [t.vector for k in sorted(chosen) if (t := uow.templates.get(k))]
+    finally:
+        storage.engine.dispose()
+    if len(vectors) < 2:
+        raise typer.BadParameter(
+            f"only {len(vectors)} enrolled references of {model_id}: a cohort needs more"
+        )
+    save_cohort(out, model_id, np.vstack(vectors))
+    out.chmod(0o600)
+    return len(vectors)

@@ -79,7 +79,7 @@ def simulate(
     captures: int = 6,
     min_images: int = 4,
     seed: int = 0,
-) -> dict[str, dict[str, float | int]]:
+) -> dict[str, dict[str, Any]]:
     rng = np.random.default_rng(seed)
     by_id: dict[str, list[int]] = {}
     for i, ident in enumerate(identities):
@@ -99,45 +99,50 @@ def simulate(
         tallies["genuine"].append(play(ref, own, zones, anchor_policy))
         tallies["proxy"].append(play(ref, proxy, zones, anchor_policy))
         tallies["swap"].append(play(ref, own[:1] + proxy[1:], zones, anchor_policy))
-    out: dict[str, dict[str, float | int]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for kind, rows in tallies.items():
         n = len(rows)
-        out[kind] = {
-            "sessions": n,
+        counts = {
             "terminated": sum(r.terminated for r in rows),
             "manual_review": sum(r.manual_review for r in rows),
             "passed": sum(r.passed for r in rows),
-            "terminated_rate": sum(r.terminated for r in rows) / n if n else 0.0,
-            "passed_rate": sum(r.passed for r in rows) / n if n else 0.0,
         }
+        out[kind] = {"sessions": n, **counts}
+        for name, k in counts.items():
+            out[kind][f"{name}_rate"] = k / n if n else 0.0
+            out[kind][f"{name}_ci95"] = list(wilson(k, n))
     return out
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion k/n (sound at k = 0 and small n)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
+
+
 def run_sessions(pipe: Pipeline, images_tsv: Path, root: Path, population: str) -> dict[str, Any]:
-    """Sessions at the shipped settings and at the proposed three-zone operating point."""
-    from proctor.bootstrap import anchor_policy
-    from proctor.calibration.points import load_points
+    """Sessions at the shipped settings (three zones at entry + anchor) and, for comparison,
+    with a single reference threshold (the registry's) at entry."""
+    from proctor.bootstrap import anchor_policy, zone_policy
     from proctor.calibration.runner import embed_labelled, read_images_tsv
     from proctor.config import ProctorSettings
-    from proctor.embedding.registry import default_models_dir
 
     settings = ProctorSettings()
     data = embed_labelled(pipe, root, read_images_tsv(images_tsv, population))
     anchor = anchor_policy(settings, pipe.model_id)
-    shipped = ZonePolicy(pipe.match_policy.threshold_l2, pipe.match_policy.threshold_l2)
+    single = ZonePolicy(pipe.match_policy.threshold_l2, pipe.match_policy.threshold_l2)
+    zones = zone_policy(settings, pipe.model_id) or single
     out: dict[str, Any] = {
         "population": population,
         "anchor": None if anchor is None else [anchor.anchor_l2, anchor.reference_loose_l2],
-        "shipped": {"zones": [shipped.match_l2, shipped.no_match_l2]}
-        | simulate(data.vectors, data.identities, shipped, anchor),
+        "shipped": {"zones": [zones.match_l2, zones.no_match_l2]}
+        | simulate(data.vectors, data.identities, zones, anchor),
+        "single_threshold": {"zones": [single.match_l2, single.no_match_l2]}
+        | simulate(data.vectors, data.identities, single, anchor),
     }
-    pop = (
-        load_points(default_models_dir()).get(pipe.model_id, {}).get(settings.operating_population)
-    )
-    if pop and "raw_l2" in pop:
-        raw = pop["raw_l2"]
-        zones = ZonePolicy(float(raw["0.001"]["threshold"]), float(raw["0.01"]["threshold"]))
-        out["three_zone_fmr_0.1%_to_1%"] = {
-            "zones": [zones.match_l2, zones.no_match_l2]
-        } | simulate(data.vectors, data.identities, zones, anchor)
     return out

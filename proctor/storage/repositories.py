@@ -295,6 +295,9 @@ class SqlAlchemyDriverRepository:
         return row.subject_key if row else None
 
 
+ANCHOR_PREFIX = "anchor:"  # session anchors share the store (proctor.services.sessions)
+
+
 class SqlAlchemyTemplateRepository:
     """Template vectors are sealed (AES-256-GCM, AAD = subject key + model id)."""
 
@@ -329,6 +332,18 @@ class SqlAlchemyTemplateRepository:
         if row is not None:
             self._s.delete(row)
             self._s.flush()
+
+    def reference_keys(self, model_id: str) -> list[str]:
+        """Subject keys of enrolled references of one model (session anchors left out)."""
+        stmt = (
+            select(FaceTemplateRow.subject_key)
+            .where(
+                FaceTemplateRow.model_id == model_id,
+                ~FaceTemplateRow.subject_key.startswith(ANCHOR_PREFIX),
+            )
+            .order_by(FaceTemplateRow.subject_key)
+        )
+        return list(self._s.execute(stmt).scalars())
 
 
 class SqlAlchemyFingerprintRepository:

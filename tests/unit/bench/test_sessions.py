@@ -45,3 +45,21 @@ def test_simulate_counts_every_kind() -> None:
     out = simulate(vecs, ids, ZONES, ANCHOR, captures=4)
     assert out["genuine"]["sessions"] == 1 and out["genuine"]["passed"] == 1
     assert out["proxy"]["terminated"] == 1 and out["swap"]["terminated"] == 1
+
+
+def test_wilson_interval_contains_the_rate_and_is_sound_at_zero() -> None:
+    from proctor.bench.sessions import wilson
+
+    lo, hi = wilson(0, 21)
+    assert lo == 0.0 and 0.1 < hi < 0.2  # "0 of 21" is not "0%"
+    lo, hi = wilson(6, 21)
+    assert lo < 6 / 21 < hi
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_simulate_reports_counts_with_intervals() -> None:
+    vecs = np.array([[0.0, 0.0]] * 4 + [[5.0, 0.0]] * 4)
+    out = simulate(vecs, ["a"] * 4 + ["b"] * 4, ZONES, ANCHOR)
+    assert out["genuine"]["sessions"] == 2 and out["genuine"]["passed"] == 2
+    lo, hi = out["proxy"]["passed_ci95"]
+    assert out["proxy"]["passed"] == 0 and lo == 0.0 and hi > 0
