@@ -68,6 +68,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "consent_required": 403,
     "driver_record_missing": 404,
     "review_window_closed": 409,
+    "review_jobs_unavailable": 503,
     # access
     "not_found": 404,
     "not_owner": 404,  # never reveal that someone else's object exists

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.auth import Role
 
@@ -193,11 +193,110 @@ class AttemptOut(BaseModel):
     threshold: float | None
 
 
+class ReplayCheckOut(BaseModel):
+    exact: bool
+    near: bool
+    near_reference: bool
+    nearest_hamming_bits: int | None = None
+
+
+class ReverifySnapshotOut(BaseModel):
+    """One evidence crop re-run through the review profile: measurements, never pixels."""
+
+    evidence_id: str
+    verdict: Literal["match", "mismatch", "uncertain", "unusable"]
+    distances: dict[str, float] = Field(description="L2 per model/runtime (model_id/runtime)")
+    quality_reasons: list[str]
+    replay: ReplayCheckOut
+    yaw_deg: float = 0.0
+    sharpness: float = 0.0
+
+
+class ReverifyReportOut(BaseModel):
+    """A case's re-verification: the recommendation for the human, with its evidence."""
+
+    case_id: str
+    job_id: str | None = None
+    kind: str | None = None
+    source_id: str | None = Field(default=None, description="flag id, 复核 review id, appeal id")
+    recommendation: Literal["uphold_match", "confirm_mismatch", "needs_human"]
+    reasons: list[str]
+    snapshots: list[ReverifySnapshotOut]
+    zones: dict[str, float] = {}
+    group_id: str | None = Field(default=None, description="proxy ring shared with other cases")
+
+
+class ReviewCaseOut(BaseModel):
+    """The review case behind a flag or 复核: deadline, recommendation, decision."""
+
+    case_id: str
+    kind: Literal["fuxi", "flag", "appeal"]
+    status: Literal["open", "assigned", "decided"]
+    received_at: datetime
+    due_on: date
+    overdue: bool
+    recommendation: Literal["uphold_match", "confirm_mismatch", "needs_human"] | None = None
+    group_id: str | None = None
+    decision: str | None = None
+    decision_reasons: list[str] = []
+    point_reduction: dict[str, Any] | None = None
+    report: ReverifyReportOut | None = None
+
+
 class CaseOut(BaseModel):
     flag: QueueItemOut
     evidence_ids: list[str]
     reference_ids: list[str]
     attempts: list[AttemptOut] = []
+    review_case: ReviewCaseOut | None = None
+
+
+class ManualCaseOut(ManualReviewOut):
+    """A manual review as its reviewer sees it; a 复核 carries its review case."""
+
+    evidence_ids: list[str] = []
+    review_case: ReviewCaseOut | None = None
+
+
+CaseRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+
+
+class ReviewJobIn(Strict):
+    """Which of the caller's cases to re-verify; criteria combine (all must hold).
+
+    ``case_ids`` takes review case ids, flag ids or 复核 review ids. With no criterion
+    every case assigned to the caller is selected.
+    """
+
+    case_ids: list[CaseRef] = Field(default=[], max_length=500)
+    since: AwareDatetime | None = Field(default=None, description="received at or after")
+    until: AwareDatetime | None = Field(default=None, description="received before")
+    statuses: list[Literal["open", "assigned", "decided"]] = Field(default=[], max_length=3)
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValueError("until must be after since")
+        return self
+
+
+class ReviewJobOut(BaseModel):
+    job_id: str
+    status: Literal["running", "finished"]
+    done: int
+    total: int
+    percent: float = Field(description="done / total × 100, one decimal; 100 when total is 0")
+    created_at: datetime
+    finished_at: datetime | None
+    summary: dict[str, Any] = {}
+
+
+class ReviewJobResultsOut(BaseModel):
+    job: ReviewJobOut
+    cases: list[ReverifyReportOut]
+    groups: list[list[str]]
 
 
 class ReviewIn(Strict):
@@ -225,6 +324,7 @@ class DecisionOut(BaseModel):
 
 class ManualDecisionIn(Strict):
     approve: bool
+    reason: str = Field(default="", max_length=2000, description="why (kept with a 复核 decision)")
 
 
 class AppealDecisionIn(Strict):

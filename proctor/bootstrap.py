@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from proctor.liveness.burst import BurstAnalyzer, BurstLimits
     from proctor.liveness.outcome import BurstJudgement
     from proctor.matching.session_decision import AnchorPolicy, ZonePolicy
+    from proctor.review.cases import ReviewCaseService
+    from proctor.review.jobs import ReviewJobs
+    from proctor.rules.calendar import WorkdayCalendar
+    from proctor.rules.policy import RulesPolicy
     from proctor.services.adjudication import AdjudicationService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
     from proctor.services.review import ReviewService
     from proctor.services.sessions import SessionService
+    from proctor.storage.uow import Storage
 
 
 def build_pipeline(settings: ProctorSettings | None = None) -> Pipeline:
@@ -82,6 +87,10 @@ class Container:
     close: Callable[[], None]
     # Liveness bursts: the pool that judges them (also ``sessions``' burst judge).
     bursts: PipelinePool | None = None
+    # 复核 review cases (opened by 复核 requests, flags, appeals) and reviewer re-verification
+    # jobs (one background worker; the review profile runs in a separate process pool).
+    review_cases: ReviewCaseService | None = None
+    review_jobs: ReviewJobs | None = None
 
 
 def build_container(
@@ -132,9 +141,10 @@ def build_container(
         anchor_policy=anchor_policy(s, pipe.model_id),
         zone_policy=zone_policy(s, pipe.model_id),
     )
-    adjudication = AdjudicationService(uow, clk)
-    consent = ConsentService(uow, clk, s.consent_text_version)
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
+    cases, jobs = build_review(s, storage, clk, calendar, rules)
+    adjudication = AdjudicationService(uow, clk, cases=cases)
+    consent = ConsentService(lambda: records_uow_factory(storage), clk, s.consent_text_version)
     return Container(
         settings=s,
         pipeline=pipe,
@@ -152,13 +162,58 @@ def build_container(
             clk,
             due=lambda at: review_due(local_date(at), calendar, rules.review, rules.calendar),
             on_identity_decided=sessions.apply_identity_review,
+            cases=cases,
         ),
         idempotency=IdempotencyService(uow, clk, ttl_s=s.idempotency_ttl_s),
         ping_db=lambda: ping(storage),
         audit_ok=lambda: storage.verify_audit().ok,
-        close=storage.engine.dispose,
+        close=closer(jobs.close, storage.engine.dispose),
         bursts=verifier,
+        review_cases=cases,
+        review_jobs=jobs,
     )
+
+
+def closer(*steps: Callable[[], None]) -> Callable[[], None]:
+    def close() -> None:
+        for step in steps:
+            step()
+
+    return close
+
+
+REVIEW_JOB_WORKERS = 1  # one review-profile process: at most one core taken from matching
+
+
+def build_review(
+    s: ProctorSettings,
+    storage: Storage,
+    clock: Clock,
+    calendar: WorkdayCalendar,
+    rules: RulesPolicy,
+) -> tuple[ReviewCaseService, ReviewJobs]:
+    """Review cases and the background re-verification jobs (resumed if any were running)."""
+    from proctor.review.cases import ReviewCaseService
+    from proctor.review.engines import LocalEngine
+    from proctor.review.jobs import ReviewJobs
+    from proctor.review.profile import ReviewProfile
+    from proctor.review.zones import review_zones
+    from proctor.storage.review_repo import SqlAlchemyReviewUnitOfWork, review_uow_factory
+
+    def uow() -> SqlAlchemyReviewUnitOfWork:
+        return review_uow_factory(storage)
+
+    models_dir = str(s.models_dir) if s.models_dir else None
+    cases = ReviewCaseService(uow, clock, calendar, rules)
+    jobs = ReviewJobs(
+        uow,
+        clock,
+        cases,
+        lambda: review_zones(s.model_id, s.operating_population, models_dir=s.models_dir),
+        lambda: LocalEngine(ReviewProfile(models_dir=models_dir), REVIEW_JOB_WORKERS),
+    )
+    jobs.resume()
+    return cases, jobs
 
 
 def burst_analyzer_factory(s: ProctorSettings) -> Callable[[Pipeline], BurstAnalyzer]:

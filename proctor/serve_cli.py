@@ -61,13 +61,24 @@ def load(
         "fixtures/images/downloaded"
     ),
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    overhead: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder of 640x480 webcam frames: measure the HTTP snapshot path's median "
+            "against the in-process pipeline's, one request at a time, instead of load"
+        ),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="snapshots for --overhead")] = 60,
 ) -> None:
     """Drive simulated study/exam sessions with real snapshots against a running server."""
     import json
 
-    from proctor.bench.load import LoadConfig, run_load
+    from proctor.bench.load import LoadConfig, run_load, run_overhead
 
-    report = run_load(LoadConfig(url, sessions, duration, images))
+    if overhead is not None:
+        report = run_overhead(url, overhead, samples)
+    else:
+        report = run_load(LoadConfig(url, sessions, duration, images))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return

@@ -8,7 +8,7 @@ purpose. A blacklist needs an adjudicator who is not the reviewer of the flag
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
@@ -27,12 +27,23 @@ from api.schemas import (
     DecisionIn,
     DecisionOut,
     FlagOut,
+    ManualCaseOut,
     ManualDecisionIn,
     ManualReviewOut,
     QueueItemOut,
     QueueOut,
+    ReverifyReportOut,
+    ReviewCaseOut,
     ReviewIn,
+    ReviewJobIn,
+    ReviewJobOut,
+    ReviewJobResultsOut,
 )
+from proctor.bootstrap import Container
+from proctor.review.jobs import ReviewJobs, ReviewJobsUnavailable
+from proctor.review.ports import JobState, Selection
+from proctor.review.queue import CaseKind
+from proctor.services.review import Reverification
 
 router = APIRouter(prefix="/v1", tags=["review"])
 Purpose = Annotated[Literal["review", "adjudication", "appeal"], Query()]
@@ -72,6 +83,7 @@ async def case(flag_id: IdPath, who: Reviewer, c: Services, purpose: Purpose = "
             )
             for a in v.attempts
         ],
+        review_case=case_out(v.reverification, c),
     )
 
 
@@ -115,10 +127,18 @@ async def review_flag(
     return await idempotent(request, c, who, body.model_dump_json().encode(), run)
 
 
-@router.get("/review/manual/{review_id}", response_model=ManualReviewOut)
-async def manual(review_id: IdPath, who: Reviewer, c: Services) -> ManualReviewOut:
+@router.get("/review/manual/{review_id}", response_model=ManualCaseOut)
+async def manual(review_id: IdPath, who: Reviewer, c: Services) -> ManualCaseOut:
+    """A manual review assigned to the caller; a 复核 carries its case and re-verification."""
     m = await anyio.to_thread.run_sync(c.review.manual, review_id, who.subject)
-    return manual_out(m)
+    rv = None
+    if m.kind == "fuxi":
+        rv = await anyio.to_thread.run_sync(c.review.reverification, CaseKind.FUXI, m.subject_id)
+    return ManualCaseOut(
+        **manual_out(m).model_dump(),
+        evidence_ids=list(m.evidence_ids),
+        review_case=case_out(rv, c),
+    )
 
 
 @router.post("/review/manual/{review_id}/decision", response_model=ManualReviewOut)
@@ -127,7 +147,7 @@ async def decide_manual(
 ) -> JSONResponse:
     async def run() -> ManualReviewOut:
         m = await anyio.to_thread.run_sync(
-            c.review.decide_manual, review_id, who.subject, body.approve
+            c.review.decide_manual, review_id, who.subject, body.approve, body.reason
         )
         return manual_out(m)
 
@@ -170,3 +190,94 @@ async def decide_appeal(
         )
 
     return await idempotent(request, c, who, body.model_dump_json().encode(), run)
+
+
+# ---- re-verification jobs (issue 6): reviewers, over their own assigned cases -----------------
+
+
+def _jobs(c: Container) -> ReviewJobs:
+    if c.review_jobs is None:
+        raise ReviewJobsUnavailable("this instance runs no re-verification jobs")
+    return c.review_jobs
+
+
+def job_out(j: JobState) -> ReviewJobOut:
+    return ReviewJobOut(
+        job_id=j.id,
+        status="finished" if j.status == "finished" else "running",
+        done=j.done,
+        total=j.total,
+        percent=j.percent,
+        created_at=j.created_at,
+        finished_at=j.finished_at,
+        summary={k: v for k, v in j.summary.items() if k != "groups"},
+    )
+
+
+def report_out(r: dict[str, Any], job_id: str | None) -> ReverifyReportOut:
+    return ReverifyReportOut.model_validate({**r, "job_id": job_id})
+
+
+def case_out(rv: Reverification | None, c: Container) -> ReviewCaseOut | None:
+    if rv is None:
+        return None
+    k = rv.case
+    reduction = k.details.get("point_reduction")
+    return ReviewCaseOut.model_validate(
+        {
+            "case_id": k.id,
+            "kind": k.kind.value,
+            "status": k.status.value,
+            "received_at": k.received_at,
+            "due_on": k.due_on,
+            "overdue": k.is_overdue(c.clock.now()),
+            "recommendation": k.recommendation,
+            "group_id": k.group_id,
+            "decision": k.decision,
+            "decision_reasons": list(k.decision_reasons),
+            "point_reduction": reduction if isinstance(reduction, dict) else None,
+            "report": report_out(rv.report, rv.job_id) if rv.report is not None else None,
+        }
+    )
+
+
+@router.post("/review/jobs", response_model=ReviewJobOut, status_code=202)
+async def start_job(body: ReviewJobIn, who: Reviewer, c: Services) -> JSONResponse:
+    """Re-verify the caller's selected cases through the review profile, in the background.
+
+    Answered at once (202) with the job id; poll ``GET /v1/review/jobs/{job_id}`` for the
+    percentage, then read the per-case recommendations with their evidence.
+    """
+    sel = Selection(
+        case_ids=tuple(body.case_ids),
+        since=body.since,
+        until=body.until,
+        statuses=tuple(body.statuses),
+    )
+    job = await anyio.to_thread.run_sync(_jobs(c).start, who.subject, sel)
+    out = job_out(job)
+    return JSONResponse(
+        out.model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/v1/review/jobs/{job.id}"},
+    )
+
+
+@router.get("/review/jobs/{job_id}", response_model=ReviewJobOut)
+async def get_job(job_id: IdPath, who: Reviewer, c: Services) -> ReviewJobOut:
+    job = await anyio.to_thread.run_sync(_jobs(c).get, job_id, who.subject)
+    return job_out(job)
+
+
+@router.get("/review/jobs/{job_id}/results", response_model=ReviewJobResultsOut)
+async def job_results(
+    job_id: IdPath, who: Reviewer, c: Services, purpose: Purpose = "review"
+) -> ReviewJobResultsOut:
+    """Per-case recommendations with per-snapshot distances, quality reasons and replay
+    checks (no pixels); reading them is audited."""
+    r = await anyio.to_thread.run_sync(_jobs(c).results, job_id, who.subject, purpose)
+    return ReviewJobResultsOut(
+        job=job_out(r.job),
+        cases=[report_out(rep, job_id) for rep in r.cases.values()],
+        groups=r.groups,
+    )

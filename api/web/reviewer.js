@@ -171,10 +171,7 @@ async function showCase(item) {
       const row = el("span", { "data-attempt": String(a.attempt_no), "data-distance": String(a.distance ?? ""), "data-threshold": String(a.threshold ?? ""), text: `${why}；${dist}` });
       fact(dl, `第 ${a.attempt_no} 次核验`, row);
     }
-    const rec = c.recommendation ?? c.flag?.recommendation;
-    if (rec !== undefined) {
-      $("#recommendation").replaceChildren(el("div", { class: "msg ok", id: "reverify", text: "复查建议：" + (rec ? RECS[rec] || rec : "尚无（复查任务未完成）") }));
-    }
+    showReverify(c.review_case, item.flag_id);
     const fields = await reviewFields();
     const withReason = fields.find((f) => ["reason", "reasons", "note", "decision_reasons"].includes(f));
     $("#reason-note").textContent = withReason ? "理由随审查意见一并保存。" : "理由为必填。注意：当前接口的审查意见尚无理由字段，理由只显示在本页，不会上传保存。";
@@ -184,12 +181,75 @@ async function showCase(item) {
   syncButtons();
 }
 
-/** Per-evidence distances and reasons, when the case view carries them. */
+/** Per-evidence distances and reasons: the newest re-verification report of the case. */
 function evidenceDetails(c) {
   const out = {};
-  const list = c.evidence || c.snapshots || [];
-  for (const e of list) out[e.evidence_id || e.id] = e;
+  for (const s of c.review_case?.report?.snapshots || []) {
+    const d = Object.values(s.distances || {});
+    out[s.evidence_id] = { distance: d.length ? Math.max(...d) : null, reasons: s.quality_reasons || [] };
+  }
   return out;
+}
+
+const VERDICT = { match: "本人", mismatch: "非本人", uncertain: "不确定", unusable: "不可用" };
+const REC_REASONS = {
+  all_usable_snapshots_match: "全部可用抓拍均与登记照片一致",
+  all_usable_snapshots_mismatch: "全部可用抓拍均与登记照片不一致",
+  verdicts_disagree: "各抓拍结论不一致",
+  replay_detected: "发现重复提交的同一画面（疑似翻拍/重放）",
+  no_usable_snapshot: "没有可用的抓拍",
+  no_usable_reference: "没有可用的登记照片",
+  no_evidence_in_retention: "证据已过保存期限",
+};
+
+/** The review case's re-verification: recommendation, reasons, per-snapshot evidence. */
+function showReverify(rc, sourceId) {
+  const box = $("#recommendation");
+  if (!rc) return box.replaceChildren();
+  const rep = rc.report;
+  const head = rep
+    ? el("div", { class: rep.recommendation === "uphold_match" ? "msg ok" : "msg err", id: "reverify", "data-recommendation": rep.recommendation, text: "复查建议：" + (RECS[rep.recommendation] || rep.recommendation) })
+    : el("div", { class: "msg", id: "reverify", "data-recommendation": "", text: "复查建议：尚无（未发起复查）" });
+  const parts = [head];
+  if (rep) {
+    parts.push(el("div", { class: "mute", text: "依据：" + rep.reasons.map((r) => REC_REASONS[r] || r).join("、") }));
+    const rows = rep.snapshots.map((s) => {
+      const d = Object.entries(s.distances || {}).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join("，") || "—";
+      const q = (s.quality_reasons || []).map(reasonText).join("、") || "合格";
+      const rp = s.replay?.exact ? "与先前抓拍完全相同" : s.replay?.near ? "与先前抓拍高度相似" : "无";
+      return el("tr", { "data-snapshot": s.evidence_id, "data-verdict": s.verdict },
+        el("td", { text: s.evidence_id.slice(0, 8) }), el("td", { text: VERDICT[s.verdict] || s.verdict }),
+        el("td", { text: d }), el("td", { text: q }), el("td", { text: rp }));
+    });
+    parts.push(el("table", { id: "reverify-table" },
+      el("thead", {}, el("tr", {}, ...["抓拍", "复查结论", "距离（模型/运行时）", "质量", "重放检查"].map((t) => el("th", { text: t })))),
+      el("tbody", {}, ...rows)));
+  }
+  const start = el("button", { id: "reverify-start", text: rep ? "重新复查" : "发起复查" });
+  const progress = el("span", { class: "mute", id: "reverify-progress" });
+  start.addEventListener("click", () => runReverify(sourceId, start, progress));
+  parts.push(el("div", { class: "row" }, start, progress));
+  box.replaceChildren(...parts);
+}
+
+async function runReverify(sourceId, button, progress) {
+  button.disabled = true;
+  try {
+    let job = await api.call("POST", "/v1/review/jobs", { json: { case_ids: [sourceId] } });
+    while (job.status !== "finished") {
+      progress.textContent = `复查中 ${job.percent}%`;
+      await new Promise((r) => setTimeout(r, 500));
+      job = await api.call("GET", `/v1/review/jobs/${job.job_id}`);
+    }
+    progress.textContent = "复查完成 100%";
+    progress.dataset.done = "true";
+    const c = await api.call("GET", `/v1/review/cases/${sourceId}?purpose=review`);
+    showReverify(c.review_case, sourceId);
+    $("#reverify-progress").textContent = "复查完成 100%";
+  } catch (e) {
+    progress.textContent = errText(e);
+    button.disabled = false;
+  }
 }
 
 async function drawCrop(caseId, evidenceId, label, detail) {
@@ -260,7 +320,7 @@ async function decide(uphold) {
   try {
     let done;
     if (openCase.type === "manual") {
-      await api.call("POST", `/v1/review/manual/${openCase.id}/decision`, { json: { approve: !uphold }, headers: { "Idempotency-Key": key } });
+      await api.call("POST", `/v1/review/manual/${openCase.id}/decision`, { json: { approve: !uphold, reason }, headers: { "Idempotency-Key": key } });
       done = uphold ? "已不予通过" : "已通过";
     } else if (role === "adjudicator") {
       const r = await api.call("POST", `/v1/adjudication/flags/${openCase.id}/decision`, { json: { uphold, note: reason }, headers: { "Idempotency-Key": key } });

@@ -16,16 +16,21 @@ import io
 import os
 import random
 import statistics
+import tempfile
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from proctor.rules import load_bank
+
+if TYPE_CHECKING:
+    from proctor.pipeline import Pipeline
+    from proctor.types import Template
 from proctor.tokens import issue_token
 
 
@@ -202,3 +207,112 @@ def run_load(cfg: LoadConfig) -> dict[str, Any]:
         round(1000 * statistics.fmean(stats.lat["snapshot"]), 1) if stats.lat["snapshot"] else None
     )
     return report
+
+
+# ---- HTTP overhead: the snapshot path over HTTP vs the pipeline in this process ---------------
+
+SAMPLES_PER_IDENTITY = 8  # keeps each identity inside the per-driver rate limit's burst
+
+
+def _webcam_frames(pipe: Pipeline, frames_dir: Path, n: int) -> tuple[bytes, Template, list[bytes]]:
+    """A reference (the first frame the enrolment accepts), its template, and ``n`` later
+    frames of the same webcam session."""
+    from proctor.errors import ProctorError
+
+    files = sorted(frames_dir.glob("*.jpg"))
+    for i, f in enumerate(files[:-1]):
+        try:
+            template = pipe.enroll([f.read_bytes()])
+        except ProctorError:
+            continue
+        later = files[i + 1 :]
+        return f.read_bytes(), template, [later[k % len(later)].read_bytes() for k in range(n)]
+    raise SystemExit(f"no usable webcam frames under {frames_dir}")
+
+
+def _http_identity(client: httpx.Client, secret: bytes, reference: bytes) -> dict[str, str]:
+    """A new driver over HTTP: token, consent, enrolment; returns the auth header."""
+    sub = f"overhead-{random.getrandbits(48):012x}"
+    headers = {"Authorization": "Bearer " + issue_token(secret, sub, "driver")}
+    digest = client.get("/v1/consent/text", headers=headers).json()["text_sha256"]
+    client.post("/v1/me/consent", json={"text_sha256": digest}, headers=headers)
+    enrolled = client.post(
+        "/v1/me/enrollment", content=reference, headers={**headers, "content-type": "image/jpeg"}
+    )
+    if enrolled.status_code >= 400:
+        raise SystemExit(f"enrolment refused: {enrolled.text}")
+    return headers
+
+
+def run_overhead(url: str, frames_dir: Path, samples: int = 60) -> dict[str, Any]:
+    """Median of POST /v1/sessions/{id}/snapshots (one client, one request at a time) against
+    the median of ``Pipeline.verify`` on the same frames in this process, side by side.
+
+    Each sample opens a study session and answers its entry challenge with one frame, so
+    the HTTP figure includes everything the service does for a snapshot (token, limits,
+    consent, claim, compare, record, evidence, audit, idempotency)."""
+    from proctor.bootstrap import build_container, build_pipeline
+    from proctor.config import ProctorSettings
+    from proctor.session.states import SessionKind
+
+    secret = os.environ.get("PROCTOR_TOKEN_SECRET", "").encode()
+    if len(secret) < 16:
+        raise SystemExit("set PROCTOR_TOKEN_SECRET to the server's token secret")
+    pipe = build_pipeline()
+    reference, template, frames = _webcam_frames(pipe, frames_dir, samples)
+    pipe.verify(template, frames[0])  # warm
+    local: list[float] = []
+    service: list[float] = []
+    remote: list[float] = []
+    statuses: dict[int, int] = defaultdict(int)
+    client = httpx.Client(base_url=url, timeout=60.0)
+    headers: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        c = build_container(ProctorSettings(data_dir=Path(tmp)), pipeline=pipe)
+        try:
+            # interleaved per frame, so that all three see the same machine load
+            for i, frame in enumerate(frames):
+                if i % SAMPLES_PER_IDENTITY == 0:
+                    driver = f"overhead-{i}"
+                    c.sessions.enroll(driver, [reference])
+                    headers = _http_identity(client, secret, reference)
+                t = time.perf_counter()
+                pipe.verify(template, frame)
+                local.append(time.perf_counter() - t)
+
+                v = c.sessions.open_session(driver, SessionKind.STUDY)
+                assert v.challenge is not None
+                t = time.perf_counter()
+                c.consent.current(driver)  # the HTTP route checks consent too
+                c.sessions.submit_snapshot(v.session_id, driver, v.challenge.id, frame)
+                service.append(time.perf_counter() - t)
+
+                h = client.post("/v1/sessions", json={"kind": "study"}, headers=headers).json()
+                cid = h["challenge"]["id"]
+                t = time.perf_counter()
+                r = client.post(
+                    f"/v1/sessions/{h['session_id']}/snapshots",
+                    params={"challenge_id": cid},
+                    content=frame,
+                    headers={**headers, "content-type": "image/jpeg", "Idempotency-Key": cid},
+                )
+                remote.append(time.perf_counter() - t)
+                statuses[r.status_code] += 1
+        finally:
+            c.close()
+    local_ms = 1000 * statistics.median(local)
+    service_ms = 1000 * statistics.median(service)
+    http_ms = 1000 * statistics.median(remote)
+    return {
+        "samples": samples,
+        "frames": str(frames_dir),
+        "in_process_verify_ms_median": round(local_ms, 1),
+        "in_process_service_ms_median": round(service_ms, 1),
+        "http_snapshot_ms_median": round(http_ms, 1),
+        "http_snapshot_ms_p95": _pct(remote, 0.95),
+        # what HTTP adds to the same use case run in-process
+        "http_over_service_ratio": round(http_ms / service_ms - 1, 3),
+        # what everything around the face pipeline adds (storage, audit, evidence, HTTP)
+        "http_over_pipeline_ratio": round(http_ms / local_ms - 1, 3),
+        "status_counts": dict(sorted(statuses.items())),
+    }

@@ -4,7 +4,9 @@
 processes the pending items in chunks and commits each case's report as it is
 done (the checkpoint), so a killed job resumes where it stopped. A finished job
 is returned as it is: running it again changes nothing. The last step links
-proxy rings and raises at most one flag per case (recorded on the case).
+proxy rings and raises at most one flag per case (recorded on the case), and
+none for a session that already has an open flag; a raised flag opens its own
+review case (``ReviewCaseService.open_flag_in``, once per flag).
 
 Evidence is read only while inside its retention class (``delete_after`` in the
 future or held), and reading never changes retention. Reports hold distances,
@@ -23,6 +25,7 @@ import numpy as np
 
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
+from proctor.review.cases import ReviewCaseService
 from proctor.review.engines import Engine, Task
 from proctor.review.ports import JobState, ReviewUnitOfWork, Selection
 from proctor.review.profile import Analysed
@@ -37,6 +40,7 @@ from proctor.review.report import (
     link_rings,
 )
 from proctor.services.common import new_id
+from proctor.services.ports import NotificationEvent
 from proctor.services.records import reference_bucket
 from proctor.session.adjudication import Flag
 
@@ -61,18 +65,23 @@ class BatchJob:
     zones: ReviewZones
     limits: QualityLimits = field(default_factory=QualityLimits)
     progress: Progress | None = None
+    cases: ReviewCaseService | None = None  # opens the case of a flag the job raises
     images: int = 0
     seconds: float = 0.0
     _members: dict[str, list[RingMember]] = field(default_factory=dict)
 
-    def start(self, selection: Selection, job_id: str | None = None) -> str:
+    def start(
+        self, selection: Selection, job_id: str | None = None, requested_by: str | None = None
+    ) -> str:
         now = self.clock.now()
         with self.uow() as uow:
             if job_id is not None and uow.review_jobs.get(job_id) is not None:
                 return job_id
             cases = uow.review_cases.select(selection)
             jid = job_id or new_id(default_rng())
-            uow.review_jobs.create(jid, self.engine.name, selection, [c.id for c in cases], now)
+            uow.review_jobs.create(
+                jid, self.engine.name, selection, [c.id for c in cases], now, requested_by
+            )
             uow.audit.append(
                 actor=REVIEW_ACTOR,
                 action="reverify_started",
@@ -256,9 +265,13 @@ class BatchJob:
         assert job is not None
         return job
 
-    @staticmethod
     def _flag_once(
-        uow: ReviewUnitOfWork, case_id: str, report: dict[str, Any], ring: bool, now: datetime
+        self,
+        uow: ReviewUnitOfWork,
+        case_id: str,
+        report: dict[str, Any],
+        ring: bool,
+        now: datetime,
     ) -> int:
         case = uow.review_cases.get(case_id)
         if case is None or case.kind is CaseKind.FLAG or "flag_id" in case.details:
@@ -290,6 +303,16 @@ class BatchJob:
             details={"case_id": case_id, "reasons": list(reasons)},
             at=now,
         )
+        uow.outbox.emit(
+            NotificationEvent(
+                "flag_raised",
+                case.driver_id,
+                now,
+                {"flag_id": flag.id, "session_id": case.session_id, "reasons": list(reasons)},
+            )
+        )
+        if self.cases is not None:
+            self.cases.open_flag_in(uow, flag.id)
         return 1
 
 

@@ -13,12 +13,17 @@ from proctor.services.ports import RecordsUnitOfWork
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which cases a job re-verifies: ids, a received-at range [since, until), statuses."""
+    """Which cases a job re-verifies: ids, a received-at range [since, until), statuses.
+
+    ``assigned_to`` narrows any selection to the cases assigned to one reviewer (the
+    API's jobs: a reviewer re-verifies only their own cases).
+    """
 
     case_ids: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
     statuses: tuple[str, ...] = ()
+    assigned_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -26,6 +31,7 @@ class Selection:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "statuses": list(self.statuses),
+            "assigned_to": self.assigned_to,
         }
 
 
@@ -39,6 +45,7 @@ class JobState:
     created_at: datetime
     finished_at: datetime | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    requested_by: str | None = None  # the reviewer who started it through the API
 
     @property
     def percent(self) -> float:
@@ -56,11 +63,23 @@ class ReviewCaseRepository(Protocol):
 
     def select(self, selection: Selection) -> list[ReviewCase]: ...
 
+    def for_session(self, session_id: str) -> list[ReviewCase]: ...
+
 
 class ReviewJobRepository(Protocol):
     def create(
-        self, job_id: str, engine: str, selection: Selection, case_ids: Sequence[str], at: datetime
+        self,
+        job_id: str,
+        engine: str,
+        selection: Selection,
+        case_ids: Sequence[str],
+        at: datetime,
+        requested_by: str | None = None,
     ) -> JobState: ...
+
+    def unfinished(self) -> list[str]: ...
+
+    def latest_for_case(self, case_id: str) -> tuple[str, dict[str, Any]] | None: ...
 
     def get(self, job_id: str) -> JobState | None: ...
 

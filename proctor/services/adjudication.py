@@ -4,7 +4,9 @@ A flag never blacklists by itself (PIPL Art. 24): ``decide_flag`` is the only
 path to a blacklist entry, it needs a prior review, and the adjudicator must be
 a different human from the reviewer. Upholding voids the driver's completed
 records; an upheld appeal lifts the entry and restores them. Every step writes
-an audit entry and emits a notification event.
+an audit entry and emits a notification event. With case hooks (the review
+case desk) a filed appeal opens its review case, and deciding a flag or an
+appeal closes the case (releasing any evidence hold it had).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Protocol
 
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
@@ -28,8 +31,18 @@ from proctor.session.adjudication import (
 REVIEW_WINDOW = timedelta(hours=24)
 
 
+class CaseHooks(Protocol):
+    """Review-case bookkeeping after each committed step (``ReviewCaseService``)."""
+
+    def appeal_filed(self, appeal_id: str) -> None: ...
+
+    def flag_decided(self, flag_id: str, adjudicator_id: str, upheld: bool) -> None: ...
+
+    def appeal_decided(self, appeal_id: str, adjudicator_id: str, upheld: bool) -> None: ...
+
+
 class AdjudicationService:
-    """Constructor: ``AdjudicationService(uow_factory, clock, rng=...)``."""
+    """Constructor: ``AdjudicationService(uow_factory, clock, rng=..., cases=...)``."""
 
     def __init__(
         self,
@@ -37,10 +50,12 @@ class AdjudicationService:
         clock: Clock,
         *,
         rng: random.Random | None = None,
+        cases: CaseHooks | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._rng = rng or default_rng()
+        self._cases = cases
 
     def review_flag(
         self, flag_id: str, reviewer_id: str, recommendation: str, reason: str = ""
@@ -112,7 +127,9 @@ class AdjudicationService:
             )
             uow.outbox.emit(NotificationEvent(kind, flag.driver_id, now, payload))
             uow.commit()
-            return entry
+        if self._cases is not None:
+            self._cases.flag_decided(flag_id, adjudicator_id, uphold)
+        return entry
 
     def file_appeal(
         self,
@@ -146,7 +163,9 @@ class AdjudicationService:
                 NotificationEvent("appeal_filed", driver_id, now, {"appeal_id": appeal.id})
             )
             uow.commit()
-            return appeal
+        if self._cases is not None:
+            self._cases.appeal_filed(appeal.id)
+        return appeal
 
     def decide_appeal(self, appeal_id: str, adjudicator_id: str, uphold: bool) -> Appeal:
         now = self._clock.now()
@@ -194,7 +213,9 @@ class AdjudicationService:
                     )
                 )
             uow.commit()
-            return appeal
+        if self._cases is not None:
+            self._cases.appeal_decided(appeal.id, adjudicator_id, uphold)
+        return appeal
 
     def is_blacklisted(self, driver_id: str) -> bool:
         now = self._clock.now()

@@ -29,6 +29,9 @@ class RetentionClass(StrEnum):
     FLAGGED = "flagged"
     PROXY_CONFIRMED = "proxy_confirmed"
     REFERENCE = "reference"  # the enrolment face crop, kept while consent is valid
+    # Evidence of an undecided 复核/flag/appeal case: held (``delete_after`` None) until the
+    # decision, then back to its own class counted from the decision (``ReviewCaseService``).
+    REVIEW_HELD = "review_held"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,12 @@ frames. Every view of a case or an evidence crop writes an audit entry naming
 the reviewer, the case and the purpose. Manual reviews are human checks outside
 the flag flow: ``manual_id`` (a photo of the driver holding their ID, after a
 failed entry check) and ``fuxi`` (复核 of an invalid session, within 24 h).
+
+With a case desk (``proctor.review.cases.ReviewCaseService``, wired by the
+bootstrap) a 复核 request opens its review case itself (once per exam record,
+due in 3 working days, evidence held until the decision), claiming a flag or a
+复核 assigns its case, the case view carries the newest re-verification report,
+and deciding a 复核 decides its case (valid result, point reduction, notification).
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
 from proctor.errors import IllegalTransition, ProctorError
 from proctor.ports import FaceVerifier
+from proctor.review.queue import CaseKind, ReviewCase
 from proctor.rules.deadlines import Deadline
 from proctor.services.adjudication import AdjudicationService
 from proctor.services.common import NotFound, NotOwner, new_id
@@ -51,11 +59,41 @@ class AttemptSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Reverification:
+    """The review case behind a flag or 复核 and its newest re-verification report."""
+
+    case: ReviewCase
+    job_id: str | None = None
+    report: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CaseView:
     item: QueueItem
     evidence_ids: tuple[str, ...]
     reference_ids: tuple[str, ...]
     attempts: tuple[AttemptSummary, ...] = ()
+    reverification: Reverification | None = None
+
+
+class CaseDesk(Protocol):
+    """What the reviewer use cases need from ``ReviewCaseService``."""
+
+    def request_fuxi(
+        self, session_id: str, driver_id: str, statement: str
+    ) -> tuple[ManualReview, ReviewCase]: ...
+
+    def sync_flags(self) -> int: ...
+
+    def assign_source(self, kind: CaseKind, source_id: str, reviewer_id: str) -> None: ...
+
+    def case_of(self, kind: CaseKind, source_id: str) -> ReviewCase | None: ...
+
+    def report_of(self, case_id: str) -> tuple[str, dict[str, Any]] | None: ...
+
+    def decide_fuxi(
+        self, review_id: str, reviewer_id: str, approve: bool, reason: str
+    ) -> ManualReview | None: ...
 
 
 # (uow, session id, approved, reviewer id) -> whether a waiting session was found
@@ -73,8 +111,10 @@ class ReviewService:
         rng: random.Random | None = None,
         due: Callable[[datetime], Deadline] | None = None,
         on_identity_decided: IdentityDecided | None = None,
+        cases: CaseDesk | None = None,
     ) -> None:
         self._uow, self._adj, self._verifier, self._clock = uow, adjudication, verifier, clock
+        self._cases = cases  # review cases (proctor.review.cases.ReviewCaseService)
         # Resumes/ends a session waiting for this ID review (SessionService.apply_identity_review).
         self._on_identity = on_identity_decided
         self._rng = rng or default_rng()
@@ -105,7 +145,19 @@ class ReviewService:
         return mine, mine_manual, free
 
     def claim(self, reviewer_id: str) -> str | None:
-        """Assign the oldest unassigned open flag (else manual review) to the reviewer."""
+        """Assign the oldest unassigned open flag (else manual review) to the reviewer.
+
+        The review case behind it (the flag's, or the 复核's) is assigned with it.
+        """
+        claimed = self._claim(reviewer_id)
+        if claimed is None:
+            return None
+        item_id, kind, source = claimed
+        if kind is not None and self._cases is not None:
+            self._cases.assign_source(kind, source, reviewer_id)
+        return item_id
+
+    def _claim(self, reviewer_id: str) -> tuple[str, CaseKind | None, str] | None:
         now = self._clock.now()
         with self._uow() as uow:
             for f in uow.review_queue.flags(["open"], 500):
@@ -113,15 +165,26 @@ class ReviewService:
                     uow.review_queue.assign(f.flag_id, reviewer_id, now)
                     self._audit(uow, reviewer_id, "case_assigned", f.flag_id, "review")
                     uow.commit()
-                    return f.flag_id
+                    return f.flag_id, CaseKind.FLAG, f.flag_id
             for m in uow.manual_reviews.open_items(500):
                 if m.assigned_to is None:
                     m.assigned_to = reviewer_id
                     uow.manual_reviews.save(m)
                     self._audit(uow, reviewer_id, "case_assigned", m.id, "manual_review")
                     uow.commit()
-                    return m.id
+                    kind = CaseKind.FUXI if m.kind == "fuxi" else None
+                    return m.id, kind, m.subject_id
         return None
+
+    def reverification(self, kind: CaseKind, source_id: str) -> Reverification | None:
+        """The review case of a flag / 复核 and its newest re-verification report, if any."""
+        if self._cases is None:
+            return None
+        case = self._cases.case_of(kind, source_id)
+        if case is None:
+            return None
+        found = self._cases.report_of(case.id)
+        return Reverification(case, *found) if found else Reverification(case)
 
     def case(self, flag_id: str, reviewer_id: str, purpose: str) -> CaseView:
         with self._uow() as uow:
@@ -139,7 +202,13 @@ class ReviewService:
             )
             self._audit(uow, reviewer_id, "case_viewed", flag_id, purpose)
             uow.commit()
-        return CaseView(self._with_due([item])[0], flag.evidence_ids, refs, attempts)
+        return CaseView(
+            self._with_due([item])[0],
+            flag.evidence_ids,
+            refs,
+            attempts,
+            self.reverification(CaseKind.FLAG, flag_id),
+        )
 
     def evidence(self, case_id: str, evidence_id: str, reviewer_id: str, purpose: str) -> bytes:
         """A face crop of an assigned case (flag or manual review); audited."""
@@ -218,7 +287,13 @@ class ReviewService:
         return self._new_manual(driver_id, "manual_id", subject, evidence + session_evidence, "")
 
     def request_fuxi(self, session_id: str, driver_id: str, statement: str) -> ManualReview:
-        """复核 of an invalid session; accepted only within 24 h of the result."""
+        """复核 of an invalid session; accepted only within 24 h of the result, once per record.
+
+        With a case desk this opens the review case (and holds its evidence) in the same
+        transaction as the manual review.
+        """
+        if self._cases is not None:
+            return self._cases.request_fuxi(session_id, driver_id, statement)[0]
         now = self._clock.now()
         with self._uow() as uow:
             s = uow.sessions.get(session_id)
@@ -240,7 +315,14 @@ class ReviewService:
             uow.commit()
         return m
 
-    def decide_manual(self, review_id: str, reviewer_id: str, approve: bool) -> ManualReview:
+    def decide_manual(
+        self, review_id: str, reviewer_id: str, approve: bool, reason: str = ""
+    ) -> ManualReview:
+        """Decide a manual review; a 复核 with a case is decided through the case."""
+        if self._cases is not None:
+            decided = self._cases.decide_fuxi(review_id, reviewer_id, approve, reason)
+            if decided is not None:
+                return decided
         now = self._clock.now()
         with self._uow() as uow:
             m = uow.manual_reviews.get(review_id)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from proctor.errors import ProctorError
@@ -78,17 +78,28 @@ class SqlAlchemyAuditLog:
     def __init__(self, session: Session, key: bytes) -> None:
         self._s = session
         self._key = key
+        # The head row, read (and locked) once per transaction: later appends in the same
+        # unit of work extend it in memory; the rows are written at the next flush.
+        self._head: AuditHeadRow | None = None
+        event.listen(session, "after_commit", self._forget_head)
+        event.listen(session, "after_rollback", self._forget_head)
+
+    def _forget_head(self, _session: Session) -> None:
+        self._head = None  # the next transaction reads and locks the head again
 
     def append(
         self, *, actor: str, action: str, subject: str, details: Mapping[str, Any], at: datetime
     ) -> int:
         payload = canonical_details(details)
-        head = self._s.execute(
-            select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
-        ).scalar_one_or_none()
+        head = self._head
         if head is None:
-            head = AuditHeadRow(id=1, seq=0, entry_hash=GENESIS)
-            self._s.add(head)
+            head = self._s.execute(
+                select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
+            ).scalar_one_or_none()
+            if head is None:
+                head = AuditHeadRow(id=1, seq=0, entry_hash=GENESIS)
+                self._s.add(head)
+            self._head = head
         row = AuditRow(
             seq=head.seq + 1,
             at=at,
@@ -103,7 +114,6 @@ class SqlAlchemyAuditLog:
         self._s.add(row)
         head.seq = row.seq
         head.entry_hash = row.entry_hash
-        self._s.flush()
         return row.seq
 
 

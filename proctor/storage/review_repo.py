@@ -49,12 +49,13 @@ class ReviewJobRow(Base):
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     summary: Mapped[dict[str, Any]]
+    requested_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class ReviewJobItemRow(Base):
     __tablename__ = "review_job_item"
     job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -158,13 +159,31 @@ class SqlAlchemyReviewCaseRepository:
             stmt = stmt.where(ReviewCaseRow.received_at < selection.until)
         if selection.statuses:
             stmt = stmt.where(ReviewCaseRow.status.in_(list(selection.statuses)))
+        if selection.assigned_to is not None:
+            stmt = stmt.where(ReviewCaseRow.assigned_to == selection.assigned_to)
         stmt = stmt.order_by(ReviewCaseRow.received_at, ReviewCaseRow.id)
+        return [_case(r) for r in self._s.scalars(stmt)]
+
+    def for_session(self, session_id: str) -> list[ReviewCase]:
+        stmt = (
+            select(ReviewCaseRow)
+            .where(ReviewCaseRow.session_id == session_id)
+            .order_by(ReviewCaseRow.received_at, ReviewCaseRow.id)
+        )
         return [_case(r) for r in self._s.scalars(stmt)]
 
 
 def _job(r: ReviewJobRow) -> JobState:
     return JobState(
-        r.id, r.status, r.engine, r.total, r.done, r.created_at, r.finished_at, dict(r.summary)
+        r.id,
+        r.status,
+        r.engine,
+        r.total,
+        r.done,
+        r.created_at,
+        r.finished_at,
+        dict(r.summary),
+        r.requested_by,
     )
 
 
@@ -173,9 +192,16 @@ class SqlAlchemyReviewJobRepository:
         self._s = session
 
     def create(
-        self, job_id: str, engine: str, selection: Selection, case_ids: Sequence[str], at: datetime
+        self,
+        job_id: str,
+        engine: str,
+        selection: Selection,
+        case_ids: Sequence[str],
+        at: datetime,
+        requested_by: str | None = None,
     ) -> JobState:
         row = ReviewJobRow(
+            requested_by=requested_by,
             id=job_id,
             status="running",
             engine=engine,
@@ -219,6 +245,25 @@ class SqlAlchemyReviewJobRepository:
         item.status, item.result, item.finished_at = "done", result, at
         job.done += 1
         self._s.flush()
+
+    def unfinished(self) -> list[str]:
+        stmt = (
+            select(ReviewJobRow.id)
+            .where(ReviewJobRow.status != "finished")
+            .order_by(ReviewJobRow.created_at, ReviewJobRow.id)
+        )
+        return list(self._s.scalars(stmt))
+
+    def latest_for_case(self, case_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The newest finished report of a case (any job), with its job id."""
+        stmt = (
+            select(ReviewJobItemRow)
+            .where(ReviewJobItemRow.case_id == case_id, ReviewJobItemRow.status == "done")
+            .order_by(ReviewJobItemRow.finished_at.desc(), ReviewJobItemRow.job_id.desc())
+            .limit(1)
+        )
+        row = self._s.scalars(stmt).first()
+        return (row.job_id, dict(row.result)) if row else None
 
     def results(self, job_id: str) -> dict[str, dict[str, Any]]:
         stmt = (

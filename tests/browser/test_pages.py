@@ -160,6 +160,18 @@ def test_reviewer_decides_a_case(
         " c.dispatchEvent(e); return e.defaultPrevented; }"
     )
     assert prevented
+    # re-verification from the console: progress to 100 %, then the recommendation with evidence
+    page.click("#reverify-start")
+    page.wait_for_selector("#reverify[data-recommendation]:not([data-recommendation=''])")
+    page.wait_for_selector("#reverify-progress:text('100%')")
+    recommendation = page.get_attribute("#reverify", "data-recommendation")
+    report = web_api.ok("GET", f"/v1/review/cases/{case_id}", ("rev-web", Role.REVIEWER))
+    assert recommendation == report["review_case"]["recommendation"]
+    assert "复查建议" in page.inner_text("#reverify")
+    rows = page.locator("#reverify-table tbody tr[data-snapshot]")
+    assert rows.count() == len(report["review_case"]["report"]["snapshots"]) > 0
+    assert page.locator("#reverify-table tr[data-verdict='mismatch']").count() >= 1
+    shot(page, "review-2b-reverified")
     assert page.is_disabled("#uphold") and page.is_disabled("#dismiss")  # a reason is required
     page.fill("#reason", "抓拍人脸与登记照片明显不是同一人")
     assert page.is_enabled("#uphold")

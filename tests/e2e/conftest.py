@@ -220,6 +220,7 @@ def world(api: Api, photos: dict[str, bytes]) -> World:
     manual_id = api.ok("POST", "/v1/review/claim", rev_b)["case_id"]
     assert manual_id == manual["review_id"]
     case_view = api.ok("GET", f"/v1/review/cases/{flag_id}", rev_b)
+    job = api.ok("POST", "/v1/review/jobs", rev_b, json={"case_ids": [flag_id]})
     api.ok(
         "POST",
         f"/v1/review/cases/{flag_id}/review",
@@ -248,6 +249,7 @@ def world(api: Api, photos: dict[str, bytes]) -> World:
             "evidence_id": case_view["evidence_ids"][0],
             "blacklist_id": decision["blacklist_id"],
             "appeal_id": appeal["appeal_id"],
+            "job_id": job["job_id"],
             "driver_id": "other-driver",
             "challenge_id": "0" * 32,
             "index": "0",
