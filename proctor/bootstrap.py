@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from proctor.clock import Clock, SystemClock
 from proctor.config import ProctorSettings
+from proctor.imaging.decode import decode_image
 from proctor.pipeline import Pipeline, build_verifier
 from proctor.types import Template, VerificationResult
 
@@ -140,6 +142,7 @@ def build_container(
         burst_judge=verifier,
         anchor_policy=anchor_policy(s, pipe.model_id),
         zone_policy=zone_policy(s, pipe.model_id),
+        image_check=partial(decode_image, limits=pipe.config.decode_limits),
     )
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)

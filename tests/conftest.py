@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# SECURITY.md AL3: copy every log record of the run to a file and scan it (and every
+# SQLite audit chain under the run's tmp dir) at the end; see tests/security/logscan.py.
+pytest_plugins = ["security.logscan"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DOWNLOADED = ROOT / "fixtures" / "images" / "downloaded"
 GENERATED = ROOT / "fixtures" / "images" / "generated"

@@ -1,14 +1,20 @@
 """bytes → RGBImage, safely.
 
-Order of checks: empty → byte cap → magic bytes → header dimensions and pixel cap
-(before any pixel is decoded) → decode → depth/channel normalisation → EXIF
-orientation applied once. The result is a fresh contiguous array: no metadata
-or trailing bytes of the input survive.
+Order of checks: empty → byte cap → magic bytes → header dimensions, pixel cap,
+decoded-memory budget and JPEG scan count (before any pixel is decoded) → decode →
+depth/channel normalisation → EXIF orientation applied once. The result is a fresh
+contiguous array: no metadata or trailing bytes of the input survive.
+
+Memory: the budget bounds the decoder's own buffer (pixels × channels × bytes per
+sample, from the header); conversions to 8-bit RGB happen in place where they can,
+so the peak is about the budget plus one RGB copy. Refusals of oversized images are
+logged as security events (codes and sizes only, never content).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 import cv2
@@ -20,12 +26,20 @@ from proctor.types import RGBImage
 
 __all__ = ["DecodeLimits", "DecodedImage", "decode_image", "pixel_sha256", "sniff_format"]
 
+log = logging.getLogger("proctor.imaging")
+
 
 @dataclass(frozen=True, slots=True)
 class DecodeLimits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 16_000_000
     min_side_px: int = 8
+    # The decoder's output buffer: a 4K (3840×2160) 8-bit RGB frame. Larger webcams do
+    # not exist in this service; 8-bit RGBA or 16-bit PNGs get proportionally fewer pixels.
+    # Measured (tests/security): 16 MP RGBA PNG took 1.2 s and +166 MB before this cap.
+    max_decoded_bytes: int = 3840 * 2160 * 3
+    # Progressive JPEGs use ~10 scans; each extra scan is a pass over every coefficient.
+    max_jpeg_scans: int = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +68,22 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> DecodedImag
     if not data:
         raise EmptyImage("no image bytes received")
     if len(data) > limits.max_bytes:
-        raise ImageTooLarge(
-            "image file is too large",
-            details={"bytes": len(data), "max_bytes": limits.max_bytes},
+        raise _refused(
+            ImageTooLarge(
+                "image file is too large",
+                details={"bytes": len(data), "max_bytes": limits.max_bytes},
+            )
         )
     sniff_format(data)
     header = read_header(data)
     _check_dimensions(header, limits)
     buf = np.frombuffer(data, dtype=np.uint8)
+    # Without alpha or deep samples the decoder writes 8-bit BGR directly (no second
+    # buffer); IMREAD_COLOR would apply EXIF orientation itself, hence IGNORE_ORIENTATION.
+    simple = not header.has_alpha and header.sample_bytes == 1
+    flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION if simple else cv2.IMREAD_UNCHANGED
     try:
-        raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        raw = cv2.imdecode(buf, flags)
     except cv2.error as exc:
         raise CorruptImage(f"{header.format} data could not be decoded") from exc
     if raw is None or raw.size == 0:
@@ -71,6 +91,7 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> DecodedImag
     if header.format == "jpeg" and _jpeg_truncated(data):
         raise CorruptImage("JPEG data is truncated")
     rgb = _to_rgb8(raw)
+    del raw
     rgb = _apply_orientation(rgb, header.orientation)
     if rgb.shape[0] < limits.min_side_px or rgb.shape[1] < limits.min_side_px:
         raise EmptyImage("image is too small to contain a face", details={"shape": rgb.shape})
@@ -84,18 +105,40 @@ def pixel_sha256(rgb: RGBImage) -> str:
     return h.hexdigest()
 
 
+def _refused(exc: ImageTooLarge) -> ImageTooLarge:
+    """Log a refused oversized image as a security event (numbers only)."""
+    log.warning("security_event image_refused code=%s details=%s", exc.code, exc.details)
+    return exc
+
+
 def _check_dimensions(header: ImageHeader, limits: DecodeLimits) -> None:
     if header.width <= 0 or header.height <= 0:
         raise CorruptImage("image header declares zero size")
+    size = {"format": header.format, "width": header.width, "height": header.height}
     pixels = header.width * header.height
     if pixels > limits.max_pixels:
-        raise ImageTooLarge(
-            "image has too many pixels",
-            details={
-                "width": header.width,
-                "height": header.height,
-                "max_pixels": limits.max_pixels,
-            },
+        raise _refused(
+            ImageTooLarge(
+                "image has too many pixels", details={**size, "max_pixels": limits.max_pixels}
+            )
+        )
+    if max(header.decoded_bytes, pixels * 3) > limits.max_decoded_bytes:
+        raise _refused(
+            ImageTooLarge(
+                "image would decode to too much memory",
+                details={
+                    **size,
+                    "decoded_bytes": header.decoded_bytes,
+                    "max_decoded_bytes": limits.max_decoded_bytes,
+                },
+            )
+        )
+    if header.scans > limits.max_jpeg_scans:
+        raise _refused(
+            ImageTooLarge(
+                "JPEG has too many scans",
+                details={**size, "scans": header.scans, "max_scans": limits.max_jpeg_scans},
+            )
         )
 
 
@@ -111,8 +154,12 @@ def _u8(a: object) -> RGBImage:
 
 
 def _to_rgb8(raw: np.ndarray) -> RGBImage:
+    """8-bit RGB; the decoder's 8-bit BGR buffer is converted in place (no copy)."""
+    if raw.dtype == np.uint8 and raw.ndim == 3 and raw.shape[2] == 3:
+        return _u8(cv2.cvtColor(raw, cv2.COLOR_BGR2RGB, dst=raw))
     if raw.dtype == np.uint16:
-        img = (raw >> 8).astype(np.uint8)
+        np.right_shift(raw, 8, out=raw)
+        img = raw.astype(np.uint8)
     elif raw.dtype != np.uint8:
         f = raw.astype(np.float64)
         span = float(f.max() - f.min()) or 1.0
@@ -128,7 +175,7 @@ def _to_rgb8(raw: np.ndarray) -> RGBImage:
         img = _composite_on_white(img)
     elif channels != 3:
         raise CorruptImage(f"unsupported channel count {channels}")
-    return _u8(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    return _u8(cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=img))  # img is a fresh buffer here
 
 
 def _composite_on_white(bgra: np.ndarray, band_rows: int = 256) -> np.ndarray:

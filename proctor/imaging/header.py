@@ -1,10 +1,15 @@
 """Read format, dimensions and EXIF orientation from image headers, without decoding pixels.
 
 Pure byte parsing, so the pixel cap is enforced before any decoder allocates memory.
+Besides width and height the header gives an upper bound of what the decoder will
+allocate (``channels`` × ``sample_bytes`` per pixel) and, for JPEG, the number of
+scans: a progressive JPEG with thousands of tiny scans is a decompression bomb
+that stays inside any pixel cap (every scan is a pass over all coefficients).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -22,6 +27,18 @@ class ImageHeader:
     width: int
     height: int
     orientation: int = 1  # EXIF orientation 1..8; 1 = as stored
+    channels: int = 3  # channels the decoder returns (upper bound): 1, 3 or 4
+    sample_bytes: int = 1  # bytes per channel sample: 1, or 2 for 16-bit PNG / 12-bit JPEG
+    scans: int = 1  # JPEG scans (SOS segments) up to the end of image; 1 for other formats
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.channels == 4
+
+    @property
+    def decoded_bytes(self) -> int:
+        """Bytes of the decoder's output buffer, before conversion to 8-bit RGB."""
+        return self.width * self.height * self.channels * self.sample_bytes
 
 
 def sniff_format(data: bytes) -> str:
@@ -50,7 +67,7 @@ def read_header(data: bytes) -> ImageHeader:
 
 
 def _jpeg_header(data: bytes) -> ImageHeader:
-    pos, orientation, size = 2, 1, None
+    pos, orientation, size, channels, sample_bytes = 2, 1, None, 3, 1
     n = len(data)
     while pos + 4 <= n:
         if data[pos] != 0xFF:
@@ -71,33 +88,78 @@ def _jpeg_header(data: bytes) -> ImageHeader:
         if marker == 0xE1 and body[:6] == b"Exif\x00\x00" and orientation == 1:
             orientation = exif_orientation(body[6:])
         elif marker in _SOF_MARKERS:
+            precision = body[0]
             height, width = struct.unpack(">HH", body[1:5])
             size = (width, height)
+            channels = 1 if body[5] == 1 else 3  # the decoder converts YCbCr/CMYK to BGR
+            sample_bytes = 2 if precision > 8 else 1
         pos += 2 + length
     if size is None:
         raise CorruptImage("JPEG has no frame header")
-    return ImageHeader(JPEG, size[0], size[1], orientation)
+    scans = jpeg_scan_count(data, pos) if pos + 1 < n and data[pos + 1] == 0xDA else 0
+    return ImageHeader(JPEG, size[0], size[1], orientation, channels, sample_bytes, scans)
+
+
+# A marker inside entropy-coded data: 0xFF then neither a stuffed 0x00, a restart
+# marker (0xD0-0xD7) nor another fill byte.
+_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+
+
+def jpeg_scan_count(data: bytes, pos: int, stop_after: int = 100_000) -> int:
+    """Scans (SOS segments) from the first SOS at ``pos`` to the end of image.
+
+    Walks the marker structure the way the decoder does: segment lengths are
+    honoured (so an EOI inside a comment between scans does not end the count) and
+    entropy-coded data is skipped to the next real marker.
+    """
+    scans, n = 0, len(data)
+    while pos + 4 <= n and scans < stop_after:
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            break
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if length < 2:
+            break
+        scans += marker == 0xDA
+        nxt = _MARKER.search(data, pos + 2 + length)
+        if nxt is None:
+            break
+        pos = nxt.start()
+    return scans
 
 
 def _png_header(data: bytes) -> ImageHeader:
     if data[12:16] != b"IHDR":
         raise CorruptImage("PNG does not start with IHDR")
-    width, height = struct.unpack(">II", data[16:24])
-    orientation, pos = 1, 8
+    width, height, depth, color_type = struct.unpack(">IIBB", data[16:26])
+    # gray 1, RGB 3, palette 3, gray+alpha and RGBA 4 (the decoder returns BGRA for both)
+    channels = {0: 1, 2: 3, 3: 3, 4: 4, 6: 4}.get(color_type, 4)
+    orientation, pos, idat = 1, 8, 0
     while pos + 8 <= len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         ctype = data[pos + 4 : pos + 8]
-        if ctype == b"eXIf":
+        if ctype == b"eXIf" and orientation == 1:
             orientation = exif_orientation(data[pos + 8 : pos + 8 + length])
-            break
-        if ctype in (b"IDAT", b"IEND"):
+        elif ctype == b"tRNS" and not idat:
+            channels = 4  # transparency becomes an alpha channel
+        elif ctype == b"IDAT":
+            idat += length
+        elif ctype == b"IEND":
             break
         pos += 12 + length
-    return ImageHeader(PNG, width, height, orientation)
+    # Compressed image data larger than the raw scanlines it declares is a zlib bomb:
+    # the decoder would inflate all of it (2 MiB of IDAT took 2 s before this check).
+    samples = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color_type, 4)
+    raw = height * ((width * samples * depth + 7) // 8 + 1)
+    if idat > raw + raw // 50 + 8 * height + 4096:
+        raise CorruptImage(
+            "PNG holds more compressed data than its image", details={"idat_bytes": idat}
+        )
+    return ImageHeader(PNG, width, height, orientation, channels, 2 if depth == 16 else 1)
 
 
 def _webp_header(data: bytes) -> ImageHeader:
-    pos, width, height, orientation = 12, 0, 0, 1
+    pos, width, height, orientation, channels = 12, 0, 0, 1, 3
     while pos + 8 <= len(data):
         ctype = data[pos : pos + 4]
         (length,) = struct.unpack("<I", data[pos + 4 : pos + 8])
@@ -105,18 +167,20 @@ def _webp_header(data: bytes) -> ImageHeader:
         if ctype == b"VP8X":
             width = 1 + int.from_bytes(body[4:7], "little")
             height = 1 + int.from_bytes(body[7:10], "little")
+            channels = 4 if body[0] & 0x10 else 3
         elif ctype == b"VP8 " and not width:
             w, h = struct.unpack("<HH", body[6:10])
             width, height = w & 0x3FFF, h & 0x3FFF
         elif ctype == b"VP8L" and not width:
             bits = int.from_bytes(body[1:5], "little")
             width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+            channels = 4 if bits & (1 << 28) else 3
         elif ctype == b"EXIF":
             orientation = exif_orientation(body[6:] if body[:6] == b"Exif\x00\x00" else body)
         pos += 8 + length + (length & 1)
     if not width or not height:
         raise CorruptImage("WebP has no image chunk")
-    return ImageHeader(WEBP, width, height, orientation)
+    return ImageHeader(WEBP, width, height, orientation, channels)
 
 
 def exif_orientation(tiff: bytes) -> int:

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
@@ -37,7 +37,7 @@ from proctor.services.ports import (
     RecordsUnitOfWork,
     RetentionClass,
 )
-from proctor.services.sessions import SessionService
+from proctor.services.sessions import SessionService, anchor_key
 
 CONSENT_TEXT = (
     "本人同意：为核验本人在本次学法减分学习/考试中在场，系统采集并通过互联网传输本人人脸图像，"
@@ -54,15 +54,55 @@ class DriverRecordMissing(ProctorError):
     code = "driver_record_missing"
 
 
+# Evidence classes under a legal hold (PIPL Art. 47(2)): kept, not processed, after withdrawal.
+HELD_CLASSES = frozenset(
+    {RetentionClass.FLAGGED, RetentionClass.PROXY_CONFIRMED, RetentionClass.REVIEW_HELD}
+)
+
+
+class ConsentErasure(Protocol):
+    """What consent withdrawal deletes, and what it must keep (SECURITY.md c.5)."""
+
+    def sessions_of(self, driver_id: str) -> list[str]: ...
+
+    def held_sessions(self, driver_id: str) -> set[str]:
+        """Sessions whose evidence an open flag, case or manual review still needs."""
+        ...
+
+    def evidence_of(self, subject_key: str) -> list[tuple[str, str, RetentionClass]]:
+        """(evidence id, session id, retention class) of every evidence object."""
+        ...
+
+    def delete_evidence(self, evidence_ids: Sequence[str]) -> int: ...
+
+    def delete_fingerprints(self, subject_key: str) -> int: ...
+
+
+class ErasureUnitOfWork(RecordsUnitOfWork, Protocol):
+    @property
+    def erasure(self) -> ConsentErasure: ...
+
+    def __enter__(self) -> ErasureUnitOfWork: ...
+
+
 def reference_bucket(subject_key: str) -> str:
     """The evidence 'session' under which a driver's reference crop is kept."""
     return f"ref-{subject_key}"[:64]
 
 
 class ConsentService:
+    """Separate biometric consent; withdrawing it deletes the driver's biometric data.
+
+    Withdrawal, in one transaction with its audit entry: the reference template and the
+    anchors of the driver's sessions, the replay fingerprints (pixel and perceptual
+    hashes), and every evidence crop that is not under a hold. Kept: crops in a held
+    class (flagged, proxy confirmed, review held) and crops of sessions that an open flag or manual
+    review (复核, ID review) still needs; their retention runs as before.
+    """
+
     def __init__(
         self,
-        uow: Callable[[], RecordsUnitOfWork],
+        uow: Callable[[], ErasureUnitOfWork],
         clock: Clock,
         text_version: str,
         *,
@@ -100,15 +140,41 @@ class ConsentService:
         now = self._clock.now()
         with self._uow() as uow:
             n = uow.consents.withdraw(driver_id, now)
+            erased = self._erase(uow, driver_id)
             uow.audit.append(
                 actor=driver_id,
                 action="consent_withdrawn",
                 subject=driver_id,
-                details={"records": n},
+                details={"records": n, "erased": erased},
                 at=now,
             )
             uow.commit()
         return n
+
+    @staticmethod
+    def _erase(uow: ErasureUnitOfWork, driver_id: str) -> dict[str, int]:
+        """Delete templates, fingerprints and unheld evidence; counts only, for the audit."""
+        subject_key = uow.drivers.subject_key(driver_id)
+        if subject_key is None:
+            return {}
+        sessions = uow.erasure.sessions_of(driver_id)
+        held = uow.erasure.held_sessions(driver_id)
+        kept, doomed = 0, []
+        for evidence_id, session_id, retention in uow.erasure.evidence_of(subject_key):
+            if retention in HELD_CLASSES or session_id in held:
+                kept += 1
+            else:
+                doomed.append(evidence_id)
+        had_template = uow.templates.get(subject_key) is not None
+        uow.templates.delete(subject_key)
+        for session_id in sessions:
+            uow.templates.delete(anchor_key(session_id))
+        return {
+            "templates": int(had_template),
+            "fingerprints": uow.erasure.delete_fingerprints(subject_key),
+            "evidence_deleted": uow.erasure.delete_evidence(doomed),
+            "evidence_held": kept,
+        }
 
     def current(self, driver_id: str) -> ConsentRecord | None:
         with self._uow() as uow:

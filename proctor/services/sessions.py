@@ -135,6 +135,7 @@ class SessionService:
         burst_judge: BurstJudge | None = None,
         anchor_policy: AnchorPolicy | None = None,
         zone_policy: ZonePolicy | None = None,
+        image_check: Callable[[bytes], object] | None = None,
     ) -> None:
         self._uow = uow_factory
         self._verifier = verifier
@@ -150,6 +151,9 @@ class SessionService:
         # Three zones for reference checks without an anchor (None: the pipeline's
         # single threshold). Uncertain at entry → manual identity review, not a strike.
         self._zones = zone_policy
+        # Decodes an upload before its challenge is claimed: an unusable file (wrong format,
+        # corrupt, truncated, too large) is refused with its 4xx code and costs no attempt.
+        self._image_check = image_check
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -222,6 +226,8 @@ class SessionService:
     def submit_snapshot(
         self, session_id: str, driver_id: str, challenge_id: str, image: bytes
     ) -> SubmissionResult:
+        if self._image_check is not None:
+            self._image_check(image)  # raises ImageError: nothing claimed, no strike
         claimed = self._claim(session_id, driver_id, challenge_id, burst=False)
         # compare, outside any transaction
         result: VerificationResult | None = None

@@ -8,11 +8,11 @@ bytes or embeddings; manual-review evidence is referenced by evidence id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from proctor.services.ports import (
@@ -23,16 +23,21 @@ from proctor.services.ports import (
     IdempotencyRecord,
     ManualReview,
     QueueItem,
+    RetentionClass,
 )
+from proctor.storage.evidence import BlobFiles
 from proctor.storage.tables import (
     ApplicationRow,
     ConsentRow,
     DriverRecordRow,
+    EvidenceRow,
     ExamAttemptRow,
+    FingerprintRow,
     FlagRow,
     IdempotencyRow,
     ManualReviewRow,
     ReviewAssignmentRow,
+    SessionRow,
 )
 from proctor.storage.uow import SqlAlchemyUnitOfWork, Storage
 
@@ -339,6 +344,73 @@ class SqlAlchemyIdempotencyRepository:
             self._s.flush()
 
 
+class SqlAlchemyConsentErasure:
+    """Deletion after consent withdrawal (``proctor.services.records.ConsentErasure``).
+
+    Evidence rows are deleted in the transaction (their wrapped data keys with them:
+    crypto-shredding); the ciphertext files are removed after the commit.
+    """
+
+    OPEN_FLAGS = ("open", "reviewed")
+
+    def __init__(
+        self, session: Session, files: BlobFiles, after_commit: Callable[[Callable[[], None]], None]
+    ) -> None:
+        self._s, self._files, self._after_commit = session, files, after_commit
+
+    def sessions_of(self, driver_id: str) -> list[str]:
+        stmt = select(SessionRow.id).where(SessionRow.driver_id == driver_id)
+        return list(self._s.execute(stmt).scalars())
+
+    def held_sessions(self, driver_id: str) -> set[str]:
+        flagged = select(FlagRow.session_id).where(
+            FlagRow.driver_id == driver_id, FlagRow.status.in_(self.OPEN_FLAGS)
+        )
+        reviews = self._s.scalars(
+            select(ManualReviewRow).where(
+                ManualReviewRow.driver_id == driver_id, ManualReviewRow.status == "open"
+            )
+        )
+        held = set(self._s.execute(flagged).scalars())
+        for r in reviews:
+            held.add(r.subject_id)
+            held.update(
+                self._s.execute(
+                    select(EvidenceRow.session_id).where(
+                        EvidenceRow.id.in_(list(r.body.get("evidence_ids", ())))
+                    )
+                ).scalars()
+            )
+        return held
+
+    def evidence_of(self, subject_key: str) -> list[tuple[str, str, RetentionClass]]:
+        rows = self._s.execute(
+            select(EvidenceRow.id, EvidenceRow.session_id, EvidenceRow.retention).where(
+                EvidenceRow.subject_key == subject_key
+            )
+        ).all()
+        return [(i, sid, RetentionClass(r)) for i, sid, r in rows]
+
+    def delete_evidence(self, evidence_ids: Sequence[str]) -> int:
+        ids = list(evidence_ids)
+        if not ids:
+            return 0
+        self._s.execute(delete(EvidenceRow).where(EvidenceRow.id.in_(ids)))
+
+        def remove_files() -> None:
+            for object_id in ids:
+                self._files.remove(object_id)
+
+        self._after_commit(remove_files)
+        return len(ids)
+
+    def delete_fingerprints(self, subject_key: str) -> int:
+        result = self._s.execute(
+            delete(FingerprintRow).where(FingerprintRow.subject_key == subject_key)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 class SqlAlchemyRecordsUnitOfWork(SqlAlchemyUnitOfWork):
     def __enter__(self) -> SqlAlchemyRecordsUnitOfWork:
         super().__enter__()
@@ -350,6 +422,7 @@ class SqlAlchemyRecordsUnitOfWork(SqlAlchemyUnitOfWork):
         self.review_queue = SqlAlchemyReviewQueue(s)
         self.manual_reviews = SqlAlchemyManualReviewRepository(s)
         self.idempotency = SqlAlchemyIdempotencyRepository(s)
+        self.erasure = SqlAlchemyConsentErasure(s, self._storage.files, self._after.append)
         return self
 
 
