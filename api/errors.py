@@ -80,6 +80,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "overloaded": 503,
+    "idempotency_key_required": 400,
     "idempotency_key_reused": 422,
     "idempotency_in_flight": 409,
     "method_not_allowed": 405,

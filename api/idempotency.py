@@ -1,6 +1,7 @@
 """``Idempotency-Key`` on snapshot submits and decisions (IETF httpapi draft).
 
-The key is scoped to the caller and the route. The request fingerprint is the
+The key is required (400 ``idempotency_key_required`` without it, SECURITY.md D1) and
+scoped to the caller and the route. The request fingerprint is the
 SHA-256 of the method, path, query and body. A stored answer is replayed with
 ``Idempotent-Replayed: true``. Shed (503), rate-limited (429) and server errors
 are not stored: the key is released so that the retry runs again.
@@ -46,7 +47,11 @@ async def idempotent(
     """Run ``run`` at most once per (caller, route, key); replay the stored answer after."""
     key = request.headers.get("idempotency-key")
     if key is None:
-        return JSONResponse(jsonable_encoder(await run()), status_code=status_code)
+        # Snapshot submits and decisions must be safe to retry: the key is required.
+        raise ApiError(
+            "idempotency_key_required",
+            "this request needs an Idempotency-Key header (e.g. the challenge id)",
+        )
     if not key or len(key) > MAX_KEY_LEN:
         raise ApiError("validation_error", "Idempotency-Key must be 1-200 characters")
     scope = f"{who.role.value}:{who.subject}:{request.method}:{request.url.path}"

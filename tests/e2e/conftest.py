@@ -6,6 +6,7 @@ import io
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,10 @@ def settings(tmp: Path, **overrides: Any) -> Any:
         "rate_limit_burst": 10000,
         "cpu_workers": 2,
         "cpu_queue": 16,
+        # These flows answer entry with one snapshot (the browser's fake camera plays still
+        # photos, which cannot blink). Bursts, ON by default, have their own tests with
+        # real clips: tests/e2e/test_bursts.py and tests/browser/test_burst_page.py.
+        "liveness_bursts": False,
     }
     base.update(overrides)
     return ProctorSettings(**base)
@@ -107,11 +112,21 @@ class Api:
         self.client = httpx.Client(base_url=self.url, timeout=120.0)
 
     def call(
-        self, method: str, path: str, who: tuple[str, Role] | None = None, **kw: Any
+        self,
+        method: str,
+        path: str,
+        who: tuple[str, Role] | None = None,
+        *,
+        idempotency_key: bool = True,
+        **kw: Any,
     ) -> httpx.Response:
+        """A request as ``who``. POSTs carry a fresh ``Idempotency-Key`` unless the caller
+        gives one or asks for none (snapshot submits and decisions require it)."""
         headers = dict(kw.pop("headers", {}) or {})
         if who is not None:
             headers.update(token(*who))
+        if method == "POST" and idempotency_key:
+            headers.setdefault("Idempotency-Key", uuid.uuid4().hex)
         return self.client.request(method, path, headers=headers, **kw)
 
     def ok(self, method: str, path: str, who: tuple[str, Role], **kw: Any) -> Any:
