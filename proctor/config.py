@@ -72,19 +72,19 @@ class ProctorSettings(BaseSettings):
     capture_study_horizon_s: float = 4 * 3600.0
     question_budget_s: float = 60.0
     # ---- liveness bursts (issue 10) ------------------------------------------------------
-    # OFF by default. When on, entry and exam-start challenges always ask for 1-2 random
-    # actions (blink, turn left/right, open mouth) answered by POST .../bursts, and a random
-    # capture asks with probability ``liveness_random_share``. It stays off until the driver
-    # pages can record and upload a burst (a client that only sends snapshots would be
-    # refused with ``burst_required`` at entry), and because the measured genuine rejection
-    # rate (BPCER 4/19, models/cards/liveness.md) costs honest drivers strikes. Turn it on
-    # with PROCTOR_LIVENESS_BURSTS=true once the client sends bursts. The burst route itself
-    # is always served: a challenge without actions may also be answered with a burst.
-    liveness_bursts: bool = False
-    liveness_random_share: float = 0.3
+    # ON by default for entry and exam start: those challenges always ask for 1-2 random
+    # actions (blink, turn left/right, open mouth) answered by POST .../bursts; a snapshot
+    # gets 409 burst_required. Random captures stay single snapshots unless
+    # ``liveness_random_share`` > 0 (each burst costs about five snapshots of CPU, and
+    # every burst is a chance to reject an honest driver: models/cards/liveness.md has the
+    # measured BPCER). The reference driver page records and uploads bursts. Turn off with
+    # PROCTOR_LIVENESS_BURSTS=false for a snapshot-only client. The burst route itself is
+    # always served: a challenge without actions may also be answered with a burst.
+    liveness_bursts: bool = True
+    liveness_random_share: float = 0.0
     liveness_min_actions: int = 1
     liveness_max_actions: int = 2
-    burst_max_frames: int = 15  # image parts in one multipart burst
+    burst_max_frames: int = 30  # image parts in one multipart burst (2 s at 15 fps)
     burst_max_bytes: int = 12 * 1024 * 1024  # the whole burst request body (413 before reading)
     burst_clip_max_bytes: int = 8 * 1024 * 1024  # one WebM/MP4 clip
     burst_clip_max_s: float = 4.0
@@ -115,7 +115,7 @@ class ProctorSettings(BaseSettings):
             max_total_bytes=self.burst_max_bytes,
             max_clip_bytes=min(self.burst_clip_max_bytes, self.burst_max_bytes),
             max_clip_duration_s=self.burst_clip_max_s,
-            frames_from_clip=min(12, self.burst_max_frames),
+            frames_from_clip=min(30, self.burst_max_frames),
         )
 
     def decode_limits(self) -> DecodeLimits:

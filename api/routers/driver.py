@@ -160,11 +160,12 @@ async def submit_snapshot(
     """Answer a capture challenge with one snapshot. Honours ``Idempotency-Key``."""
     image = await read_image(request)
 
+    def submit() -> SubmissionResult:
+        c.consent.require(who.subject)  # in the same worker call: one thread hop, not two
+        return c.sessions.submit_snapshot(session_id, who.subject, challenge_id, image)
+
     async def run() -> SubmissionOut:
-        await anyio.to_thread.run_sync(c.consent.require, who.subject)
-        r: SubmissionResult = await request.app.state.cpu.run(
-            c.sessions.submit_snapshot, session_id, who.subject, challenge_id, image
-        )
+        r: SubmissionResult = await request.app.state.cpu.run(submit)
         return SubmissionOut(
             attempt_no=r.attempt_no,
             passed=r.passed,
@@ -187,8 +188,9 @@ async def submit_burst(
     request: Request, session_id: IdPath, challenge_id: IdQuery, who: Driver, c: Services
 ) -> JSONResponse:
     """Answer a capture challenge with a liveness burst: ``frames`` image parts (about 2 s,
-    8-15 frames, unmirrored) or one short ``video/webm`` / ``video/mp4`` clip, showing the
-    challenge's ``actions`` in order. Honours ``Idempotency-Key``.
+    8-30 frames, unmirrored; the reference page sends 30, i.e. 15 fps) or one short
+    ``video/webm`` / ``video/mp4`` clip, showing the challenge's ``actions`` in order.
+    Honours ``Idempotency-Key``.
 
     An unusable upload (too many frames, too large, wrong type, undecodable) is refused
     with its own 4xx code before the challenge is claimed: it costs no attempt. A burst

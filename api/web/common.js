@@ -15,6 +15,13 @@ export const REASONS = {
   replay: ["疑似重复使用的照片", "请使用实时摄像头拍摄，不要上传旧照片。"],
   capture_timeout: ["拍摄超时", "请在倒计时内完成拍摄，保持摄像头开启。"],
   spoof_suspected: ["疑似非真人", "请本人面对摄像头完成指定动作。"],
+  // liveness bursts (proctor.liveness.judge reason codes)
+  action_missing: ["未检测到指定动作", "请在录制的约 2 秒内按提示完成动作（眨眼、转头或张嘴），动作幅度稍大一些。"],
+  action_wrong_order: ["动作顺序不对", "请按提示的先后顺序完成动作。"],
+  identity_changed_in_burst: ["画面中的人脸发生变化", "录制期间请始终由本人面对摄像头。"],
+  too_few_frames: ["有效画面太少", "请保持整张脸在画面中，光线充足，并保持摄像头开启。"],
+  flat_motion_suspected: ["疑似照片或屏幕翻拍", "请本人面对摄像头完成动作，不要使用照片或视频。"],
+  liveness_passed: ["动作核验通过", ""],
   unsupported_format: ["图片格式不支持", "请重试。"],
   corrupt_image: ["图片损坏", "请重试。"],
 };

@@ -7,6 +7,11 @@ const COUNTDOWN_S = Number(params.get("countdown") ?? 3); // seconds before each
 const POLL_MS = Number(params.get("poll") ?? 3000); // heartbeat interval during study
 const HOLD_MS = Number(params.get("hold") ?? 2500); // how long a verdict shows before a retry
 const MAX_FAILS = 3;
+// Liveness bursts (issue 10): 2 s at 15 fps (30 frames), evenly spaced. The server spaces a
+// list of frames evenly over 2 s, so the page keeps to that schedule.
+const BURST_FRAMES = Number(params.get("burst_frames") ?? 30);
+const BURST_MS = 2000;
+const BURST_JPEG_QUALITY = 0.85; // 30 frames of 640×480 stay well under the request cap
 
 const api = new Client("proctor.driver.token");
 const ui = {
@@ -32,6 +37,9 @@ const ERRORS = {
   rate_limited: "请求过于频繁，请稍后再试。",
   overloaded: "系统繁忙，请稍后重试。",
   challenge_expired: "本次拍摄已超时。",
+  burst_required: "本次核验需要按提示完成动作（连拍），请重试。",
+  burst_too_large: "连拍数据过大，请重试。",
+  empty_burst: "未收到连拍画面，请检查摄像头。",
   capture_pending: "正在进行人脸核验，请稍候。",
   session_closed: "本次会话已结束。",
   identity_not_verified: "身份核验尚未通过。",
@@ -141,6 +149,27 @@ async function grabJpeg() {
   return new Promise((res) => c.toBlob(res, "image/jpeg", 0.92));
 }
 
+/** ~2 s of camera frames as JPEG blobs, one every BURST_MS/(n-1) ms, unmirrored. */
+async function recordBurst(n = BURST_FRAMES, onFrame = () => {}) {
+  const v = $("#video");
+  const c = $("#grab");
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  const ctx = c.getContext("2d");
+  const pending = [];
+  const t0 = performance.now();
+  for (let k = 0; k < n; k++) {
+    const due = t0 + (BURST_MS * k) / Math.max(1, n - 1);
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    ctx.drawImage(v, 0, 0);
+    // Encoding runs off the schedule: the canvas is copied into the blob at call time.
+    pending.push(new Promise((res) => c.toBlob(res, "image/jpeg", BURST_JPEG_QUALITY)));
+    onFrame(k + 1, n);
+  }
+  return Promise.all(pending);
+}
+
 // ---- session view ---------------------------------------------------------------------------
 function openSessionView(kind) {
   $("#session").classList.remove("hidden");
@@ -169,9 +198,10 @@ function logLine(r, ch) {
   ui.log.prepend(el("div", { class: cls, text: `${new Date().toLocaleTimeString("zh-CN", { hour12: false })} 第${r.attempt_no}次 ${kinds[ch.kind] || ch.kind}：${r.passed ? "通过" : "未通过"} ${reasons}` }));
 }
 
-function showVerdict(r) {
-  const box = el("div", { class: `verdict ${r.passed ? "pass" : "fail"}`, id: "verdict-box", "data-passed": String(r.passed) });
+function showVerdict(r, burst = false) {
+  const box = el("div", { class: `verdict ${r.passed ? "pass" : "fail"}`, id: "verdict-box", "data-passed": String(r.passed), "data-burst": String(burst) });
   box.append(el("div", { class: "title", text: r.passed ? "✓ 核验通过" : "✗ 核验未通过" }));
+  if (r.passed && burst) box.append(el("div", { "data-reason": "liveness_passed", text: "动作核验通过，人脸与登记照片一致。" }));
   if (!r.passed) {
     const ul = el("ul");
     for (const code of r.reasons) {
@@ -185,6 +215,39 @@ function showVerdict(r) {
   ui.verdict.replaceChildren(box);
 }
 
+/** The challenge's actions in order (请眨眼，然后请向左转头 …), one line each. */
+function showActions(ch) {
+  const texts = ch.action_guidance && ch.action_guidance.length ? ch.action_guidance : [ch.guidance];
+  ui.prompt.textContent = "请正对摄像头，倒计时结束后依次完成动作";
+  const ol = el("ol", { class: "actions", id: "burst-actions", style: "font-size:22px;font-weight:700;text-align:left;margin:6px 0" });
+  texts.forEach((t, i) => ol.append(el("li", { "data-action": ch.actions[i] || "", text: t })));
+  ui.guidance.replaceChildren(ol);
+}
+
+async function submitSnapshot(ch) {
+  ui.prompt.textContent = "正在比对…";
+  const jpeg = await grabJpeg();
+  return api.call("POST", `/v1/sessions/${session.session_id}/snapshots?challenge_id=${encodeURIComponent(ch.id)}`, {
+    body: jpeg, contentType: "image/jpeg", headers: { "Idempotency-Key": ch.id },
+  });
+}
+
+/** Record ~2 s while the driver performs the actions, then one multipart upload. */
+async function submitBurst(ch) {
+  ui.prompt.textContent = "请现在完成动作：" + (ch.action_guidance || []).join("，然后");
+  ui.count.dataset.recording = "true";
+  const blobs = await recordBurst(BURST_FRAMES, (k, n) => (ui.count.textContent = `● ${k}/${n}`));
+  delete ui.count.dataset.recording;
+  ui.count.textContent = "";
+  ui.prompt.textContent = "正在核验动作与人脸…";
+  const form = new FormData();
+  blobs.forEach((b, i) => form.append("frames", b, `frame-${String(i).padStart(2, "0")}.jpg`));
+  // No content-type header: the browser sets multipart/form-data with its boundary.
+  return api.call("POST", `/v1/sessions/${session.session_id}/bursts?challenge_id=${encodeURIComponent(ch.id)}`, {
+    body: form, headers: { "Idempotency-Key": ch.id },
+  });
+}
+
 /** One capture challenge: prompt, countdown, capture, POST, verdict; retries follow on. */
 async function runChallenge(ch) {
   if (capturing) return;
@@ -192,21 +255,20 @@ async function runChallenge(ch) {
   try {
     let current = ch;
     while (current) {
+      const burst = Boolean(current.actions && current.actions.length);
       ui.overlay.classList.remove("hidden");
+      ui.overlay.dataset.burst = String(burst);
       ui.prompt.textContent = "请正对摄像头";
-      ui.guidance.textContent = current.guidance && current.guidance !== "请正对摄像头" ? current.guidance : "";
+      if (burst) showActions(current);
+      else ui.guidance.textContent = current.guidance && current.guidance !== "请正对摄像头" ? current.guidance : "";
       for (let n = COUNTDOWN_S; n > 0; n--) {
         ui.count.textContent = String(n);
         await sleep(1000);
       }
       ui.count.textContent = "";
-      ui.prompt.textContent = "正在比对…";
-      const jpeg = await grabJpeg();
       let r;
       try {
-        r = await api.call("POST", `/v1/sessions/${session.session_id}/snapshots?challenge_id=${encodeURIComponent(current.id)}`, {
-          body: jpeg, contentType: "image/jpeg", headers: { "Idempotency-Key": current.id },
-        });
+        r = burst ? await submitBurst(current) : await submitSnapshot(current);
       } catch (e) {
         ui.overlay.classList.add("hidden");
         show(ui.msg, errText(e));
@@ -223,7 +285,7 @@ async function runChallenge(ch) {
       show(ui.msg, "");
       if (r.passed) { passedCount += 1; ui.passed.textContent = `${passedCount} 次`; ui.passed.dataset.count = String(passedCount); }
       logLine(r, current);
-      showVerdict(r);
+      showVerdict(r, burst);
       render(r.session);
       if (r.session.state !== "active") break;
       current = r.session.challenge;

@@ -6,12 +6,13 @@ short WebM/MP4 clip, decoded with OpenCV from a temporary file under caps on
 bytes, pixels per frame, decoded frames and seconds. Anything unusable raises
 an ``ImageError`` subclass with a stable code (``proctor.liveness.errors``).
 
-Cost: HOG detection runs on the first frame with a face and on the best
-frame only (the latter for the verification's quality checks); the face is
-tracked in between by re-seeding the 68-point predictor from the previous
-frame's landmarks. Embeddings are computed on three chosen frames only: the
-first, the most frontal open-eyed one (verified against the reference) and
-the last.
+Cost: full HOG detection runs on the first frame with a face and on the best
+frame (the latter for the verification's quality checks); in between, each frame's
+face is re-found by one HOG pass on a small crop around the previous face, and the
+68-point predictor is fitted to that box (``BurstAnalyzer._track``). Embeddings
+are computed on up to three chosen frames only: the most frontal open-eyed frame
+(verified against the reference) and, as identity witnesses, the most frontal
+ones of the first and last thirds.
 
 Frame times: a clip's own timestamps; for a list of frames, evenly spaced over
 ``BurstLimits.nominal_duration_s``. Both come from the client, so the duration
@@ -51,19 +52,29 @@ from proctor.liveness.outcome import BurstJudgement
 from proctor.pipeline import Analysis, Pipeline
 from proctor.types import BBox, RGBImage, Template
 
+# Per-frame face search: a crop of ±ROI_HALF_SIDE face sizes around the previous face,
+# scaled so the face is ROI_FACE_PX wide (HOG's window is 80 px: the face stays findable
+# and the crop costs a few ms, not a whole-frame search).
+ROI_HALF_SIDE = 1.0
+ROI_FACE_PX = 100.0
+MAX_FULL_REDETECTS = 1
+# Identity witnesses within the burst are compared only when roughly frontal: beyond
+# ~25° dlib's embedding drifts with pose more than with identity (a turn's last frames).
+ID_MAX_YAW_DEG = 25.0
+
 
 @dataclass(frozen=True, slots=True)
 class BurstLimits:
     """Upload caps. A list of frames: each frame also obeys the snapshot ``DecodeLimits``."""
 
-    max_frames: int = 15
+    max_frames: int = 30
     max_total_bytes: int = 24 * 1024 * 1024
     nominal_duration_s: float = 2.0
     max_clip_bytes: int = 8 * 1024 * 1024
     max_clip_duration_s: float = 4.0
     max_clip_decoded_frames: int = 150
     max_clip_frame_pixels: int = 1920 * 1088
-    frames_from_clip: int = 12
+    frames_from_clip: int = 30
 
     def __post_init__(self) -> None:
         if self.max_frames < 2 or self.frames_from_clip < 2:
@@ -254,6 +265,7 @@ class BurstAnalyzer:
         self.policy = policy or LivenessPolicy()
         self.limits = limits or BurstLimits()
         self._shape68 = dlib.shape_predictor(str(landmarks68))
+        self._hog = dlib.get_frontal_face_detector()
 
     # -- entry points ---------------------------------------------------------------------
     def decode(self, upload: Sequence[bytes] | bytes) -> DecodedBurst:
@@ -291,31 +303,36 @@ class BurstAnalyzer:
             lr = LivenessResult(False, (LivenessReason.TOO_FEW_FRAMES.value,), tuple(actions))
             verification = pipe.verify_analysis(reference, first) if first is not None else None
             return BurstJudgement(lr, verification, t, len(frames), 0)
-        idx, pts, rel = self._track(frames, start, first.primary.bbox, t)
+        idx, pts, rel, found = self._track(frames, start, first.primary.bbox, t)
         series = LandmarkSeries(tuple(times_s[i] - times_s[idx[0]] for i in idx), tuple(pts))
-        best_k = self._best_frontal(pts)
-        # "Last": the most frontal open-eyed frame of the burst's final third, so that an
-        # expression (eyes shut, mouth wide) does not pass for a change of person.
-        tail = len(pts) - max(1, len(pts) // 3)
-        last_k = tail + self._best_frontal(pts[tail:])
-        best_i, last_i = idx[best_k], idx[last_k]
+        # Chosen frames, all re-found by HOG: the most frontal open-eyed frame of the burst
+        # (verified against the reference), and the most frontal ones of its first and
+        # final thirds. Those two are compared with the verified frame, not with the
+        # burst's first frame: a first frame caught mid-blink, blurred or turned is a poor
+        # witness of identity and made honest bursts fail (models/cards/liveness.md).
+        # A third with no frame within ``ID_MAX_YAW_DEG`` of frontal (a turn held to the
+        # end) gives no witness: a profile's embedding is not comparable with a frontal one.
+        third = max(1, len(pts) // 3)
+        best_k = self._best_frontal(pts, found, 0, len(pts))
+        head_k = self._best_frontal(pts, found, 0, third)
+        tail_k = self._best_frontal(pts, found, len(pts) - third, len(pts))
+        witnesses = [k for k in (head_k, tail_k) if abs(yaw_deg(pts[k])) <= ID_MAX_YAW_DEG]
+        best_i = idx[best_k]
         with _timed(t, "embed_chosen"):
-            first_vec = pipe.embed(first)
             best_analysis = (
                 first if best_i == start else pipe.analyze_rgb(frames[best_i], quality, {})
             )
-            distances: list[float] = []
-            if best_analysis.chip is not None:
-                best_vec = pipe.embed(best_analysis)
-                distances.append(float(np.linalg.norm(best_vec - first_vec)))
-            if last_i != start:
-                last_vec = self._embed_at(frames[last_i], pts[last_k], rel)
-                distances.append(float(np.linalg.norm(last_vec - first_vec)))
+            anchor = pipe.embed(best_analysis) if best_analysis.chip is not None else None
+            others = [k for k in dict.fromkeys(witnesses) if k != best_k]
+            vecs = [self._embed_at(frames[idx[k]], pts[k], rel) for k in others]
+            if anchor is None and vecs:  # the verified frame has no chip: compare the others
+                anchor = vecs.pop(0)
+            distances = [float(np.linalg.norm(v - anchor)) for v in vecs if anchor is not None]
         with _timed(t, "verify_best"):
             verification = pipe.verify_analysis(reference, _fresh(best_analysis))
         with _timed(t, "judge"):
             lr = judge(series, actions, self.policy, distances)
-        chosen = tuple(dict.fromkeys((start, best_i, last_i)))
+        chosen = tuple(dict.fromkeys(idx[k] for k in (best_k, *others)))
         return BurstJudgement(
             lr, verification, t, len(frames), len(idx), chosen, series, tuple(distances)
         )
@@ -336,8 +353,17 @@ class BurstAnalyzer:
 
     def _track(
         self, frames: Sequence[RGBImage], start: int, box0: BBox, t: dict[str, float]
-    ) -> tuple[list[int], list[Points], tuple[float, float, float, float]]:
-        """68 landmarks on every frame from ``start``, each seeded by the previous frame's."""
+    ) -> tuple[list[int], list[Points], tuple[float, float, float, float], list[bool]]:
+        """68 landmarks on every frame from ``start``, each frame's face re-found by HOG.
+
+        Seeding the predictor from the previous frame's landmarks alone drifts when the
+        head moves between frames (6–15 fps): the points slide off a turning or laughing
+        face and the yaw flips sign. So each frame gets one cheap HOG pass on a crop
+        around the previous face, scaled so the face is ``ROI_FACE_PX`` wide. When HOG
+        finds nothing there (motion blur, a near-profile pose), the frame falls back to
+        the seeded predictor (two passes) and is marked untracked: kept for the action
+        measures when plausible, never chosen for an embedding.
+        """
         with _timed(t, "landmarks68"):
             p0 = self.landmarks68(frames[start], box0)
         lx1, ly1, lx2, ly2 = _extent(p0)
@@ -349,38 +375,111 @@ class BurstAnalyzer:
             (box0.x2 - lx2) / size0,
             (box0.y2 - ly2) / size0,
         )
-        idx, pts = [start], [p0]
+        idx, pts, found = [start], [p0], [True]
         prev = p0
+        full_redetects = 0
         for i in range(start + 1, len(frames)):
             rgb = frames[i]
-            box = _box_from(prev, rel, rgb.shape[1], rgb.shape[0])
-            if box is None:
-                continue
-            with _timed(t, "landmarks68"):
-                p = self.landmarks68(rgb, box)
-            if not _plausible(p, prev):
+            with _timed(t, "track_detect"):
+                box = self._roi_detect(rgb, prev)
+            if box is not None:
+                with _timed(t, "landmarks68"):
+                    p = self.landmarks68(rgb, box)
+                if _plausible(p, prev):
+                    idx.append(i)
+                    pts.append(p)
+                    found.append(True)
+                    prev = p
+                    continue
+            p_seed = self._seeded(rgb, prev, rel, t)
+            if p_seed is None and full_redetects < MAX_FULL_REDETECTS:
+                # Lost near the crop: one bounded whole-frame search per burst.
+                full_redetects += 1
                 with _timed(t, "redetect"):
                     dets = self.pipeline.detector.detect(rgb)
-                if not dets:
-                    continue
-                near = min(dets, key=lambda d: _centre_gap(d.bbox, prev))
-                with _timed(t, "landmarks68"):
-                    p = self.landmarks68(rgb, near.bbox)
-            idx.append(i)
-            pts.append(p)
-            prev = p
-        return idx, pts, rel
+                if dets:
+                    near = min(dets, key=lambda d: _centre_gap(d.bbox, prev))
+                    with _timed(t, "landmarks68"):
+                        p = self.landmarks68(rgb, near.bbox)
+                    if _plausible(p, prev):
+                        idx.append(i)
+                        pts.append(p)
+                        found.append(True)
+                        prev = p
+                continue
+            if p_seed is not None:
+                idx.append(i)
+                pts.append(p_seed)
+                found.append(False)
+                prev = p_seed
+        return idx, pts, rel, found
 
-    def _best_frontal(self, pts: Sequence[Points]) -> int:
-        if len(pts) == 1:
-            return 0
+    def _roi_detect(self, rgb: RGBImage, prev: Points) -> BBox | None:
+        """One HOG pass on a crop around the previous face; the box nearest its centre."""
+        x1, y1, x2, y2 = _extent(prev)
+        size = max(x2 - x1, y2 - y1, 1.0)
+        cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        h, w = rgb.shape[:2]
+        half = ROI_HALF_SIDE * size
+        rx1, ry1 = max(0, int(cx - half)), max(0, int(cy - half))
+        rx2, ry2 = min(w, int(cx + half)), min(h, int(cy + half))
+        if rx2 - rx1 < 16 or ry2 - ry1 < 16:
+            return None
+        scale = ROI_FACE_PX / size
+        crop = rgb[ry1:ry2, rx1:rx2]
+        interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        small = np.ascontiguousarray(
+            cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interp)
+        )
+        rects = self._hog(small, 0)
+        if not rects:
+            return None
+        boxes = [
+            BBox(
+                max(0, round(r.left() / scale) + rx1),
+                max(0, round(r.top() / scale) + ry1),
+                min(w, round((r.right() + 1) / scale) + rx1),
+                min(h, round((r.bottom() + 1) / scale) + ry1),
+            )
+            for r in rects
+        ]
+        boxes = [b for b in boxes if b.x2 - b.x1 >= 8 and b.y2 - b.y1 >= 8]
+        if not boxes:
+            return None
+        return min(boxes, key=lambda b: _centre_gap(b, prev))
+
+    def _seeded(
+        self,
+        rgb: RGBImage,
+        prev: Points,
+        rel: tuple[float, float, float, float],
+        t: dict[str, float],
+    ) -> Points | None:
+        """Landmarks seeded from the previous frame's, refined once from their own result."""
+        p: Points | None = prev
+        for _ in range(2):
+            assert p is not None
+            box = _box_from(p, rel, rgb.shape[1], rgb.shape[0])
+            if box is None:
+                return None
+            with _timed(t, "landmarks68"):
+                p = self.landmarks68(rgb, box)
+        assert p is not None
+        return p if _plausible(p, prev) else None
+
+    def _best_frontal(self, pts: Sequence[Points], found: Sequence[bool], lo: int, hi: int) -> int:
+        """Index in [lo, hi) of the most frontal, open-eyed, closed-mouth frame, preferring
+        frames whose face HOG found (tracked-only frames may carry drifted points)."""
         ears = [eye_aspect_ratio(p) for p in pts]
         open_eyes = float(np.median(ears)) * 0.85
+        ks = [k for k in range(lo, hi) if found[k]] or list(range(lo, hi))
         scores = [
-            abs(yaw_deg(p)) + 50.0 * mouth_aspect_ratio(p) + (100.0 if e < open_eyes else 0.0)
-            for p, e in zip(pts, ears, strict=True)
+            abs(yaw_deg(pts[k]))
+            + 50.0 * mouth_aspect_ratio(pts[k])
+            + (100.0 if ears[k] < open_eyes else 0.0)
+            for k in ks
         ]
-        return int(np.argmin(scores))
+        return ks[int(np.argmin(scores))]
 
     def _embed_at(
         self, rgb: RGBImage, pts: Points, rel: tuple[float, float, float, float]

@@ -2,8 +2,8 @@
 
 Input: the burst's frame times (seconds from its first frame), the 68 landmarks
 of the tracked face in every usable frame, the actions the challenge asked
-for, and the L2 distances of a few chosen frames' embeddings to the burst's
-first frame. Output: ``LivenessResult(passed, reasons, ...)``.
+for, and the L2 distances of a few witness frames' embeddings to the verified
+(most frontal) frame's. Output: ``LivenessResult(passed, reasons, ...)``.
 
 Checks, each with a stable reason code (never rename them):
 
@@ -14,8 +14,8 @@ Checks, each with a stable reason code (never rename them):
 - ``flat_motion_suspected``: the face moved out of plane, yet a single
   homography explains the motion of its rigid points (a photo or a screen
   moved or tilted in front of the camera, not a head turning);
-- ``identity_changed_in_burst``: a chosen frame's embedding is farther than
-  ``identity_max_l2`` from the first frame's;
+- ``identity_changed_in_burst``: a witness frame's embedding is farther than
+  ``identity_max_l2`` from the verified (most frontal) frame's;
 - ``liveness_passed``: none of the above.
 
 Action detectors (times are those of the deciding frame):
@@ -69,7 +69,7 @@ class LivenessPolicy:
     """
 
     min_frames: int = 8
-    max_frames: int = 15
+    max_frames: int = 30
     min_duration_s: float = 0.8
     max_duration_s: float = 4.0
     blink_min_drop: float = 0.2
@@ -78,6 +78,9 @@ class LivenessPolicy:
     mouth_open_min_rise: float = 0.25
     flat_min_motion_iod: float = 0.08
     flat_max_residual_iod: float = 0.035
+    # Calibrated on 299 sliding 2 s windows of 18 clips and on impostor frame pairs
+    # (models/cards/liveness.md): 2.7% of genuine windows above, 3.8% of East-Asian
+    # impostor pairs below.
     identity_max_l2: float = 0.5
 
     def __post_init__(self) -> None:
@@ -275,7 +278,7 @@ def judge(
     policy: LivenessPolicy | None = None,
     identity_l2: Sequence[float] = (),
 ) -> LivenessResult:
-    """Judge one burst. ``identity_l2``: chosen frames' distances to the first frame."""
+    """Judge one burst. ``identity_l2``: witness frames' distances to the verified frame."""
     policy = policy or LivenessPolicy()
     wanted = tuple(Action(a) for a in requested)
     names = tuple(a.value for a in wanted)

@@ -39,6 +39,15 @@ FRAMES = 12
 BURST_MAX = 4 * 1024 * 1024
 
 
+def _too_many() -> int:
+    from proctor.config import ProctorSettings
+
+    return int(ProctorSettings.model_fields["burst_max_frames"].default) + 1
+
+
+TOO_MANY = _too_many()  # one part over the default cap (30: 2 s at 15 fps)
+
+
 def video_root() -> Path:
     default = Path(__file__).resolve().parents[3] / "shared" / "data" / "video"
     return Path(os.environ.get("PROCTOR_VIDEO_DATA", str(default)))
@@ -264,7 +273,12 @@ def test_hostile_uploads_get_stable_4xx_and_consume_nothing(
     sid, cid = v["session_id"], v["challenge"]["id"]
     png = _tiny_png()
     cases: list[tuple[str, dict[str, Any], int, str]] = [
-        ("too many parts", {"files": multipart([png] * 16, "image/png")}, 413, "burst_too_large"),
+        (
+            "too many parts",
+            {"files": multipart([png] * TOO_MANY, "image/png")},
+            413,
+            "burst_too_large",
+        ),
         ("no frames", {"files": [("note", (None, "x"))]}, 422, "empty_burst"),
         (
             "wrong part type",

@@ -66,6 +66,32 @@ def test_webcam_blink_is_detected(analyzer: BurstAnalyzer, videos: Path) -> None
     assert "blink" in {e.action.value for e in detect_actions(j.series, analyzer.policy)}
 
 
+def test_a_fast_webcam_head_turn_is_tracked_frame_by_frame(
+    analyzer: BurstAnalyzer, videos: Path
+) -> None:
+    # real.mov 6.2-8.2 s: the man turns his nose towards the image's left, fast, with motion
+    # blur. Points seeded only from the previous frame slid off the face here and the yaw
+    # flipped sign (both turns "seen", the identity witness off the face).
+    frames, burst, times = burst_at(videos, "pyimagesearch_liveness/real.mov", 6.18, 9.0)
+    ref = reference_from(analyzer, frames[0])
+    j = analyzer.judge_frames(ref, burst, times, ["turn_right"], {})
+    assert j.series is not None
+    seen = {e.action.value for e in detect_actions(j.series, analyzer.policy)}
+    assert "turn_right" in seen and "turn_left" not in seen, j.liveness.details
+    assert "identity_changed_in_burst" not in j.liveness.reasons, j.identity_l2
+
+
+def test_an_animated_talker_keeps_one_identity_through_the_burst(
+    analyzer: BurstAnalyzer, videos: Path
+) -> None:
+    # d12 0.2-2.2 s: laughing, head bobbing; a labelled blink at 1.52-2.20 s.
+    frames, burst, times = burst_at(videos, "liveportrait/d12.mp4", 0.2, 7.0)
+    ref = reference_from(analyzer, frames[-1])
+    j = analyzer.judge_frames(ref, burst, times, ["blink"], {})
+    assert j.identity_l2 and max(j.identity_l2) < analyzer.policy.identity_max_l2
+    assert "identity_changed_in_burst" not in j.liveness.reasons
+
+
 def test_asking_for_a_turn_in_a_still_talking_clip_fails(
     analyzer: BurstAnalyzer, videos: Path
 ) -> None:

@@ -41,7 +41,7 @@ def test_frames_get_even_times_over_the_nominal_duration() -> None:
     ("frames", "code"),
     [
         ([], "empty_burst"),
-        ([b"x"] * 16, "burst_too_large"),
+        ([b"x"] * (BurstLimits().max_frames + 1), "burst_too_large"),
         ([b"\xff\xd8\xff" + b"\x00" * 10], "corrupt_image"),
     ],
     ids=["empty", "too_many", "corrupt_frame"],
@@ -66,7 +66,9 @@ def test_total_bytes_cap() -> None:
 
 
 def test_short_clip_is_sampled_with_its_own_timestamps(tmp_path: Path) -> None:
-    b = decode_clip(clip_bytes(tmp_path, 2.0), BurstLimits())
+    # 2 s at 15 fps is 30 frames: all kept by default, evenly sampled below that.
+    assert len(decode_clip(clip_bytes(tmp_path, 2.0), BurstLimits()).frames) == 30
+    b = decode_clip(clip_bytes(tmp_path, 2.0), BurstLimits(frames_from_clip=12))
     assert b.source == "clip" and len(b.frames) == 12
     assert b.times_s[0] == 0.0 and 1.7 < b.times_s[-1] <= 2.0
     assert b.frames[0].flags["C_CONTIGUOUS"]

@@ -1,0 +1,212 @@
+"""The driver page answers a liveness burst challenge (issue 10) in a real browser.
+
+Chromium's fake camera plays a .y4m made at test time from a real clip of a person
+blinking (``liveportrait/d9.mp4`` in ../shared/data/video, PROCTOR_VIDEO_DATA; the
+frames are never stored in the project): 1.8 s of the clip with two labelled blinks
+(fixtures/liveness/annotations.toml), looped, so every 2 s the page records holds a
+whole blink. The driver enrols with a frame of the same clip from seconds later.
+
+The server draws the challenge's action at random. The test re-sends the page's own
+"open a study session" request until the entry challenge asks for a blink (each try is a
+real new session, as ``tests/e2e/test_bursts.py`` does), so the page then shows 请眨眼,
+counts down, records 30 frames (2 s at 15 fps), uploads them as one multipart request
+and shows the server's verdict. A still photo as the camera cannot blink: the page shows the
+``action_missing`` reason from the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from api.auth import Role
+from tests.browser.conftest import IMAGES, PAGE_PARAMS, issue, login, shot
+from tests.browser.y4m import letterbox, write_frames, write_y4m
+from tests.e2e.conftest import Api, Served, settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Playwright, Route
+
+pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.db, pytest.mark.slow]
+
+CLIP = "liveportrait/d9.mp4"
+LOOP_S = (0.2, 2.0)  # blinks labelled at 0.33-0.63 s and 1.20-1.55 s
+ENROL_AT_S = 3.0
+BURST_FRAMES = 30
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+
+
+def video_root() -> Path:
+    default = Path(__file__).resolve().parents[3] / "shared" / "data" / "video"
+    return Path(os.environ.get("PROCTOR_VIDEO_DATA", str(default)))
+
+
+@pytest.fixture(scope="module")
+def blink_feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """(y4m of the looped blinking segment, JPEG of the enrolment frame)."""
+    import cv2
+
+    path = video_root() / CLIP
+    if not path.exists():
+        pytest.skip(f"video data absent: {path} (set PROCTOR_VIDEO_DATA)")
+    cap = cv2.VideoCapture(str(path))
+    fps = float(cap.get(cv2.CAP_PROP_FPS)) or 30.0
+    frames = []
+    try:
+        while len(frames) <= round(ENROL_AT_S * fps):
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            frames.append(letterbox(bgr, 640, 480))
+    finally:
+        cap.release()
+    assert len(frames) > round(ENROL_AT_S * fps), "clip shorter than expected"
+    loop = frames[round(LOOP_S[0] * fps) : round(LOOP_S[1] * fps)]
+    d = tmp_path_factory.mktemp("burst-y4m")
+    feed = write_frames(loop, d / "blink.y4m", fps=round(fps))
+    ok, enrol = cv2.imencode(
+        ".jpg", frames[round(ENROL_AT_S * fps)], [cv2.IMWRITE_JPEG_QUALITY, 92]
+    )
+    assert ok
+    return feed, bytes(enrol)
+
+
+@pytest.fixture(scope="module")
+def burst_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Bursts ON (the default), one action per challenge, snapshots for random captures."""
+    from api.main import create_app
+
+    s = settings(
+        tmp_path_factory.mktemp("burst-web"),
+        liveness_bursts=True,
+        liveness_max_actions=1,
+        liveness_random_share=0.0,
+    )
+    srv = Served(create_app(s))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def launch(playwright: Playwright) -> Iterator[Callable[[Path, str], Page]]:
+    browsers: list[Any] = []
+
+    def make(feed: Path, url: str) -> Page:
+        args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={feed}"]
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        browsers.append(browser)
+        page = browser.new_context(
+            viewport={"width": 1180, "height": 820}, locale="zh-CN"
+        ).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        return page
+
+    yield make
+    for b in browsers:
+        b.close()
+
+
+def reroll_until(page: Page, action: str | None) -> dict[str, Any]:
+    """Let the page's POST /v1/sessions through, re-sent until the entry challenge asks for
+    ``action`` (None: the first answer). Returns the session the page received."""
+    seen: dict[str, Any] = {}
+
+    def handle(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        for _ in range(40):
+            resp = route.fetch()
+            body = json.loads(resp.body())
+            actions = (body.get("challenge") or {}).get("actions", [])
+            if resp.status >= 300 or action is None or actions == [action]:
+                seen.update(body)
+                route.fulfill(response=resp)
+                return
+        route.abort()
+
+    page.route("**/v1/sessions", handle)
+    return seen
+
+
+def enrol_and_start(page: Page, server: Served, driver: str, photo: bytes) -> tuple[str, Role]:
+    who = (driver, Role.DRIVER)
+    api = Api(server.url)
+    try:
+        api.onboard(driver, photo)
+    finally:
+        api.client.close()
+    login(page, issue(driver, Role.DRIVER))
+    page.click("nav.steps button[data-step='study']")
+    page.wait_for_selector("#session:visible")
+    return who
+
+
+def test_page_records_a_blink_burst_and_the_server_passes_it(
+    burst_server: Served, blink_feed: tuple[Path, bytes], launch: Callable[[Path, str], Page]
+) -> None:
+    feed, enrol = blink_feed
+    page = launch(feed, f"{burst_server.url}/web/driver.html?{PAGE_PARAMS}")
+    who = enrol_and_start(page, burst_server, "web-burst-blink", enrol)
+    opened = reroll_until(page, "blink")
+    page.click("#study-start")
+    # The page shows the action, counts down, then records and uploads one burst.
+    page.wait_for_selector("#burst-actions li[data-action='blink']:text('请眨眼')")
+    shot(page, "burst-1-action")
+    with page.expect_response(lambda r: "/bursts?" in r.url, timeout=90_000) as info:
+        page.wait_for_selector("#count[data-recording='true']")
+    response = info.value
+    request = response.request
+    assert request.method == "POST"
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert (request.post_data_buffer or b"").count(b'name="frames"') == BURST_FRAMES
+    verdict = response.json()
+    assert response.status == 200, verdict
+    page.wait_for_selector("#verdict-box[data-burst='true']")
+    shot(page, "burst-2-verdict")
+    assert verdict["passed"], verdict["reasons"]
+    assert page.get_attribute("#verdict-box", "data-passed") == "true"
+    assert page.locator("#verdict-box [data-reason='liveness_passed']").count() == 1
+    # Server side: the entry challenge is answered and counted as a passed attempt.
+    api = Api(burst_server.url)
+    try:
+        hb = api.ok("POST", f"/v1/sessions/{opened['session_id']}/heartbeat", who)
+    finally:
+        api.client.close()
+    assert hb["attempts"] >= 1 and hb["consecutive_failures"] == 0
+    assert hb["challenge"] is None or hb["challenge"]["id"] != opened["challenge"]["id"]
+
+
+def test_a_still_photo_cannot_answer_the_burst(
+    burst_server: Served, launch: Callable[[Path, str], Page], tmp_path: Path
+) -> None:
+    still = IMAGES / "obama.jpg"
+    if not still.exists():
+        pytest.skip("fixture portraits missing: run `python -m proctor.fixtures_setup`")
+    feed = write_y4m(still, tmp_path / "still.y4m")
+    page = launch(feed, f"{burst_server.url}/web/driver.html?{PAGE_PARAMS}")
+    enrol_and_start(page, burst_server, "web-burst-still", (IMAGES / "obama2.jpg").read_bytes())
+    reroll_until(page, None)
+    page.click("#study-start")
+    page.wait_for_selector("#burst-actions li")
+    page.wait_for_selector("#verdict-box[data-burst='true'][data-passed='false']", timeout=90_000)
+    shot(page, "burst-3-still-fails")
+    assert page.locator("#verdict-box [data-reason='action_missing']").count() == 1
+    assert "未检测到指定动作" in page.inner_text("#verdict-box")
+    assert page.locator("#verdict-box [data-flag='spoof_suspected']").count() == 1
