@@ -29,6 +29,11 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 VIDEO_TYPES = frozenset({"video/webm", "video/mp4"})
 UPLOAD_SUFFIXES = ("/snapshots", "/enrollment", "/identity-review")
 BURST_SUFFIX = "/bursts"
+# Multipart limits passed to every ``request.form()``: the upload routes take file parts
+# only, so a text field (no filename) never needs more than a few bytes. File parts are
+# bounded by the body cap; part headers by python-multipart (8 headers of <= 4,224 bytes).
+FORM_FIELD_MAX_BYTES = 1024
+FORM_MAX_FIELDS = 4
 
 IMAGE_BODY_OPENAPI: dict[str, Any] = {
     "requestBody": {
@@ -157,7 +162,9 @@ async def read_image(request: Request) -> bytes:
 
     form_request = Request(request.scope, receive)
     try:
-        form = await form_request.form(max_files=1, max_fields=4)
+        form = await form_request.form(
+            max_files=1, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_FIELD_MAX_BYTES
+        )
     except Exception as exc:  # malformed multipart is the client's error
         raise ApiError("validation_error", "malformed multipart body") from exc
     try:
@@ -202,7 +209,9 @@ async def read_burst(
 
     form_request = Request(request.scope, receive)
     try:
-        form = await form_request.form(max_files=max_frames, max_fields=4)
+        form = await form_request.form(
+            max_files=max_frames, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_FIELD_MAX_BYTES
+        )
     except Exception as exc:  # malformed multipart is the client's error
         if "Too many files" in str(exc):
             raise BurstTooLarge("too many frames", details={"max_frames": max_frames}) from None

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from proctor.clock import Clock, SystemClock
@@ -169,7 +170,7 @@ def build_container(
         ),
         idempotency=IdempotencyService(uow, clk, ttl_s=s.idempotency_ttl_s),
         ping_db=lambda: ping(storage),
-        audit_ok=lambda: storage.verify_audit().ok,
+        audit_ok=lambda: audit_ok(storage, s.resolved_audit_checkpoints()),
         close=closer(jobs.close, storage.engine.dispose),
         bursts=verifier,
         review_cases=cases,
@@ -403,3 +404,11 @@ def zone_policy(s: ProctorSettings, model_id: str) -> ZonePolicy | None:
         z.match_z if normalised else None,
         z.no_match_z if normalised else None,
     )
+
+
+def audit_ok(storage: Storage, checkpoints: Path) -> bool:
+    """The audit chain, and its newest signed checkpoint when there is one (tail cuts)."""
+    from proctor.storage.audit_anchor import verify_with_checkpoint_file
+
+    with storage.sessionmaker() as s:
+        return verify_with_checkpoint_file(s, storage.audit_key, checkpoints)[0].ok

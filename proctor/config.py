@@ -51,6 +51,9 @@ class ProctorSettings(BaseSettings):
 
     # ---- service (api/) -------------------------------------------------------------------
     data_dir: Path = Path("var")
+    # Signed audit checkpoints (`proctor audit checkpoint`), kept apart from the database in
+    # production; default: <data_dir>/audit-checkpoints.jsonl. The auditor route checks them.
+    audit_checkpoints: Path | None = None
     database_url: str | None = None  # default: sqlite under data_dir
     token_secret: SecretStr | None = None  # None: a random per-process secret (dev only)
     token_ttl_s: int = 3600
@@ -88,6 +91,9 @@ class ProctorSettings(BaseSettings):
     burst_max_bytes: int = 12 * 1024 * 1024  # the whole burst request body (413 before reading)
     burst_clip_max_bytes: int = 8 * 1024 * 1024  # one WebM/MP4 clip
     burst_clip_max_s: float = 4.0
+
+    def resolved_audit_checkpoints(self) -> Path:
+        return self.audit_checkpoints or self.data_dir / "audit-checkpoints.jsonl"
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'proctor.db'}"

@@ -22,6 +22,7 @@ export const REASONS = {
   too_few_frames: ["有效画面太少", "请保持整张脸在画面中，光线充足，并保持摄像头开启。"],
   flat_motion_suspected: ["疑似照片或屏幕翻拍", "请本人面对摄像头完成动作，不要使用照片或视频。"],
   liveness_passed: ["动作核验通过", ""],
+  identity_uncertain: ["无法确定是否为本人", "本次不计入失败次数。请手持本人身份证拍照，提交人工核验。"],
   unsupported_format: ["图片格式不支持", "请重试。"],
   corrupt_image: ["图片损坏", "请重试。"],
 };
@@ -36,6 +37,7 @@ export const FLAGS = {
 
 export const STATES = {
   active: "进行中",
+  identity_review: "等待人工核验身份",
   completed: "已完成",
   terminated_invalid: "已终止（无效）",
 };

@@ -296,16 +296,57 @@ async function runChallenge(ch) {
     ui.overlay.classList.add("hidden");
   }
   if (session.state === "terminated_invalid") ended();
+  else if (session.state === "identity_review") await identityReview();
 }
 
-function ended() {
+/** Uncertain entry check: not a strike. The driver photographs themself holding their ID
+ * card; a reviewer compares it (and the entry capture) with the registered photo. The page
+ * then waits for the decision: approved → the session goes on; rejected → it has ended. */
+async function identityReview() {
+  const box = el("div", { class: "card", id: "identity-review-box" },
+    el("h3", { text: "需要人工核验身份" }),
+    el("p", { text: "系统无法确定画面中是否为本人（不计入失败次数）。请手持本人身份证，让人脸和证件同时出现在画面中，然后拍照提交。" }));
+  const btn = el("button", { class: "primary", id: "id-photo", text: "拍摄手持身份证照片并提交" });
+  const out = el("div", { id: "identity-review-msg" });
+  box.append(el("div", { class: "row", style: "margin-top:6px" }, btn), out);
+  ui.verdict.replaceChildren(box);
+  await new Promise((resolve) => {
+    btn.addEventListener("click", async () => {
+      btn.disabled = true;
+      try {
+        const jpeg = await grabJpeg();
+        const m = await api.call("POST", `/v1/me/identity-review?session_id=${encodeURIComponent(session.session_id)}`, { body: jpeg, contentType: "image/jpeg" });
+        out.dataset.reviewId = m.review_id;
+        show(out, `已提交人工核验（${m.review_id}），请稍候，审核完成后将自动继续。`, "ok");
+        resolve();
+      } catch (e) {
+        btn.disabled = false;
+        show(out, errText(e));
+      }
+    });
+  });
+  while (session.state === "identity_review") {
+    await sleep(POLL_MS);
+    try {
+      render(await api.call("POST", `/v1/sessions/${session.session_id}/heartbeat`));
+    } catch (e) {
+      show(out, errText(e));
+    }
+  }
+  if (session.state === "terminated_invalid") return ended("identity_review_rejected");
+  show(out, "身份核验已通过，可以继续。", "ok");
+  if (session.kind === "exam") await nextQuestion();
+  else if (session.challenge) await runChallenge(session.challenge);
+}
+
+function ended(why = "three_consecutive_failures") {
   stopPolling();
   stopClock();
   $("#question").classList.add("hidden");
   ["#study-start", "#study-complete", "#exam-start"].forEach((s) => ($(s).disabled = true));
   const box = el("div", { class: "card ended", id: "ended-box" },
     el("h3", { text: "本次会话已终止" }),
-    el("p", { text: `连续 ${MAX_FAILS} 次人脸核验未通过，本次${session.kind === "exam" ? "考试成绩无效" : "学习时长不予计入"}。` }),
+    el("p", { "data-why": why, text: `${why === "identity_review_rejected" ? "人工核验身份未通过" : `连续 ${MAX_FAILS} 次人脸核验未通过`}，本次${session.kind === "exam" ? "考试成绩无效" : "学习时长不予计入"}。` }),
     el("p", { class: "mute", text: "如确系本人操作，可在 24 小时内申请复核，由交管部门人工审查。" }));
   const statement = el("textarea", { rows: "2", placeholder: "复核说明（选填）" });
   const btn = el("button", { class: "primary", text: "申请复核" });

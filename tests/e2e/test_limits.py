@@ -59,11 +59,43 @@ def test_full_cpu_pool_sheds_503_with_retry_after(
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         codes = list(pool.map(submit, range(4)))
+    from tests.security.artifacts import write_table
+
+    write_table("shed_503.md", "LD1 shedding: 4 concurrent snapshots, 1 worker, no queue",
+                ["status", "count"], [[c, codes.count(c)] for c in sorted(set(codes))])  # fmt: skip
     assert 503 in codes and 200 in codes, codes
-    assert set(codes) <= {200, 503}
+    assert set(codes) <= {200, 503}  # shed with 503, never another 5xx
     # a shed request consumed nothing: the same challenge can be answered afterwards
     for i, code in enumerate(codes):
         if code == 503:
             v = opened[i]
             r = api.snapshot(drivers[i], v["session_id"], v["challenge"]["id"], photos["obama2"])
             assert r.status_code == 200, r.text
+
+
+def test_fourth_attempt_after_termination_is_refused(api: Api, photos: dict[str, bytes]) -> None:
+    """L1 over HTTP: three failed matches end the session; a 4th upload is refused (on the
+    answered challenge and on an invented one), records nothing and is never 5xx."""
+    from tests.security.artifacts import write_table
+
+    who = api.onboard("fourth-attempt", photos["obama"])
+    v = api.ok("POST", "/v1/sessions", who, json={"kind": "study"})
+    sid, challenge = v["session_id"], v["challenge"]
+    assert api.snapshot(who, sid, challenge["id"], photos["obama2"]).json()["passed"]
+    challenge = api.wait_challenge(who, sid)
+    for _ in range(3):
+        last = challenge["id"]
+        r = api.snapshot(who, sid, last, photos["biden"])
+        assert r.status_code == 200 and not r.json()["passed"], r.text
+        challenge = r.json()["session"]["challenge"]
+    assert r.json()["session"]["state"] == "terminated_invalid" and challenge is None
+    rows: list[list[object]] = []
+    for label, cid in (("last answered challenge", last), ("made-up id", "no-such-challenge")):
+        r = api.snapshot(who, sid, cid, photos["obama2"])
+        rows.append(["http", label, r.status_code, r.json()["error"]["code"]])
+    after = api.ok("POST", f"/v1/sessions/{sid}/heartbeat", who)
+    assert after["state"] == "terminated_invalid" and after["attempts"] == 4, after
+    write_table("attempt_limit_http.md", "L1 over HTTP: a 4th upload after termination",
+                ["level", "challenge", "status", "code"], rows)  # fmt: skip
+    assert rows[0][2] == 409 and rows[0][3] in {"challenge_reused", "session_closed"}, rows
+    assert rows[1][2] == 404 and rows[1][3] == "challenge_unknown", rows
