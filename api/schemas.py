@@ -255,6 +255,8 @@ class ManualCaseOut(ManualReviewOut):
     """A manual review as its reviewer sees it; a 复核 carries its review case."""
 
     evidence_ids: list[str] = []
+    # the driver's registered photo crops, to set beside the evidence
+    reference_ids: list[str] = []
     review_case: ReviewCaseOut | None = None
 
 

@@ -134,9 +134,11 @@ async def manual(review_id: IdPath, who: Reviewer, c: Services) -> ManualCaseOut
     rv = None
     if m.kind == "fuxi":
         rv = await anyio.to_thread.run_sync(c.review.reverification, CaseKind.FUXI, m.subject_id)
+    refs = await anyio.to_thread.run_sync(c.review.references_for, m.driver_id)
     return ManualCaseOut(
         **manual_out(m).model_dump(),
         evidence_ids=list(m.evidence_ids),
+        reference_ids=list(refs),
         review_case=case_out(rv, c),
     )
 

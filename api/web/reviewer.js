@@ -288,6 +288,15 @@ function watermark(g, w, h) {
   g.restore();
 }
 
+/** Registered photo beside the evidence: for an ID check, the ID-holding photo's face crop
+ * and (after an uncertain entry check) the entry capture; for a 复核, the session's crops. */
+async function drawManualCrops(reviewId) {
+  const m = await api.call("GET", `/v1/review/manual/${reviewId}`);
+  if (!openCase || openCase.id !== reviewId) return; // another case was opened meanwhile
+  for (const id of m.reference_ids || []) await drawCrop(reviewId, id, "登记照片", null);
+  for (const id of m.evidence_ids || []) await drawCrop(reviewId, id, m.kind === "fuxi" ? "核验抓拍" : "核验材料", null);
+}
+
 function showManual(m) {
   openCase = { type: "manual", id: m.review_id, item: m };
   $("#case").classList.remove("hidden");
@@ -298,8 +307,9 @@ function showManual(m) {
   $("#crops").replaceChildren();
   $("#recommendation").replaceChildren();
   fact(dl, "类型", m.kind === "fuxi" ? "复核申请" : "人工核验身份");
-  fact(dl, "驾驶人", m.subject_id);
+  fact(dl, "核验对象", m.subject_id);
   fact(dl, "提交时间", fmtTime(m.created_at));
+  drawManualCrops(m.review_id).catch((e) => show($("#case-msg"), errText(e)));
   $("#uphold").textContent = "不予通过";
   $("#dismiss").textContent = "通过";
   $("#reason-note").textContent = "理由为必填。";

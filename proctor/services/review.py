@@ -381,6 +381,11 @@ class ReviewService:
             uow.commit()
         return m
 
+    def references_for(self, driver_id: str) -> tuple[str, ...]:
+        """Evidence ids of the driver's registered reference crops (for a case view)."""
+        with self._uow() as uow:
+            return self._references(uow, driver_id)
+
     @staticmethod
     def _references(uow: RecordsUnitOfWork, driver_id: str) -> tuple[str, ...]:
         subject_key = uow.drivers.subject_key(driver_id)

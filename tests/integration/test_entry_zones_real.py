@@ -9,7 +9,6 @@ the reviewer's decision resumes the session (anchored on that entry capture) or 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,14 +19,13 @@ from sqlalchemy import select
 from proctor.bootstrap import Container, build_container, zone_policy
 from proctor.clock import FakeClock
 from proctor.config import ProctorSettings
-from proctor.errors import ProctorError
 from proctor.matching.session_decision import ZonePolicy
 from proctor.pipeline import Pipeline
 from proctor.services.ports import RetentionClass
 from proctor.services.sessions import anchor_key
 from proctor.session.states import IdentityReviewPending, SessionKind
 from proctor.storage.tables import AuditRow
-from proctor.types import Verdict
+from tests.zone_pairs import uncertain_pair as find_uncertain_pair
 
 pytestmark = [pytest.mark.model, pytest.mark.db]
 
@@ -37,31 +35,7 @@ DRIVER = "driver-1"
 @pytest.fixture(scope="module")
 def uncertain_pair(face_data: Path, pipeline: Pipeline) -> tuple[bytes, bytes, bytes]:
     """(reference, entry capture, ID-holding stand-in): one person, the pair uncertain."""
-    zones = zone_policy(ProctorSettings(), pipeline.model_id)
-    assert zones is not None, "models/operating_points.toml has no zones for this model"
-    by_person: dict[str, list[Path]] = {}
-    with (face_data / "asian_dev_pairs.tsv").open() as fh:
-        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["same"] == "1"]
-    for r in rows:
-        for p in (r["path_a"], r["path_b"]):
-            by_person.setdefault(p.rsplit("-", 1)[0], []).append(face_data / p)
-    for r in rows[:60]:
-        a, b = (face_data / r["path_a"]).read_bytes(), (face_data / r["path_b"]).read_bytes()
-        try:
-            template = pipeline.enroll([a])
-            res = pipeline.verify(template, b)
-        except ProctorError:  # refused images (format, no face) are not this test's subject
-            continue
-        if res.verdict is Verdict.REJECTED or res.distance is None:
-            continue
-        if zones.match_l2 < res.distance <= zones.no_match_l2:
-            third = [
-                p
-                for p in by_person[r["path_a"].rsplit("-", 1)[0]]
-                if p.name not in (Path(r["path_a"]).name, Path(r["path_b"]).name)
-            ]
-            return a, b, (third[0].read_bytes() if third else a)
-    pytest.skip("no genuine dev pair falls inside the shipped uncertain zone in 60 pairs")
+    return find_uncertain_pair(face_data, pipeline)
 
 
 @pytest.fixture()
