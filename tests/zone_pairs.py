@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,13 @@ from proctor.pipeline import Pipeline
 from proctor.types import Verdict
 
 
-def uncertain_pair(face_data: Path, pipeline: Pipeline) -> tuple[bytes, bytes, bytes]:
+def uncertain_pair(
+    face_data: Path, pipeline: Pipeline, as_captured: Callable[[bytes], bytes] | None = None
+) -> tuple[bytes, bytes, bytes]:
     """(reference, entry capture, a third photo of the same person as the ID-holding
-    stand-in): chosen by measuring, so the test follows the shipped operating points."""
+    stand-in): chosen by measuring, so the test follows the shipped operating points.
+    ``as_captured`` turns a photo into what the service will receive (e.g. a webcam frame
+    of it); the pair is judged on that."""
     zones = zone_policy(ProctorSettings(), pipeline.model_id)
     assert zones is not None, "models/operating_points.toml has no zones for this model"
     by_person: dict[str, list[Path]] = {}
@@ -29,7 +34,7 @@ def uncertain_pair(face_data: Path, pipeline: Pipeline) -> tuple[bytes, bytes, b
         a, b = (face_data / r["path_a"]).read_bytes(), (face_data / r["path_b"]).read_bytes()
         try:
             template = pipeline.enroll([a])
-            res = pipeline.verify(template, b)
+            res = pipeline.verify(template, as_captured(b) if as_captured else b)
         except ProctorError:  # refused images (format, no face) are not this test's subject
             continue
         if res.verdict is Verdict.REJECTED or res.distance is None:
