@@ -45,17 +45,7 @@ async def idempotent(
     status_code: int = 200,
 ) -> JSONResponse:
     """Run ``run`` at most once per (caller, route, key); replay the stored answer after."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        # Snapshot submits and decisions must be safe to retry: the key is required.
-        raise ApiError(
-            "idempotency_key_required",
-            "this request needs an Idempotency-Key header (e.g. the challenge id)",
-        )
-    if not key or len(key) > MAX_KEY_LEN:
-        raise ApiError("validation_error", "Idempotency-Key must be 1-200 characters")
-    scope = f"{who.role.value}:{who.subject}:{request.method}:{request.url.path}"
-    digest = fingerprint(request, body)
+    scope, key, digest = _keyed(request, who, body)
     stored = await anyio.to_thread.run_sync(c.idempotency.begin, scope, key, digest)
     if stored is not None:
         return JSONResponse(
@@ -88,6 +78,52 @@ async def idempotent(
         c.idempotency.complete, scope, key, digest, status_code, json.dumps(payload)
     )
     return JSONResponse(payload, status_code=status_code)
+
+
+async def idempotent_cpu(
+    request: Request,
+    c: Container,
+    who: Principal,
+    body: bytes,
+    work: Callable[[], Any],
+) -> JSONResponse:
+    """``idempotent`` for a matching route whose use case already makes its side effect
+    single-use (a capture challenge is claimed once; a concurrent duplicate gets 409
+    ``challenge_reused``): no in-flight record is written, and the stored-answer lookup,
+    ``work`` and the answer's storage run in one call on the bounded CPU pool (one thread
+    hop, one idempotency write). A full pool sheds with 503 before anything is read.
+    Only successful answers are stored."""
+    scope, key, digest = _keyed(request, who, body)
+
+    def unit() -> tuple[bool, int, Any]:
+        stored = c.idempotency.lookup(scope, key, digest)
+        if stored is not None:
+            return True, stored.status_code, json.loads(stored.body)
+        # Refusals are not stored: re-running one gives the same answer (the challenge is
+        # still refused), and a duplicate's 409 challenge_reused must never shadow the
+        # answer of the request that holds the claim.
+        payload = jsonable_encoder(work())
+        c.idempotency.complete(scope, key, digest, 200, json.dumps(payload))
+        return False, 200, payload
+
+    replayed, status, payload = await request.app.state.cpu.run(unit)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def _keyed(request: Request, who: Principal, body: bytes) -> tuple[str, str, str]:
+    """(scope, key, request hash); the key is required (400 without it)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        # Snapshot submits and decisions must be safe to retry: the key is required.
+        raise ApiError(
+            "idempotency_key_required",
+            "this request needs an Idempotency-Key header (e.g. the challenge id)",
+        )
+    if not key or len(key) > MAX_KEY_LEN:
+        raise ApiError("validation_error", "Idempotency-Key must be 1-200 characters")
+    scope = f"{who.role.value}:{who.subject}:{request.method}:{request.url.path}"
+    return scope, key, fingerprint(request, body)
 
 
 def _error_response(request: Request, exc: ProctorError) -> JSONResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,7 +142,7 @@ def build_container(
         burst_judge=verifier,
         anchor_policy=anchor_policy(s, pipe.model_id),
         zone_policy=zone_policy(s, pipe.model_id),
-        image_check=partial(decode_image, limits=pipe.config.decode_limits),
+        image_check=verifier.check_image,
     )
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)
@@ -284,8 +283,28 @@ class PipelinePool:
             return w.pipeline.enroll(photos)
 
     def verify(self, reference: Template, probe: bytes) -> VerificationResult:
+        """Compare; reuses this thread's ``check_image`` decode of ``probe`` (no second
+        decode of the same upload)."""
+        cached = getattr(self._checked, "image", None)
+        self._checked.image = None
         with self._worker() as w:
+            if cached is not None and cached[0] is probe:
+                _, rgb, decode_ms = cached
+                p = w.pipeline
+                a = p.analyze_rgb(rgb, p.config.snapshot_quality, {"decode": decode_ms})
+                return p.verify_analysis(reference, a)
             return w.pipeline.verify(reference, probe)
+
+    def check_image(self, probe: bytes) -> None:
+        """Decode a snapshot only (no worker held: decoding is thread-safe). Raises its
+        ``ImageError`` so that an unusable upload is refused before its challenge is
+        claimed; the pixels are kept for this thread's next ``verify`` of the same bytes."""
+        import time
+
+        self._checked.image = None
+        t0 = time.perf_counter()
+        rgb = decode_image(probe, self._decode_limits).rgb
+        self._checked.image = (probe, rgb, (time.perf_counter() - t0) * 1000.0)
 
     def judge_burst(
         self, reference: Template, upload: Sequence[bytes] | bytes, actions: Sequence[str]

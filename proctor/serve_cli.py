@@ -64,8 +64,8 @@ def load(
     overhead: Annotated[
         Path | None,
         typer.Option(
-            help="folder of 640x480 webcam frames: measure the HTTP snapshot path's median "
-            "against the in-process pipeline's, one request at a time, instead of load"
+            help="a webcam clip (or a folder of JPEG frames): medians of the HTTP snapshot "
+            "path, the same use case in-process and the bare pipeline, instead of load"
         ),
     ] = None,
     samples: Annotated[int, typer.Option(help="snapshots for --overhead")] = 60,

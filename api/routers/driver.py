@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import AnyRole, Driver, Services
-from api.idempotency import idempotent
+from api.idempotency import idempotent, idempotent_cpu
 from api.limits import BURST_BODY_OPENAPI, IMAGE_BODY_OPENAPI, read_burst, read_image
 from api.routers.views import manual_out, session_out
 from api.schemas import (
@@ -160,12 +160,10 @@ async def submit_snapshot(
     """Answer a capture challenge with one snapshot. Honours ``Idempotency-Key``."""
     image = await read_image(request)
 
-    def submit() -> SubmissionResult:
-        c.consent.require(who.subject)  # in the same worker call: one thread hop, not two
-        return c.sessions.submit_snapshot(session_id, who.subject, challenge_id, image)
-
-    async def run() -> SubmissionOut:
-        r: SubmissionResult = await request.app.state.cpu.run(submit)
+    def submit() -> SubmissionOut:
+        # One worker call (see idempotent_cpu): consent, decode, claim, compare, record.
+        c.consent.require(who.subject)
+        r = c.sessions.submit_snapshot(session_id, who.subject, challenge_id, image)
         return SubmissionOut(
             attempt_no=r.attempt_no,
             passed=r.passed,
@@ -176,7 +174,7 @@ async def submit_snapshot(
             session=session_out(r.session, c.clock.now()),
         )
 
-    return await idempotent(request, c, who, image, run)
+    return await idempotent_cpu(request, c, who, image, submit)
 
 
 @router.post(

@@ -214,20 +214,46 @@ def run_load(cfg: LoadConfig) -> dict[str, Any]:
 SAMPLES_PER_IDENTITY = 8  # keeps each identity inside the per-driver rate limit's burst
 
 
-def _webcam_frames(pipe: Pipeline, frames_dir: Path, n: int) -> tuple[bytes, Template, list[bytes]]:
+def _clip_frames(clip: Path, n: int) -> list[bytes]:
+    """``n + 1`` frames spread over a webcam clip, as JPEG q90 (what a page would upload)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip))
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    wanted = {round(i * (total - 1) / max(1, n)) for i in range(n + 1)} if total > 1 else set()
+    out: list[bytes] = []
+    index = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if index in wanted:
+            ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            if ok:
+                out.append(jpeg.tobytes())
+        index += 1
+    cap.release()
+    return out
+
+
+def _webcam_frames(pipe: Pipeline, source: Path, n: int) -> tuple[bytes, Template, list[bytes]]:
     """A reference (the first frame the enrolment accepts), its template, and ``n`` later
-    frames of the same webcam session."""
+    frames: of one webcam clip (a video file: one person, one session) or of a folder of
+    JPEG frames."""
     from proctor.errors import ProctorError
 
-    files = sorted(frames_dir.glob("*.jpg"))
-    for i, f in enumerate(files[:-1]):
+    if source.is_file():
+        frames = _clip_frames(source, n)
+    else:
+        frames = [f.read_bytes() for f in sorted(source.glob("*.jpg"))]
+    for i, f in enumerate(frames[:-1]):
         try:
-            template = pipe.enroll([f.read_bytes()])
+            template = pipe.enroll([f])
         except ProctorError:
             continue
-        later = files[i + 1 :]
-        return f.read_bytes(), template, [later[k % len(later)].read_bytes() for k in range(n)]
-    raise SystemExit(f"no usable webcam frames under {frames_dir}")
+        later = frames[i + 1 :]
+        return f, template, [later[k % len(later)] for k in range(n)]
+    raise SystemExit(f"no usable webcam frames in {source}")
 
 
 def _http_identity(client: httpx.Client, secret: bytes, reference: bytes) -> dict[str, str]:
@@ -265,10 +291,13 @@ def run_overhead(url: str, frames_dir: Path, samples: int = 60) -> dict[str, Any
     service: list[float] = []
     remote: list[float] = []
     statuses: dict[int, int] = defaultdict(int)
+    passed = 0
     client = httpx.Client(base_url=url, timeout=60.0)
     headers: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        c = build_container(ProctorSettings(data_dir=Path(tmp)), pipeline=pipe)
+        # snapshots at entry: the server under test must also run with bursts off
+        settings = ProctorSettings(data_dir=Path(tmp), liveness_bursts=False)
+        c = build_container(settings, pipeline=pipe)
         try:
             # interleaved per frame, so that all three see the same machine load
             for i, frame in enumerate(frames):
@@ -298,6 +327,9 @@ def run_overhead(url: str, frames_dir: Path, samples: int = 60) -> dict[str, Any
                 )
                 remote.append(time.perf_counter() - t)
                 statuses[r.status_code] += 1
+                if r.status_code == 409 and "burst_required" in r.text:
+                    raise SystemExit("start the server with PROCTOR_LIVENESS_BURSTS=false")
+                passed += r.status_code == 200 and bool(r.json().get("passed"))
         finally:
             c.close()
     local_ms = 1000 * statistics.median(local)
@@ -315,4 +347,5 @@ def run_overhead(url: str, frames_dir: Path, samples: int = 60) -> dict[str, Any
         # what everything around the face pipeline adds (storage, audit, evidence, HTTP)
         "http_over_pipeline_ratio": round(http_ms / local_ms - 1, 3),
         "status_counts": dict(sorted(statuses.items())),
+        "http_snapshots_passed": passed,
     }

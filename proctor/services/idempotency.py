@@ -55,6 +55,23 @@ class IdempotencyService:
             uow.commit()
         return None
 
+    def lookup(self, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:
+        """Read-only ``begin`` for use cases that are single-use by themselves: the stored
+        answer to replay, or None; the same errors as ``begin`` for a reused key or a
+        request still in flight (recorded by ``begin``)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            found = uow.idempotency.get(scope, key)
+        if found is None or found.expires_at <= now:
+            return None
+        if found.request_hash != request_hash:
+            raise IdempotencyKeyReused("this Idempotency-Key was used for another request")
+        if found.state == "done":
+            return found
+        if now - found.created_at < self._stale:
+            raise IdempotencyInFlight("a request with this Idempotency-Key is in flight")
+        return None
+
     def complete(self, scope: str, key: str, request_hash: str, status: int, body: str) -> None:
         now = self._clock.now()
         with self._uow() as uow:
