@@ -115,6 +115,10 @@ def bench_speed(
     json_out: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
     limit: Annotated[int | None, typer.Option(help="use the first N images")] = None,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline")] = True,
+    burst: Annotated[
+        Path | None,
+        typer.Option(help="also time liveness bursts (30 frames / 2 s) cut from this clip"),
+    ] = None,
 ) -> None:
     """Per-stage median and p95 on one core, and the ratio against face_recognition."""
     from proctor.bench.speed import list_images, run_speed
@@ -168,6 +172,16 @@ def bench_speed(
         f"peak RSS {res['peak_rss_mb']:.0f} MB; throughput "
         + ", ".join(f"{w} worker(s) {v:.1f} img/s" for w, v in tp.items())
     )
+    if burst is not None:
+        from proctor.bench.burst_speed import run_burst_speed
+
+        b = run_burst_speed(_pipeline(), burst)
+        res["burst"] = b
+        console.print(
+            f"liveness burst ({b['frames_per_burst']} frames, {b['bursts']} bursts): median "
+            f"{b['burst_ms_median']:.0f} ms vs {b['snapshot_ms_median']:.0f} ms per snapshot "
+            f"= {b['burst_in_snapshots']:.1f} snapshots; stages {b['burst_stage_ms_median']}"
+        )
     _write_json(json_out, res)
     if json_out is not None:
         from proctor.bench.chart import write_stage_chart
