@@ -143,6 +143,7 @@ def build_container(
         anchor_policy=anchor_policy(s, pipe.model_id),
         zone_policy=zone_policy(s, pipe.model_id),
         image_check=verifier.check_image,
+        image_release=verifier.release_image,
     )
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)
@@ -294,6 +295,10 @@ class PipelinePool:
                 a = p.analyze_rgb(rgb, p.config.snapshot_quality, {"decode": decode_ms})
                 return p.verify_analysis(reference, a)
             return w.pipeline.verify(reference, probe)
+
+    def release_image(self) -> None:
+        """Drop this thread's checked pixels (the upload was refused after the check)."""
+        self._checked.image = None
 
     def check_image(self, probe: bytes) -> None:
         """Decode a snapshot only (no worker held: decoding is thread-safe). Raises its

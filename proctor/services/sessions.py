@@ -136,6 +136,7 @@ class SessionService:
         anchor_policy: AnchorPolicy | None = None,
         zone_policy: ZonePolicy | None = None,
         image_check: Callable[[bytes], object] | None = None,
+        image_release: Callable[[], None] | None = None,
     ) -> None:
         self._uow = uow_factory
         self._verifier = verifier
@@ -154,6 +155,7 @@ class SessionService:
         # Decodes an upload before its challenge is claimed: an unusable file (wrong format,
         # corrupt, truncated, too large) is refused with its 4xx code and costs no attempt.
         self._image_check = image_check
+        self._image_release = image_release
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -228,7 +230,12 @@ class SessionService:
     ) -> SubmissionResult:
         if self._image_check is not None:
             self._image_check(image)  # raises ImageError: nothing claimed, no strike
-        claimed = self._claim(session_id, driver_id, challenge_id, burst=False)
+        try:
+            claimed = self._claim(session_id, driver_id, challenge_id, burst=False)
+        except BaseException:
+            if self._image_release is not None:
+                self._image_release()  # the checked pixels will not be compared
+            raise
         # compare, outside any transaction
         result: VerificationResult | None = None
         try:
