@@ -195,7 +195,7 @@ function logLine(r, ch) {
   const reasons = r.reasons.map(reasonText).join("、");
   const cls = r.passed ? "pass" : "fail";
   const kinds = { entry: "进入核验", random: "随机抽查", exam_start: "考前核验", exam_end: "交卷核验", retry: "重拍" };
-  ui.log.prepend(el("div", { class: cls, text: `${new Date().toLocaleTimeString("zh-CN", { hour12: false })} 第${r.attempt_no}次 ${kinds[ch.kind] || ch.kind}：${r.passed ? "通过" : "未通过"} ${reasons}` }));
+  ui.log.prepend(el("div", { class: cls, text: `${new Date().toLocaleTimeString("zh-CN", { hour12: false })} 第${r.attempt_no}次 ${kinds[ch.kind] || ch.kind}：${r.passed ? "通过" : r.session.state === "identity_review" ? "待人工核验（不计失败）" : "未通过"} ${reasons}` }));
 }
 
 function showVerdict(r, burst = false) {
