@@ -96,6 +96,8 @@ class CaseDesk(Protocol):
     ) -> ManualReview | None: ...
 
 
+DECIDED_KEEP = timedelta(hours=24)  # a decided ID check's crops, as a closed session's
+
 # (uow, session id, approved, reviewer id) -> whether a waiting session was found
 IdentityDecided = Callable[[RecordsUnitOfWork, str, bool, str], bool]
 
@@ -333,9 +335,15 @@ class ReviewService:
             m.status, m.decided_by, m.decided_at = "decided", reviewer_id, now
             m.decision = "approved" if approve else "rejected"
             uow.manual_reviews.save(m)
-            if m.kind == "manual_id" and self._on_identity is not None:
-                # same transaction: the session resumes or ends with the decision
-                self._on_identity(uow, m.subject_id, approve, reviewer_id)
+            if m.kind == "manual_id":
+                # The ID-photo crop and any uncertain entry capture were held for this
+                # decision; from now on they live as a passed/failed capture would: 24 h
+                # (the window to contest), tightened again when a resumed session closes.
+                retention = RetentionClass.PASSED if approve else RetentionClass.FAILED
+                uow.evidence.set_retention(list(m.evidence_ids), retention, now + DECIDED_KEEP)
+                if self._on_identity is not None:
+                    # same transaction: the session resumes or ends with the decision
+                    self._on_identity(uow, m.subject_id, approve, reviewer_id)
             self._audit(uow, reviewer_id, "manual_review_decided", m.id, m.decision)
             uow.outbox.emit(
                 NotificationEvent(

@@ -71,8 +71,20 @@ def _decide(c: Container, pair: tuple[bytes, bytes, bytes], sid: str, approve: b
     with c.sessions._uow() as uow:
         entry_evidence = uow.evidence.for_session(sid)
     assert entry_evidence and set(entry_evidence) <= set(m.evidence_ids)
+    assert len(m.evidence_ids) > len(entry_evidence)  # the ID-photo crop as well
     assert c.review.claim("reviewer-1") == m.id
+    with c.sessions._uow() as uow:  # held for the human until the decision
+        assert all(uow.evidence.retention_of(e) == (RetentionClass.FLAGGED, None)
+                   for e in m.evidence_ids)  # fmt: skip
     c.review.decide_manual(m.id, "reviewer-1", approve)
+    # then kept like a passed / failed capture: 24 h from the decision, never forever
+    kept = RetentionClass.PASSED if approve else RetentionClass.FAILED
+    until = c.clock.now() + timedelta(hours=24)
+    with c.sessions._uow() as uow:
+        for e in m.evidence_ids:
+            held = uow.evidence.retention_of(e)
+            assert held is not None and held[0] is kept and held[1] is not None
+            assert held[1] <= until
 
 
 def test_uncertain_entry_goes_to_id_review_and_approval_resumes(
