@@ -36,7 +36,7 @@ from proctor.rules.timeutil import local_date
 from proctor.services.common import NotFound, NotOwner, new_id
 from proctor.services.ports import ExamRecord, ManualReview, NotificationEvent, RetentionClass
 from proctor.services.records import driver_record_from_json
-from proctor.services.review import FUXI_WINDOW, ReviewWindowClosed
+from proctor.services.review import check_fuxi_allowed
 
 # After the decision the normal class runs again from the decision: 24 h, the window the
 # driver has to contest it (SECURITY.md c.4: "delete ≤ 24 h after the final decision").
@@ -66,13 +66,7 @@ class ReviewCaseService:
         """The driver's 复核 request: the manual review, its case and the evidence hold, at once."""
         now = self._clock.now()
         with self._uow() as uow:
-            s = uow.sessions.get(session_id)
-            if s is None or s.driver_id != driver_id:
-                raise NotFound(details={"session_id": session_id})
-            if s.state.value != "terminated_invalid" or s.closed_at is None:
-                raise IllegalTransition("only an invalid session can be reviewed")
-            if now > s.closed_at + FUXI_WINDOW:
-                raise ReviewWindowClosed(details={"closed_at": s.closed_at.isoformat()})
+            check_fuxi_allowed(uow, session_id, driver_id, now)
             if uow.review_cases.by_source(CaseKind.FUXI.value, session_id) is not None:
                 raise IllegalTransition(
                     "a 复核 was already requested for this record",

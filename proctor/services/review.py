@@ -98,6 +98,20 @@ class CaseDesk(Protocol):
 
 DECIDED_KEEP = timedelta(hours=24)  # a decided ID check's crops, as a closed session's
 
+
+def check_fuxi_allowed(
+    uow: RecordsUnitOfWork, session_id: str, driver_id: str, now: datetime
+) -> None:
+    """A 复核 may be asked of one's own invalid session, within 24 h of its result."""
+    s = uow.sessions.get(session_id)
+    if s is None or s.driver_id != driver_id:
+        raise NotFound(details={"session_id": session_id})
+    if s.state.value != "terminated_invalid" or s.closed_at is None:
+        raise IllegalTransition("only an invalid session can be reviewed")
+    if now > s.closed_at + FUXI_WINDOW:
+        raise ReviewWindowClosed(details={"closed_at": s.closed_at.isoformat()})
+
+
 # (uow, session id, approved, reviewer id) -> whether a waiting session was found
 IdentityDecided = Callable[[RecordsUnitOfWork, str, bool, str], bool]
 
@@ -296,15 +310,8 @@ class ReviewService:
         """
         if self._cases is not None:
             return self._cases.request_fuxi(session_id, driver_id, statement)[0]
-        now = self._clock.now()
         with self._uow() as uow:
-            s = uow.sessions.get(session_id)
-            if s is None or s.driver_id != driver_id:
-                raise NotFound(details={"session_id": session_id})
-            if s.state.value != "terminated_invalid" or s.closed_at is None:
-                raise IllegalTransition("only an invalid session can be reviewed")
-            if now > s.closed_at + FUXI_WINDOW:
-                raise ReviewWindowClosed(details={"closed_at": s.closed_at.isoformat()})
+            check_fuxi_allowed(uow, session_id, driver_id, self._clock.now())
             evidence = tuple(uow.evidence.for_session(session_id))
         return self._new_manual(driver_id, "fuxi", session_id, evidence, statement)
 
