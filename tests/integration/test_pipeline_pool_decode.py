@@ -13,9 +13,7 @@ from proctor.pipeline import Pipeline
 pytestmark = [pytest.mark.model]
 
 
-def test_checked_pixels_are_compared_once_and_released(
-    pipeline: Pipeline, portraits: Path
-) -> None:
+def test_checked_pixels_are_compared_once_and_released(pipeline: Pipeline, portraits: Path) -> None:
     pool = PipelinePool([pipeline])
     template = pipeline.enroll([(portraits / "obama.jpg").read_bytes()])
     probe = (portraits / "obama2.jpg").read_bytes()
