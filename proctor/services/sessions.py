@@ -341,7 +341,11 @@ class SessionService:
             try:
                 pending = s.challenges.get(challenge_id)
                 if not burst and pending is not None and pending.actions and pending.pending:
-                    raise BurstRequired(details={"challenge_id": challenge_id})
+                    raise BurstRequired(
+                        "this challenge asks for actions: answer it with a liveness burst "
+                        "(POST .../bursts)",
+                        details={"challenge_id": challenge_id, "actions": list(pending.actions)},
+                    )
                 challenge = s.claim(challenge_id, self._clock.now())
             except ChallengeRefused as refused:
                 self._refuse(uow, s, challenge_id, refused)
