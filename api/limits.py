@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import ApiError
@@ -154,17 +154,8 @@ async def read_image(request: Request) -> bytes:
     data = b"".join(chunks)
     if ctype != "multipart/form-data":
         return data
-    replay = [data]
-
-    async def receive() -> Message:
-        body = replay.pop() if replay else b""
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    form_request = Request(request.scope, receive)
     try:
-        form = await form_request.form(
-            max_files=1, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_FIELD_MAX_BYTES
-        )
+        form = await _parse_form(request, data, max_files=1)
     except Exception as exc:  # malformed multipart is the client's error
         raise ApiError("validation_error", "malformed multipart body") from exc
     try:
@@ -174,6 +165,20 @@ async def read_image(request: Request) -> bytes:
         return await item.read()
     finally:
         await form.close()
+
+
+async def _parse_form(request: Request, data: bytes, *, max_files: int) -> FormData:
+    """Parse an already-read (capped) multipart body with every Starlette limit set: files,
+    fields, and the size of a non-file part."""
+    replay = [data]
+
+    async def receive() -> Message:
+        body = replay.pop() if replay else b""
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return await Request(request.scope, receive).form(
+        max_files=max_files, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_FIELD_MAX_BYTES
+    )
 
 
 async def read_burst(
@@ -201,17 +206,8 @@ async def read_burst(
         if not data:
             raise EmptyBurst("no clip bytes received")
         return data
-    replay = [data]
-
-    async def receive() -> Message:
-        body = replay.pop() if replay else b""
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    form_request = Request(request.scope, receive)
     try:
-        form = await form_request.form(
-            max_files=max_frames, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_FIELD_MAX_BYTES
-        )
+        form = await _parse_form(request, data, max_files=max_frames)
     except Exception as exc:  # malformed multipart is the client's error
         if "Too many files" in str(exc):
             raise BurstTooLarge("too many frames", details={"max_frames": max_frames}) from None

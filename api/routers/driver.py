@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from api.deps import AnyRole, Driver, Services
 from api.idempotency import idempotent, idempotent_cpu
 from api.limits import BURST_BODY_OPENAPI, IMAGE_BODY_OPENAPI, read_burst, read_image
-from api.routers.views import manual_out, session_out
+from api.routers.views import manual_out, session_out, submission_out
 from api.schemas import (
     AppealOut,
     ApplicationOut,
@@ -164,15 +164,7 @@ async def submit_snapshot(
         # One worker call (see idempotent_cpu): consent, decode, claim, compare, record.
         c.consent.require(who.subject)
         r = c.sessions.submit_snapshot(session_id, who.subject, challenge_id, image)
-        return SubmissionOut(
-            attempt_no=r.attempt_no,
-            passed=r.passed,
-            reasons=list(r.reasons),
-            flags=list(r.flags),
-            distance=r.distance,
-            threshold=r.threshold,
-            session=session_out(r.session, c.clock.now()),
-        )
+        return submission_out(r, c.clock.now())
 
     return await idempotent_cpu(request, c, who, image, submit)
 
@@ -219,15 +211,7 @@ async def submit_burst(
     async def run() -> SubmissionOut:
         await anyio.to_thread.run_sync(c.consent.require, who.subject)
         r: SubmissionResult = await request.app.state.cpu.run(judge)
-        return SubmissionOut(
-            attempt_no=r.attempt_no,
-            passed=r.passed,
-            reasons=list(r.reasons),
-            flags=list(r.flags),
-            distance=r.distance,
-            threshold=r.threshold,
-            session=session_out(r.session, c.clock.now()),
-        )
+        return submission_out(r, c.clock.now())
 
     return await idempotent(request, c, who, kind + digest, run)
 

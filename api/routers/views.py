@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.schemas import ChallengeOut, ManualReviewOut, QueueItemOut, SessionOut
+from api.schemas import ChallengeOut, ManualReviewOut, QueueItemOut, SessionOut, SubmissionOut
 from proctor.liveness.actions import GUIDANCE_ZH, parse_actions
 from proctor.services.ports import ManualReview, QueueItem
-from proctor.services.sessions import SessionView
+from proctor.services.sessions import SessionView, SubmissionResult
+
+
+def submission_out(r: SubmissionResult, now: datetime) -> SubmissionOut:
+    """A decided snapshot or burst, as the driver sees it."""
+    return SubmissionOut(
+        attempt_no=r.attempt_no,
+        passed=r.passed,
+        reasons=list(r.reasons),
+        flags=list(r.flags),
+        distance=r.distance,
+        threshold=r.threshold,
+        session=session_out(r.session, now),
+    )
 
 
 def session_out(v: SessionView, now: datetime) -> SessionOut:
