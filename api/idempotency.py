@@ -23,6 +23,7 @@ from api.auth import Principal
 from api.errors import ApiError, envelope
 from proctor.bootstrap import Container
 from proctor.errors import ProctorError
+from proctor.services.ports import UnitOfWork
 
 MAX_KEY_LEN = 200
 NOT_STORED = frozenset({429, 503})
@@ -80,29 +81,46 @@ async def idempotent(
     return JSONResponse(payload, status_code=status_code)
 
 
+# Stores a success answer inside the use case's deciding transaction (see idempotent_cpu).
+Journal = Callable[[UnitOfWork, Any], None]
+
+
 async def idempotent_cpu(
     request: Request,
     c: Container,
     who: Principal,
     body: bytes,
-    work: Callable[[], Any],
+    work: Callable[[Journal], Any],
 ) -> JSONResponse:
     """``idempotent`` for a matching route whose use case already makes its side effect
     single-use (a capture challenge is claimed once; a concurrent duplicate gets 409
-    ``challenge_reused``): no in-flight record is written, and the stored-answer lookup,
-    ``work`` and the answer's storage run in one call on the bounded CPU pool (one thread
-    hop, one idempotency write). A full pool sheds with 503 before anything is read.
-    Only successful answers are stored."""
+    ``challenge_reused``): no in-flight record is written, and the stored-answer lookup
+    and ``work`` run in one call on the bounded CPU pool (one thread hop). A full pool
+    sheds with 503 before anything is read.
+
+    ``work(journal)`` calls ``journal(uow, answer)`` inside the transaction that records
+    its decision: the answer is stored with the decision (one commit, and a crash can
+    never leave a decision whose retry finds no answer). Only successful answers are
+    stored: refusals are not (re-running one gives the same answer, and a duplicate's 409
+    ``challenge_reused`` must never shadow the answer of the request that holds the
+    claim)."""
     scope, key, digest = _keyed(request, who, body)
 
     def unit() -> tuple[bool, int, Any]:
         stored = c.idempotency.lookup(scope, key, digest)
         if stored is not None:
             return True, stored.status_code, json.loads(stored.body)
-        # Refusals are not stored: re-running one gives the same answer (the challenge is
-        # still refused), and a duplicate's 409 challenge_reused must never shadow the
-        # answer of the request that holds the claim.
-        payload = jsonable_encoder(work())
+        kept: list[Any] = []
+
+        def journal(uow: UnitOfWork, answer: Any) -> None:
+            payload = jsonable_encoder(answer)
+            c.idempotency.keep(uow, scope, key, digest, 200, json.dumps(payload))
+            kept.append(payload)
+
+        answer = work(journal)
+        if kept:
+            return False, 200, kept[-1]
+        payload = jsonable_encoder(answer)  # a use case that decided nothing new
         c.idempotency.complete(scope, key, digest, 200, json.dumps(payload))
         return False, 200, payload
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import AnyRole, Driver, Services
-from api.idempotency import idempotent, idempotent_cpu
+from api.idempotency import Journal, idempotent, idempotent_cpu
 from api.limits import BURST_BODY_OPENAPI, IMAGE_BODY_OPENAPI, read_burst, read_image
 from api.routers.views import manual_out, session_out, submission_out
 from api.schemas import (
@@ -160,10 +160,17 @@ async def submit_snapshot(
     """Answer a capture challenge with one snapshot. Honours ``Idempotency-Key``."""
     image = await read_image(request)
 
-    def submit() -> SubmissionOut:
-        # One worker call (see idempotent_cpu): consent, decode, claim, compare, record.
+    def submit(journal: Journal) -> SubmissionOut:
+        # One worker call (see idempotent_cpu): consent, decode, claim, compare, record;
+        # the answer is stored in the recording transaction.
         c.consent.require(who.subject)
-        r = c.sessions.submit_snapshot(session_id, who.subject, challenge_id, image)
+        r = c.sessions.submit_snapshot(
+            session_id,
+            who.subject,
+            challenge_id,
+            image,
+            on_recorded=lambda uow, r: journal(uow, submission_out(r, c.clock.now())),
+        )
         return submission_out(r, c.clock.now())
 
     return await idempotent_cpu(request, c, who, image, submit)

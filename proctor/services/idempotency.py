@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from proctor.clock import Clock
 from proctor.errors import ProctorError
-from proctor.services.ports import IdempotencyRecord, RecordsUnitOfWork
+from proctor.services.ports import IdempotencyRecord, RecordsUnitOfWork, UnitOfWork
 
 
 class IdempotencyKeyReused(ProctorError):
@@ -73,14 +73,19 @@ class IdempotencyService:
         return None
 
     def complete(self, scope: str, key: str, request_hash: str, status: int, body: str) -> None:
-        now = self._clock.now()
         with self._uow() as uow:
-            uow.idempotency.put(
-                IdempotencyRecord(
-                    scope, key, request_hash, "done", now, now + self._ttl, status, body
-                )
-            )
+            self.keep(uow, scope, key, request_hash, status, body)
             uow.commit()
+
+    def keep(
+        self, uow: UnitOfWork, scope: str, key: str, request_hash: str, status: int, body: str
+    ) -> None:
+        """Store the answer inside the caller's transaction (not committed here): written
+        with the decision it reports, a retry can never find the decision without it."""
+        now = self._clock.now()
+        uow.idempotency.put(
+            IdempotencyRecord(scope, key, request_hash, "done", now, now + self._ttl, status, body)
+        )
 
     def release(self, scope: str, key: str) -> None:
         with self._uow() as uow:

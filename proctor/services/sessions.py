@@ -118,6 +118,10 @@ class SubmissionResult:
     session: SessionView
 
 
+# runs inside the transaction that records a decision (see submit_snapshot)
+OnRecorded = Callable[[UnitOfWork, SubmissionResult], None]
+
+
 class SessionService:
     """Constructor: ``SessionService(uow_factory, verifier, clock, rng=..., ...)``."""
 
@@ -226,8 +230,19 @@ class SessionService:
             return SessionView.of(s, challenge)
 
     def submit_snapshot(
-        self, session_id: str, driver_id: str, challenge_id: str, image: bytes
+        self,
+        session_id: str,
+        driver_id: str,
+        challenge_id: str,
+        image: bytes,
+        *,
+        on_recorded: OnRecorded | None = None,
     ) -> SubmissionResult:
+        """Claim the challenge, compare outside any transaction, record the decision.
+
+        ``on_recorded(uow, result)`` runs inside the recording transaction, before its
+        commit: the HTTP layer stores its idempotent answer there, so the decision and
+        the answer that reports it are durable together or not at all."""
         if self._image_check is not None:
             self._image_check(image)  # raises ImageError: nothing claimed, no strike
         try:
@@ -251,7 +266,9 @@ class SessionService:
             if anchor_distance is not None:
                 outcome = self._anchor_flag(outcome, result)
                 claimed = replace(claimed, anchor_distance=anchor_distance)
-        return self._record(session_id, driver_id, challenge_id, claimed, result, outcome)
+        return self._record(
+            session_id, driver_id, challenge_id, claimed, result, outcome, on_recorded
+        )
 
     def submit_burst(
         self,
@@ -259,6 +276,8 @@ class SessionService:
         driver_id: str,
         challenge_id: str,
         frames: Sequence[bytes] | bytes,
+        *,
+        on_recorded: OnRecorded | None = None,
     ) -> SubmissionResult:
         """Answer a challenge with a burst: a list of image bytes, or one WebM/MP4 clip.
 
@@ -290,7 +309,9 @@ class SessionService:
             if result is not None and anchor_distance is not None:
                 outcome = self._anchor_flag(outcome, result)
                 claimed = replace(claimed, anchor_distance=anchor_distance)
-        return self._record(session_id, driver_id, challenge_id, claimed, result, outcome)
+        return self._record(
+            session_id, driver_id, challenge_id, claimed, result, outcome, on_recorded
+        )
 
     def authorize_challenge(self, session_id: str, driver_id: str, challenge_id: str) -> None:
         """Read-only: raise the refusal a submission would get for someone else's or an
@@ -374,6 +395,7 @@ class SessionService:
         claimed: _Claimed,
         result: VerificationResult | None,
         outcome: ComparisonOutcome,
+        on_recorded: OnRecorded | None = None,
     ) -> SubmissionResult:
         """Step 3: store the decision, evidence, fingerprints, flags and the session anchor."""
         with self._uow() as uow:
@@ -422,8 +444,7 @@ class SessionService:
                 uow.templates.put(anchor_key(s.id), result.probe, now)
             self._flag(uow, s, attempt.attempt_no, evidence_id)
             self._flush(uow, s)
-            uow.commit()
-            return SubmissionResult(
+            submitted = SubmissionResult(
                 attempt.attempt_no,
                 attempt.passed,
                 attempt.reasons,
@@ -433,6 +454,10 @@ class SessionService:
                 evidence_id,
                 SessionView.of(s, s.active_challenge),
             )
+            if on_recorded is not None:
+                on_recorded(uow, submitted)
+            uow.commit()
+            return submitted
 
     def _against_anchor(
         self, result: VerificationResult, anchor: Template | None

@@ -20,7 +20,6 @@ from proctor.services.ports import (
     ApplicationRecord,
     ConsentRecord,
     ExamRecord,
-    IdempotencyRecord,
     ManualReview,
     QueueItem,
     RetentionClass,
@@ -34,7 +33,6 @@ from proctor.storage.tables import (
     ExamAttemptRow,
     FingerprintRow,
     FlagRow,
-    IdempotencyRow,
     ManualReviewRow,
     ReviewAssignmentRow,
     SessionRow,
@@ -304,46 +302,6 @@ class SqlAlchemyManualReviewRepository:
         return [self._domain(r) for r in rows]
 
 
-class SqlAlchemyIdempotencyRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
-
-    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = self._s.get(IdempotencyRow, (scope, key))
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            row.scope,
-            row.key,
-            row.request_hash,
-            row.state,
-            row.created_at,
-            row.expires_at,
-            row.status_code,
-            row.body,
-        )
-
-    def put(self, r: IdempotencyRecord) -> None:
-        row = self._s.get(IdempotencyRow, (r.scope, r.key))
-        if row is None:
-            row = IdempotencyRow(scope=r.scope, key=r.key)
-            self._s.add(row)
-        row.request_hash, row.state, row.status_code, row.body = (
-            r.request_hash,
-            r.state,
-            r.status_code,
-            r.body,
-        )
-        row.created_at, row.expires_at = r.created_at, r.expires_at
-        self._s.flush()
-
-    def delete(self, scope: str, key: str) -> None:
-        row = self._s.get(IdempotencyRow, (scope, key))
-        if row is not None:
-            self._s.delete(row)
-            self._s.flush()
-
-
 class SqlAlchemyConsentErasure:
     """Deletion after consent withdrawal (``proctor.services.records.ConsentErasure``).
 
@@ -421,7 +379,6 @@ class SqlAlchemyRecordsUnitOfWork(SqlAlchemyUnitOfWork):
         self.driver_records = SqlAlchemyDriverRecordSource(s)
         self.review_queue = SqlAlchemyReviewQueue(s)
         self.manual_reviews = SqlAlchemyManualReviewRepository(s)
-        self.idempotency = SqlAlchemyIdempotencyRepository(s)
         self.erasure = SqlAlchemyConsentErasure(s, self._storage.files, self._after.append)
         return self
 

@@ -1,25 +1,19 @@
 """SQLAlchemy repositories implementing ``proctor.services.ports``.
 
-The session aggregate is mapped onto ``proctor_session`` plus child rows. On
-PostgreSQL ``SessionRepository.get`` takes ``SELECT ... FOR UPDATE`` on the
-session row; on SQLite the unit of work already holds the write lock
-(``BEGIN IMMEDIATE``). Attempts are insert-only.
+The session aggregate has its own module (``proctor.storage.session_repo``,
+Core statements that write only what changed).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proctor.capture.challenge import CaptureChallenge, ChallengeKind, ChallengeState
-from proctor.capture.policy import CapturePolicy
-from proctor.liveness.actions import parse_actions
 from proctor.liveness.replay import Fingerprint
-from proctor.services.ports import NotificationEvent
+from proctor.services.ports import IdempotencyRecord, NotificationEvent
 from proctor.session.adjudication import (
     Appeal,
     AppealStatus,
@@ -28,23 +22,16 @@ from proctor.session.adjudication import (
     Flag,
     FlagStatus,
 )
-from proctor.session.exam_clock import ExamClock, PauseInterval, QuestionTiming
-from proctor.session.session import Attempt, ProctorSession
-from proctor.session.states import SessionKind, SessionState
 from proctor.storage.keys import open_sealed, seal
 from proctor.storage.tables import (
     AppealRow,
-    AttemptRow,
     BlacklistRow,
-    ChallengeRow,
     DriverRow,
     FaceTemplateRow,
     FingerprintRow,
     FlagRow,
+    IdempotencyRow,
     OutboxRow,
-    PauseRow,
-    QuestionRow,
-    SessionRow,
     VoidedRow,
 )
 from proctor.types import Template
@@ -58,224 +45,6 @@ def _jsonable(payload: Any) -> Any:
     if isinstance(payload, list | tuple):
         return [_jsonable(v) for v in payload]
     return payload
-
-
-class SqlAlchemySessionRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
-        self._lock = session.get_bind().dialect.name != "sqlite"
-
-    def add(self, s: ProctorSession) -> None:
-        self._s.add(
-            SessionRow(
-                id=s.id,
-                driver_id=s.driver_id,
-                kind=s.kind.value,
-                opened_at=s.opened_at,
-                policy=asdict(s.policy),
-                question_count=s.question_count,
-                question_budget_s=s.exam_clock.question_budget_s if s.exam_clock else 0.0,
-                **self._scalars(s),
-            )
-        )
-        self._s.flush()
-        self._children(s)
-
-    @staticmethod
-    def _scalars(s: ProctorSession) -> dict[str, Any]:
-        return {
-            "state": s.state.value,
-            "closed_at": s.closed_at,
-            # the schedule moves when an identity review delays the study start
-            "schedule": {
-                "study_offsets_s": list(s.study_offsets_s),
-                "exam_random_at": list(s.exam_random_at),
-            },
-            "next_scheduled": s.next_scheduled,
-            "consecutive_failures": s.consecutive_failures,
-            "identity_verified_at": s.identity_verified_at,
-            "awaiting_final": s.awaiting_final,
-            "termination_reason": s.termination_reason,
-            "credited_s": s.credited_s,
-        }
-
-    def get(self, session_id: str) -> ProctorSession | None:
-        stmt = select(SessionRow).where(SessionRow.id == session_id)
-        if self._lock:
-            stmt = stmt.with_for_update()
-        row = self._s.execute(stmt).scalar_one_or_none()
-        if row is None:
-            return None
-        challenges = self._s.execute(
-            select(ChallengeRow)
-            .where(ChallengeRow.session_id == session_id)
-            .order_by(ChallengeRow.seq)
-        ).scalars()
-        attempts = self._s.execute(
-            select(AttemptRow)
-            .where(AttemptRow.session_id == session_id)
-            .order_by(AttemptRow.attempt_no)
-        ).scalars()
-        clock = None
-        if row.kind == SessionKind.EXAM.value:
-            pauses = self._s.execute(
-                select(PauseRow).where(PauseRow.session_id == session_id).order_by(PauseRow.seq)
-            ).scalars()
-            questions = self._s.execute(
-                select(QuestionRow)
-                .where(QuestionRow.session_id == session_id)
-                .order_by(QuestionRow.idx)
-            ).scalars()
-            clock = ExamClock(
-                row.question_budget_s,
-                [PauseInterval(p.challenge_id, p.started_at, p.ended_at) for p in pauses],
-                [
-                    QuestionTiming(
-                        q.idx, q.shown_at, q.answered_at, q.paused_s, q.effective_s, q.counted
-                    )
-                    for q in questions
-                ],
-            )
-        return ProctorSession(
-            id=row.id,
-            driver_id=row.driver_id,
-            kind=SessionKind(row.kind),
-            opened_at=row.opened_at,
-            policy=CapturePolicy(**row.policy),
-            study_offsets_s=tuple(row.schedule.get("study_offsets_s", ())),
-            exam_random_at=tuple(row.schedule.get("exam_random_at", ())),
-            question_count=row.question_count,
-            exam_clock=clock,
-            state=SessionState(row.state),
-            closed_at=row.closed_at,
-            challenges=[
-                CaptureChallenge(
-                    id=c.id,
-                    session_id=c.session_id,
-                    kind=ChallengeKind(c.kind),
-                    issued_at=c.issued_at,
-                    expires_at=c.expires_at,
-                    state=ChallengeState(c.state),
-                    guidance=c.guidance,
-                    submitted_at=c.submitted_at,
-                    closed_at=c.closed_at,
-                    actions=tuple(a.value for a in parse_actions(c.actions or ())),
-                )
-                for c in challenges
-            ],
-            attempts=[
-                Attempt(
-                    attempt_no=a.attempt_no,
-                    challenge_id=a.challenge_id,
-                    kind=ChallengeKind(a.kind),
-                    passed=a.passed,
-                    reasons=tuple(a.reasons),
-                    flags=tuple(a.flags),
-                    issued_at=a.issued_at,
-                    decided_at=a.decided_at,
-                    submitted_at=a.submitted_at,
-                    distance=a.distance,
-                    threshold=a.threshold,
-                    model_id=a.model_id,
-                    timings_ms=dict(a.timings_ms),
-                )
-                for a in attempts
-            ],
-            consecutive_failures=row.consecutive_failures,
-            next_scheduled=row.next_scheduled,
-            identity_verified_at=row.identity_verified_at,
-            awaiting_final=row.awaiting_final,
-            termination_reason=row.termination_reason,
-            credited_s=row.credited_s,
-        )
-
-    def save(self, s: ProctorSession) -> None:
-        row = self._s.get(SessionRow, s.id)
-        if row is None:
-            self.add(s)
-            return
-        for k, v in self._scalars(s).items():
-            setattr(row, k, v)
-        self._children(s)
-
-    def _children(self, s: ProctorSession) -> None:
-        for seq, c in enumerate(s.challenges.values()):
-            crow = self._s.get(ChallengeRow, c.id)
-            if crow is None:
-                crow = ChallengeRow(
-                    id=c.id,
-                    session_id=s.id,
-                    seq=seq,
-                    kind=c.kind.value,
-                    issued_at=c.issued_at,
-                    expires_at=c.expires_at,
-                    guidance=c.guidance,
-                    state=c.state.value,
-                    actions=list(c.actions),
-                )
-                self._s.add(crow)
-            crow.state = c.state.value
-            crow.submitted_at = c.submitted_at
-            crow.closed_at = c.closed_at
-        self._s.flush()
-        known = set(
-            self._s.execute(
-                select(AttemptRow.attempt_no).where(AttemptRow.session_id == s.id)
-            ).scalars()
-        )
-        for a in s.attempts:
-            if a.attempt_no in known:
-                continue
-            self._s.add(
-                AttemptRow(
-                    session_id=s.id,
-                    attempt_no=a.attempt_no,
-                    challenge_id=a.challenge_id,
-                    kind=a.kind.value,
-                    passed=a.passed,
-                    reasons=list(a.reasons),
-                    flags=list(a.flags),
-                    issued_at=a.issued_at,
-                    submitted_at=a.submitted_at,
-                    decided_at=a.decided_at,
-                    distance=a.distance,
-                    threshold=a.threshold,
-                    model_id=a.model_id,
-                    timings_ms=dict(a.timings_ms),
-                )
-            )
-        if s.exam_clock is not None:
-            for seq, p in enumerate(s.exam_clock.pauses):
-                prow = self._s.get(PauseRow, (s.id, seq))
-                if prow is None:
-                    prow = PauseRow(
-                        session_id=s.id,
-                        seq=seq,
-                        challenge_id=p.challenge_id,
-                        started_at=p.started_at,
-                    )
-                    self._s.add(prow)
-                prow.ended_at = p.ended_at
-            for q in s.exam_clock.questions:
-                qrow = self._s.get(QuestionRow, (s.id, q.index))
-                if qrow is None:
-                    qrow = QuestionRow(session_id=s.id, idx=q.index, shown_at=q.shown_at)
-                    self._s.add(qrow)
-                qrow.answered_at = q.answered_at
-                qrow.paused_s = q.paused_s
-                qrow.effective_s = q.effective_s
-                qrow.counted = q.counted
-        self._s.flush()
-
-    def session_of_challenge(self, challenge_id: str) -> str | None:
-        stmt = select(ChallengeRow.session_id).where(ChallengeRow.id == challenge_id)
-        return self._s.execute(stmt).scalar_one_or_none()
-
-    def completed_for_driver(self, driver_id: str) -> list[str]:
-        stmt = select(SessionRow.id).where(
-            SessionRow.driver_id == driver_id, SessionRow.state == SessionState.COMPLETED.value
-        )
-        return list(self._s.execute(stmt).scalars())
 
 
 class SqlAlchemyDriverRepository:
@@ -401,12 +170,14 @@ class SqlAlchemyFlagRepository:
                 session_id=flag.session_id,
                 driver_id=flag.driver_id,
                 raised_at=flag.raised_at,
-                body={},
+                body=_flag_body(flag),
                 status=flag.status.value,
+                reviewer_id=flag.reviewer_id,
+                adjudicator_id=flag.adjudicator_id,
+                reviewed_at=flag.reviewed_at,
+                decided_at=flag.decided_at,
             )
         )
-        self._s.flush()
-        self.save(flag)
 
     def save(self, flag: Flag) -> None:
         row = self._s.get(FlagRow, flag.id)
@@ -586,3 +357,43 @@ class SqlAlchemyOutbox:
                 payload=_jsonable(dict(event.payload)),
             )
         )
+
+
+class SqlAlchemyIdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = self._s.get(IdempotencyRow, (scope, key))
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            row.scope,
+            row.key,
+            row.request_hash,
+            row.state,
+            row.created_at,
+            row.expires_at,
+            row.status_code,
+            row.body,
+        )
+
+    def put(self, r: IdempotencyRecord) -> None:
+        row = self._s.get(IdempotencyRow, (r.scope, r.key))
+        if row is None:
+            row = IdempotencyRow(scope=r.scope, key=r.key)
+            self._s.add(row)
+        row.request_hash, row.state, row.status_code, row.body = (
+            r.request_hash,
+            r.state,
+            r.status_code,
+            r.body,
+        )
+        row.created_at, row.expires_at = r.created_at, r.expires_at
+        self._s.flush()
+
+    def delete(self, scope: str, key: str) -> None:
+        row = self._s.get(IdempotencyRow, (scope, key))
+        if row is not None:
+            self._s.delete(row)
+            self._s.flush()

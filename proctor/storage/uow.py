@@ -26,11 +26,12 @@ from proctor.storage.repositories import (
     SqlAlchemyDriverRepository,
     SqlAlchemyFingerprintRepository,
     SqlAlchemyFlagRepository,
+    SqlAlchemyIdempotencyRepository,
     SqlAlchemyOutbox,
-    SqlAlchemySessionRepository,
     SqlAlchemyTemplateRepository,
     SqlAlchemyVoidedRecordRepository,
 )
+from proctor.storage.session_repo import SqlAlchemySessionRepository
 
 AUDIT_KEY_PURPOSE = "proctor audit chain v1"
 TEMPLATE_KEY_PURPOSE = "proctor template seal v1"
@@ -94,6 +95,7 @@ class SqlAlchemyUnitOfWork:
         self.evidence = SqlAlchemyEvidenceStore(s, st.files, st.master_key, self._after.append)
         self.audit = SqlAlchemyAuditLog(s, st.audit_key)
         self.outbox = SqlAlchemyOutbox(s)
+        self.idempotency = SqlAlchemyIdempotencyRepository(s)
         return self
 
     def __exit__(

@@ -21,7 +21,7 @@ import numpy as np
 
 from proctor.errors import CorruptImage, EnrollmentRejected
 from proctor.liveness.replay import Fingerprint
-from proctor.services.ports import NotificationEvent, RetentionClass
+from proctor.services.ports import IdempotencyRecord, NotificationEvent, RetentionClass
 from proctor.session.adjudication import Appeal, BlacklistEntry, Flag, FlagStatus
 from proctor.session.session import ProctorSession
 from proctor.session.states import SessionState
@@ -155,6 +155,7 @@ class InMemoryState:
     evidence: dict[str, _Evidence] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[NotificationEvent] = field(default_factory=list)
+    answers: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     commits: int = 0
 
 
@@ -367,6 +368,20 @@ class _Outbox:
         self.st.outbox.append(event)
 
 
+class _Answers:
+    def __init__(self, st: InMemoryState) -> None:
+        self.st = st
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self.st.answers.get((scope, key))
+
+    def put(self, record: IdempotencyRecord) -> None:
+        self.st.answers[(record.scope, record.key)] = record
+
+    def delete(self, scope: str, key: str) -> None:
+        self.st.answers.pop((scope, key), None)
+
+
 class InMemoryUnitOfWork:
     """Works on a private copy of the shared state; ``commit`` publishes it atomically."""
 
@@ -388,6 +403,7 @@ class InMemoryUnitOfWork:
         self.evidence = _Evidence_(st)
         self.audit = _Audit(st)
         self.outbox = _Outbox(st)
+        self.idempotency = _Answers(st)
         return self
 
     def __exit__(
