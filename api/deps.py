@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,7 +20,9 @@ from api.errors import ApiError
 from proctor.bootstrap import Container
 
 
-def container(request: Request) -> Container:
+# Dependencies are ``async def``: they never block, and FastAPI would otherwise run each
+# one on the thread pool (a thread hop per dependency per request).
+async def container(request: Request) -> Container:
     c: Container = request.app.state.container
     return c
 
@@ -30,7 +32,11 @@ def signer(request: Request) -> TokenSigner:
     return s
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
+    return _principal(request)
+
+
+def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -71,11 +77,11 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
 
 
-def require(*roles: Role) -> Callable[[Request], Principal]:
+def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     allowed = frozenset(roles)
 
-    def dep(request: Request) -> Principal:
-        p = principal(request)
+    async def dep(request: Request) -> Principal:
+        p = _principal(request)
         if p.role not in allowed:
             raise ApiError("forbidden", "this role may not use this operation")
         if p.role is Role.DRIVER:
