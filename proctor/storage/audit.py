@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from proctor.errors import ProctorError
-from proctor.storage.tables import AuditHeadRow, AuditRow
+from proctor.storage.tables import AuditHeadRow, AuditRow, table_of
 
 GENESIS = "0" * 64
 MAX_NUMBERS_IN_A_LIST = 16
@@ -58,63 +58,81 @@ def canonical_details(details: Mapping[str, Any]) -> str:
 
 
 def entry_mac(key: bytes, row: AuditRow) -> str:
+    return _mac(
+        key, row.seq, row.at, row.actor, row.action, row.subject, row.details, row.prev_hash
+    )
+
+
+def _mac(
+    key: bytes,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    details: str,
+    prev_hash: str,
+) -> str:
     body = json.dumps(
-        [
-            row.seq,
-            row.at.isoformat(),
-            row.actor,
-            row.action,
-            row.subject,
-            row.details,
-            row.prev_hash,
-        ],
+        [seq, at.isoformat(), actor, action, subject, details, prev_hash],
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
+ENTRY = table_of(AuditRow)
+HEAD = table_of(AuditHeadRow)
+READ_HEAD = select(HEAD.c.seq, HEAD.c.entry_hash).where(HEAD.c.id == 1).with_for_update()
+ADD_ENTRY = insert(ENTRY)
+ADD_HEAD = insert(HEAD)
+MOVE_HEAD = update(HEAD).where(HEAD.c.id == 1)
+
+
 class SqlAlchemyAuditLog:
     def __init__(self, session: Session, key: bytes) -> None:
         self._s = session
         self._key = key
-        # The head row, read (and locked) once per transaction: later appends in the same
-        # unit of work extend it in memory; the rows are written at the next flush.
-        self._head: AuditHeadRow | None = None
-        event.listen(session, "after_commit", self._forget_head)
-        event.listen(session, "after_rollback", self._forget_head)
+        # The head (seq, hash), read and locked once per transaction; later appends in the
+        # same unit of work extend it in memory. Entries and the head are written at once
+        # (Core statements), so the chain in the transaction is always whole.
+        self._head: tuple[int, str] | None = None
 
-    def _forget_head(self, _session: Session) -> None:
-        self._head = None  # the next transaction reads and locks the head again
+    def end_transaction(self) -> None:
+        """Called by the unit of work after every commit and rollback: the next
+        transaction reads and locks the head again."""
+        self._head = None
 
     def append(
         self, *, actor: str, action: str, subject: str, details: Mapping[str, Any], at: datetime
     ) -> int:
         payload = canonical_details(details)
-        head = self._head
-        if head is None:
-            head = self._s.execute(
-                select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
-            ).scalar_one_or_none()
-            if head is None:
-                head = AuditHeadRow(id=1, seq=0, entry_hash=GENESIS)
-                self._s.add(head)
-            self._head = head
-        row = AuditRow(
-            seq=head.seq + 1,
-            at=at,
-            actor=actor[:64],
-            action=action[:64],
-            subject=subject[:64],
-            details=payload,
-            prev_hash=head.entry_hash,
-            entry_hash="",
+        if self._head is None:
+            found = self._s.execute(READ_HEAD).first()
+            if found is None:
+                self._s.execute(ADD_HEAD, {"id": 1, "seq": 0, "entry_hash": GENESIS})
+                self._head = (0, GENESIS)
+            else:
+                self._head = (int(found.seq), str(found.entry_hash))
+        seq, prev_hash = self._head[0] + 1, self._head[1]
+        actor, action, subject = actor[:64], action[:64], subject[:64]
+        mac = _mac(self._key, seq, at, actor, action, subject, payload, prev_hash)
+        self._s.execute(
+            ADD_ENTRY,
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "details": payload,
+                "prev_hash": prev_hash,
+                "entry_hash": mac,
+            },
         )
-        row.entry_hash = entry_mac(self._key, row)
-        self._s.add(row)
-        head.seq = row.seq
-        head.entry_hash = row.entry_hash
-        return row.seq
+        self._s.execute(MOVE_HEAD, {"seq": seq, "entry_hash": mac})
+        self._head = (seq, mac)
+        return seq
 
 
 @dataclass(frozen=True, slots=True)

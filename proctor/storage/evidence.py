@@ -21,13 +21,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from proctor.errors import ProctorError
 from proctor.services.ports import RetentionClass
 from proctor.storage.keys import KEY_BYTES, open_sealed, seal
-from proctor.storage.tables import EvidenceRow
+from proctor.storage.tables import EvidenceRow, table_of
+
+ADD_EVIDENCE = insert(table_of(EvidenceRow))
 
 
 class EvidenceMissing(ProctorError):
@@ -90,19 +92,19 @@ class SqlAlchemyEvidenceStore:
         object_id = secrets.token_hex(16)
         dek = os.urandom(KEY_BYTES)
         self._files.write(object_id, seal(dek, data, object_id.encode()))
-        self._s.add(
-            EvidenceRow(
-                id=object_id,
-                subject_key=subject_key,
-                session_id=session_id,
-                retention=retention.value,
-                created_at=at,
-                delete_after=None,
-                wrapped_key=seal(self._kek, dek, b"dek:" + object_id.encode()),
-                size_bytes=len(data),
-            )
+        self._s.execute(
+            ADD_EVIDENCE,
+            {
+                "id": object_id,
+                "subject_key": subject_key,
+                "session_id": session_id,
+                "retention": retention.value,
+                "created_at": at,
+                "delete_after": None,
+                "wrapped_key": seal(self._kek, dek, b"dek:" + object_id.encode()),
+                "size_bytes": len(data),
+            },
         )
-        self._s.flush()
         return object_id
 
     def read(self, evidence_id: str) -> bytes:

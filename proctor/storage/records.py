@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from proctor.services.ports import (
@@ -36,8 +36,17 @@ from proctor.storage.tables import (
     ManualReviewRow,
     ReviewAssignmentRow,
     SessionRow,
+    table_of,
 )
 from proctor.storage.uow import SqlAlchemyUnitOfWork, Storage
+
+CONSENT = table_of(ConsentRow)
+CURRENT_CONSENT = (
+    select(CONSENT)
+    .where(CONSENT.c.driver_id == bindparam("driver_id"), CONSENT.c.withdrawn_at.is_(None))
+    .order_by(CONSENT.c.given_at.desc())
+    .limit(1)
+)
 
 
 class SqlAlchemyConsentRepository:
@@ -59,12 +68,8 @@ class SqlAlchemyConsentRepository:
         self._s.flush()
 
     def current(self, driver_id: str) -> ConsentRecord | None:
-        row = self._s.scalars(
-            select(ConsentRow)
-            .where(ConsentRow.driver_id == driver_id, ConsentRow.withdrawn_at.is_(None))
-            .order_by(ConsentRow.given_at.desc())
-            .limit(1)
-        ).first()
+        # a Core read: every snapshot checks consent
+        row = self._s.execute(CURRENT_CONSENT, {"driver_id": driver_id}).first()
         if row is None:
             return None
         return ConsentRecord(

@@ -7,9 +7,9 @@ Core statements that write only what changed).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from proctor.liveness.replay import Fingerprint
@@ -33,6 +33,7 @@ from proctor.storage.tables import (
     IdempotencyRow,
     OutboxRow,
     VoidedRow,
+    table_of,
 )
 from proctor.types import Template
 
@@ -45,6 +46,37 @@ def _jsonable(payload: Any) -> Any:
     if isinstance(payload, list | tuple):
         return [_jsonable(v) for v in payload]
     return payload
+
+
+SUBJECT_KEY_OF = select(table_of(DriverRow).c.subject_key).where(
+    table_of(DriverRow).c.id == bindparam("id")
+)
+OPEN_FLAG_OF_SESSION = (
+    select(table_of(FlagRow))
+    .where(
+        table_of(FlagRow).c.session_id == bindparam("sid"),
+        table_of(FlagRow).c.status == FlagStatus.OPEN.value,
+    )
+    .limit(1)
+)
+TEMPLATE = table_of(FaceTemplateRow)
+READ_TEMPLATE = select(TEMPLATE).where(TEMPLATE.c.subject_key == bindparam("sk"))
+SET_TEMPLATE = update(TEMPLATE).where(TEMPLATE.c.subject_key == bindparam("b_sk"))
+ADD_TEMPLATE = insert(TEMPLATE)
+FINGERPRINT = table_of(FingerprintRow)
+ADD_FINGERPRINT = insert(FINGERPRINT)
+ADD_NOTIFICATION = insert(table_of(OutboxRow))
+READ_FINGERPRINTS = select(FINGERPRINT.c.pixel_sha256, FINGERPRINT.c.perceptual_hash_hex).where(
+    FINGERPRINT.c.subject_key == bindparam("sk"), FINGERPRINT.c.is_reference == bindparam("ref")
+)
+ANSWER = table_of(IdempotencyRow)
+READ_ANSWER = select(ANSWER).where(
+    ANSWER.c.scope == bindparam("scope"), ANSWER.c.key == bindparam("key")
+)
+SET_ANSWER = update(ANSWER).where(
+    ANSWER.c.scope == bindparam("b_scope"), ANSWER.c.key == bindparam("b_key")
+)
+ADD_ANSWER = insert(ANSWER)
 
 
 class SqlAlchemyDriverRepository:
@@ -60,8 +92,8 @@ class SqlAlchemyDriverRepository:
         self._s.flush()
 
     def subject_key(self, driver_id: str) -> str | None:
-        row = self._s.get(DriverRow, driver_id)
-        return row.subject_key if row else None
+        found = self._s.execute(SUBJECT_KEY_OF, {"id": driver_id}).scalar_one_or_none()
+        return str(found) if found is not None else None
 
 
 ANCHOR_PREFIX = "anchor:"  # session anchors share the store (proctor.services.sessions)
@@ -74,21 +106,21 @@ class SqlAlchemyTemplateRepository:
         self._s = session
         self._key = key
 
+    # Core statements: templates are read and written on every snapshot's path.
     def put(self, subject_key: str, template: Template, at: datetime) -> None:
         aad = f"{subject_key}|{template.model_id}".encode()
-        sealed = seal(self._key, template.to_bytes(), aad)
-        row = self._s.get(FaceTemplateRow, subject_key)
-        if row is None:
-            row = FaceTemplateRow(subject_key=subject_key, created_at=at)
-            self._s.add(row)
-        row.model_id = template.model_id
-        row.vector_sealed = sealed
-        row.source_count = template.source_count
-        row.jitters = template.jitters
-        self._s.flush()
+        values = {
+            "model_id": template.model_id,
+            "vector_sealed": seal(self._key, template.to_bytes(), aad),
+            "source_count": template.source_count,
+            "jitters": template.jitters,
+        }
+        found = self._s.execute(SET_TEMPLATE, {"b_sk": subject_key, **values})
+        if not getattr(found, "rowcount", 0):
+            self._s.execute(ADD_TEMPLATE, {"subject_key": subject_key, "created_at": at, **values})
 
     def get(self, subject_key: str) -> Template | None:
-        row = self._s.get(FaceTemplateRow, subject_key)
+        row = self._s.execute(READ_TEMPLATE, {"sk": subject_key}).first()
         if row is None:
             return None
         raw = open_sealed(self._key, row.vector_sealed, f"{subject_key}|{row.model_id}".encode())
@@ -97,10 +129,7 @@ class SqlAlchemyTemplateRepository:
         )
 
     def delete(self, subject_key: str) -> None:
-        row = self._s.get(FaceTemplateRow, subject_key)
-        if row is not None:
-            self._s.delete(row)
-            self._s.flush()
+        self._s.execute(delete(TEMPLATE).where(TEMPLATE.c.subject_key == subject_key))
 
     def reference_keys(self, model_id: str) -> list[str]:
         """Subject keys of enrolled references of one model (session anchors left out)."""
@@ -122,24 +151,20 @@ class SqlAlchemyFingerprintRepository:
     def add(
         self, subject_key: str, fp: Fingerprint, at: datetime, *, reference: bool = False
     ) -> None:
-        self._s.add(
-            FingerprintRow(
-                subject_key=subject_key,
-                pixel_sha256=fp.pixel_sha256,
-                perceptual_hash_hex=f"{fp.perceptual_hash & 0xFFFF_FFFF_FFFF_FFFF:016x}",
-                is_reference=reference,
-                created_at=at,
-            )
+        self._s.execute(
+            ADD_FINGERPRINT,
+            {
+                "subject_key": subject_key,
+                "pixel_sha256": fp.pixel_sha256,
+                "perceptual_hash_hex": f"{fp.perceptual_hash & 0xFFFF_FFFF_FFFF_FFFF:016x}",
+                "is_reference": reference,
+                "created_at": at,
+            },
         )
 
     def _list(self, subject_key: str, reference: bool) -> list[Fingerprint]:
-        stmt = select(FingerprintRow).where(
-            FingerprintRow.subject_key == subject_key, FingerprintRow.is_reference == reference
-        )
-        return [
-            Fingerprint(r.pixel_sha256, int(r.perceptual_hash_hex, 16))
-            for r in self._s.execute(stmt).scalars()
-        ]
+        rows = self._s.execute(READ_FINGERPRINTS, {"sk": subject_key, "ref": reference})
+        return [Fingerprint(r.pixel_sha256, int(r.perceptual_hash_hex, 16)) for r in rows]
 
     def snapshots(self, subject_key: str) -> list[Fingerprint]:
         return self._list(subject_key, False)
@@ -216,11 +241,9 @@ class SqlAlchemyFlagRepository:
         return self._domain(row) if row else None
 
     def open_for_session(self, session_id: str) -> Flag | None:
-        stmt = select(FlagRow).where(
-            FlagRow.session_id == session_id, FlagRow.status == FlagStatus.OPEN.value
-        )
-        row = self._s.execute(stmt).scalars().first()
-        return self._domain(row) if row else None
+        # a Core read (on every flagged snapshot's path); the row has the mapped names
+        row = self._s.execute(OPEN_FLAG_OF_SESSION, {"sid": session_id}).first()
+        return self._domain(cast(FlagRow, row)) if row else None
 
 
 class SqlAlchemyBlacklistRepository:
@@ -349,13 +372,14 @@ class SqlAlchemyOutbox:
         self._s = session
 
     def emit(self, event: NotificationEvent) -> None:
-        self._s.add(
-            OutboxRow(
-                kind=event.kind,
-                driver_id=event.driver_id,
-                at=event.at,
-                payload=_jsonable(dict(event.payload)),
-            )
+        self._s.execute(
+            ADD_NOTIFICATION,
+            {
+                "kind": event.kind,
+                "driver_id": event.driver_id,
+                "at": event.at,
+                "payload": _jsonable(dict(event.payload)),
+            },
         )
 
 
@@ -364,7 +388,7 @@ class SqlAlchemyIdempotencyRepository:
         self._s = session
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = self._s.get(IdempotencyRow, (scope, key))
+        row = self._s.execute(READ_ANSWER, {"scope": scope, "key": key}).first()
         if row is None:
             return None
         return IdempotencyRecord(
@@ -379,21 +403,21 @@ class SqlAlchemyIdempotencyRepository:
         )
 
     def put(self, r: IdempotencyRecord) -> None:
-        row = self._s.get(IdempotencyRow, (r.scope, r.key))
-        if row is None:
-            row = IdempotencyRow(scope=r.scope, key=r.key)
-            self._s.add(row)
-        row.request_hash, row.state, row.status_code, row.body = (
-            r.request_hash,
-            r.state,
-            r.status_code,
-            r.body,
-        )
-        row.created_at, row.expires_at = r.created_at, r.expires_at
-        self._s.flush()
+        values = {
+            "request_hash": r.request_hash,
+            "state": r.state,
+            "status_code": r.status_code,
+            "body": r.body,
+            "created_at": r.created_at,
+            "expires_at": r.expires_at,
+        }
+        found = self._s.execute(SET_ANSWER, {"b_scope": r.scope, "b_key": r.key, **values})
+        if not getattr(found, "rowcount", 0):
+            self._s.execute(ADD_ANSWER, {"scope": r.scope, "key": r.key, **values})
 
     def delete(self, scope: str, key: str) -> None:
-        row = self._s.get(IdempotencyRow, (scope, key))
-        if row is not None:
-            self._s.delete(row)
-            self._s.flush()
+        self._s.execute(delete(ANSWER).where(*_answer_is(scope, key)))
+
+
+def _answer_is(scope: str, key: str) -> tuple[Any, Any]:
+    return ANSWER.c.scope == scope, ANSWER.c.key == key

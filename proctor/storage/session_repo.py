@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from proctor.capture.challenge import CaptureChallenge, ChallengeKind, ChallengeState
@@ -32,20 +32,25 @@ from proctor.storage.tables import (
     PauseRow,
     QuestionRow,
     SessionRow,
+    table_of,
 )
 
+SESSION = table_of(SessionRow)
+CHALLENGE = table_of(ChallengeRow)
+ATTEMPT = table_of(AttemptRow)
+PAUSE = table_of(PauseRow)
+QUESTION = table_of(QuestionRow)
 
-def _table(row: type) -> Table:
-    t = getattr(row, "__table__")  # noqa: B009 - declarative attribute mypy cannot see
-    assert isinstance(t, Table)
-    return t
-
-
-SESSION = _table(SessionRow)
-CHALLENGE = _table(ChallengeRow)
-ATTEMPT = _table(AttemptRow)
-PAUSE = _table(PauseRow)
-QUESTION = _table(QuestionRow)
+# Built once: a snapshot reads one session twice, so statement construction is worth saving.
+_SID: BindParameter[str] = bindparam("sid")
+READ_SESSION = select(SESSION).where(SESSION.c.id == _SID)
+READ_SESSION_LOCKED = READ_SESSION.with_for_update()
+READ_CHALLENGES = select(CHALLENGE).where(CHALLENGE.c.session_id == _SID).order_by(CHALLENGE.c.seq)
+READ_ATTEMPTS = select(ATTEMPT).where(ATTEMPT.c.session_id == _SID).order_by(ATTEMPT.c.attempt_no)
+READ_PAUSES = select(PAUSE).where(PAUSE.c.session_id == _SID).order_by(PAUSE.c.seq)
+READ_QUESTIONS = select(QUESTION).where(QUESTION.c.session_id == _SID).order_by(QUESTION.c.idx)
+SET_CHALLENGE = update(CHALLENGE).where(CHALLENGE.c.id == bindparam("b_id"))
+OWNER_OF_CHALLENGE = select(CHALLENGE.c.session_id).where(CHALLENGE.c.id == bindparam("cid"))
 
 _ChallengeState = tuple[str, datetime | None, datetime | None]
 _QuestionState = tuple[datetime | None, float, float, bool]
@@ -127,37 +132,26 @@ class SqlAlchemySessionRepository:
         self._write_children(s, stored)
 
     def get(self, session_id: str) -> ProctorSession | None:
-        stmt = select(SESSION).where(SESSION.c.id == session_id)
-        if self._lock:
-            stmt = stmt.with_for_update()
-        row = self._s.execute(stmt).mappings().one_or_none()
+        sid = {"sid": session_id}
+        stmt = READ_SESSION_LOCKED if self._lock else READ_SESSION
+        row = self._s.execute(stmt, sid).mappings().one_or_none()
         if row is None:
             return None
-        challenges = self._s.execute(
-            select(CHALLENGE).where(CHALLENGE.c.session_id == session_id).order_by(CHALLENGE.c.seq)
-        ).all()
-        attempts = self._s.execute(
-            select(ATTEMPT).where(ATTEMPT.c.session_id == session_id).order_by(ATTEMPT.c.attempt_no)
-        ).all()
+        challenges = self._s.execute(READ_CHALLENGES, sid).all()
+        attempts = self._s.execute(READ_ATTEMPTS, sid).all()
         clock = None
         pauses: list[PauseInterval] = []
         questions: list[QuestionTiming] = []
         if row["kind"] == SessionKind.EXAM.value:
             pauses = [
                 PauseInterval(p.challenge_id, p.started_at, p.ended_at)
-                for p in self._s.execute(
-                    select(PAUSE).where(PAUSE.c.session_id == session_id).order_by(PAUSE.c.seq)
-                )
+                for p in self._s.execute(READ_PAUSES, sid)
             ]
             questions = [
                 QuestionTiming(
                     q.idx, q.shown_at, q.answered_at, q.paused_s, q.effective_s, q.counted
                 )
-                for q in self._s.execute(
-                    select(QUESTION)
-                    .where(QUESTION.c.session_id == session_id)
-                    .order_by(QUESTION.c.idx)
-                )
+                for q in self._s.execute(READ_QUESTIONS, sid)
             ]
             clock = ExamClock(row["question_budget_s"], list(pauses), list(questions))
         s = ProctorSession(
@@ -262,9 +256,8 @@ class SqlAlchemySessionRepository:
                 )
             elif before != now:
                 self._s.execute(
-                    update(CHALLENGE)
-                    .where(CHALLENGE.c.id == c.id)
-                    .values(state=now[0], submitted_at=now[1], closed_at=now[2])
+                    SET_CHALLENGE,
+                    {"b_id": c.id, "state": now[0], "submitted_at": now[1], "closed_at": now[2]},
                 )
             stored.challenges[c.id] = now
         if new_challenges:
@@ -322,8 +315,7 @@ class SqlAlchemySessionRepository:
             stored.questions[q.index] = now
 
     def session_of_challenge(self, challenge_id: str) -> str | None:
-        stmt = select(CHALLENGE.c.session_id).where(CHALLENGE.c.id == challenge_id)
-        return self._s.execute(stmt).scalar_one_or_none()
+        return self._s.execute(OWNER_OF_CHALLENGE, {"cid": challenge_id}).scalar_one_or_none()
 
     def completed_for_driver(self, driver_id: str) -> list[str]:
         stmt = select(SESSION.c.id).where(

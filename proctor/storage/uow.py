@@ -108,11 +108,15 @@ class SqlAlchemyUnitOfWork:
             if self.db.in_transaction():
                 self.db.rollback()
         finally:
+            self.audit.end_transaction()
             self.db.close()
             self._after.clear()
 
     def commit(self) -> None:
-        self.db.commit()
+        try:
+            self.db.commit()
+        finally:
+            self.audit.end_transaction()
         callbacks, self._after[:] = list(self._after), []
         for callback in callbacks:
             callback()
