@@ -77,6 +77,8 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> DecodedImag
     sniff_format(data)
     header = read_header(data)
     _check_dimensions(header, limits)
+    if not header.has_data:
+        raise CorruptImage(f"{header.format} has no image data")
     buf = np.frombuffer(data, dtype=np.uint8)
     # Without alpha or deep samples the decoder writes 8-bit BGR directly (no second
     # buffer); IMREAD_COLOR would apply EXIF orientation itself, hence IGNORE_ORIENTATION.

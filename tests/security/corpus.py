@@ -203,6 +203,19 @@ def build() -> list[Sample]:
         _png(64, 64, _deflate_zeros(1900 << 20)),
         corrupt,
     )
+    # Found by the fuzzer (session 3): 42 bytes whose IHDR declares bit depth 37 and
+    # colour type 82 kept the decoder busy for 0.8 s; refused at the header now.
+    fuzz_find = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x11\x00\x00\x00\x00\x08"
+        b"%RNS\x82\x00\x00\x00ALPH\x00tRNS\x82"
+    )
+    add("png IHDR bit depth 37, 42 bytes (fuzz find)", "I1", fuzz_find, corrupt)
+    no_idat = (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 69888, 8, 8, 2, 0, 0, 0))
+        + _chunk(b"IEND", b"")
+    )
+    add("png 69888x8 without IDAT", "I1", no_idat, corrupt)
     ztxt = _chunk(b"zTXt", b"Comment\x00\x00" + _deflate_zeros(BOMB_BYTES))
     good_idat = zlib.compress(bytes(64 * (1 + 64 * 3)))
     add("png zTXt inflating to 512 MiB", "I1", _png(64, 64, good_idat, ztxt), ACCEPTED, corrupt)
