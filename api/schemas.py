@@ -45,6 +45,11 @@ class SessionOut(BaseModel):
     attempts: int
     credited_s: float
     server_time: datetime
+    termination_reason: str = Field(
+        "",
+        description="why a terminated_invalid session ended: three_consecutive_failures, "
+        "identity_review_rejected or identity_review_expired; empty otherwise",
+    )
 
 
 class OpenSessionIn(Strict):

@@ -45,6 +45,7 @@ def session_out(v: SessionView, now: datetime) -> SessionOut:
         consecutive_failures=v.consecutive_failures,
         attempts=v.attempts,
         credited_s=v.credited_s,
+        termination_reason=v.termination_reason,
         server_time=now,
     )
 

@@ -333,20 +333,26 @@ async function identityReview() {
       show(out, errText(e));
     }
   }
-  if (session.state === "terminated_invalid") return ended("identity_review_rejected");
+  if (session.state === "terminated_invalid") return ended();
   show(out, "身份核验已通过，可以继续。", "ok");
   if (session.kind === "exam") await nextQuestion();
   else if (session.challenge) await runChallenge(session.challenge);
 }
 
-function ended(why = "three_consecutive_failures") {
+// Why a session ended invalid (SessionOut.termination_reason), as the driver reads it.
+const ENDED_WHY = {
+  identity_review_rejected: "人工核验身份未通过",
+  identity_review_expired: "身份人工核验超过 24 小时未完成，本次会话已关闭，请重新开始",
+};
+
+function ended(why = session.termination_reason || "three_consecutive_failures") {
   stopPolling();
   stopClock();
   $("#question").classList.add("hidden");
   ["#study-start", "#study-complete", "#exam-start"].forEach((s) => ($(s).disabled = true));
   const box = el("div", { class: "card ended", id: "ended-box" },
     el("h3", { text: "本次会话已终止" }),
-    el("p", { "data-why": why, text: `${why === "identity_review_rejected" ? "人工核验身份未通过" : `连续 ${MAX_FAILS} 次人脸核验未通过`}，本次${session.kind === "exam" ? "考试成绩无效" : "学习时长不予计入"}。` }),
+    el("p", { "data-why": why, text: `${ENDED_WHY[why] || `连续 ${MAX_FAILS} 次人脸核验未通过`}，本次${session.kind === "exam" ? "考试成绩无效" : "学习时长不予计入"}。` }),
     el("p", { class: "mute", text: "如确系本人操作，可在 24 小时内申请复核，由交管部门人工审查。" }));
   const statement = el("textarea", { rows: "2", placeholder: "复核说明（选填）" });
   const btn = el("button", { class: "primary", text: "申请复核" });

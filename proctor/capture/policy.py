@@ -26,6 +26,10 @@ class CapturePolicy:
     # A comparison claimed but never decided (server crash mid-compare) is given up after
     # this long; the driver is not blamed for it: no counter moves and a retry is issued.
     abandoned_comparison_s: float = 300.0
+    # A session waiting for a manual identity review (uncertain entry check) that no
+    # reviewer decides within this long ends as ``identity_review_expired``: not a strike
+    # and not a flag; the driver starts a new session.
+    identity_review_timeout_s: float = 24 * 3600.0
     # Liveness bursts (issue 10). Off by default; when on, entry and exam-start challenges
     # (and the retries of challenges that asked) always ask for 1-2 actions, and a random
     # capture asks with probability ``liveness_random_share``. Flat scalars: persisted.
@@ -37,6 +41,8 @@ class CapturePolicy:
     def __post_init__(self) -> None:
         if self.challenge_ttl_s <= 0:
             raise ValueError("challenge_ttl_s must be positive")
+        if self.identity_review_timeout_s <= 0:
+            raise ValueError("identity_review_timeout_s must be positive")
         if self.study_captures_per_block < 1:
             raise ValueError("study_captures_per_block must be at least 1")
         if self.study_min_gap_s < 0:

@@ -92,6 +92,7 @@ class SessionView:
     consecutive_failures: int
     attempts: int
     credited_s: float
+    termination_reason: str = ""  # set when the session ended invalid
 
     @classmethod
     def of(cls, s: ProctorSession, challenge: CaptureChallenge | None) -> SessionView:
@@ -103,6 +104,7 @@ class SessionView:
             s.consecutive_failures,
             len(s.attempts),
             s.credited_s,
+            s.termination_reason,
         )
 
 
@@ -494,12 +496,17 @@ class SessionService:
         self, uow: UnitOfWork, session_id: str, approved: bool, reviewer_id: str
     ) -> bool:
         """Resume (approved) or end (rejected) a session waiting for an identity review,
-        inside the caller's transaction. False when the session is not waiting."""
+        inside the caller's transaction. False when the session is not waiting, including
+        a wait that ran out before this decision (``identity_review_expired``, saved here)."""
         s = uow.sessions.get(session_id)
         if s is None or s.state is not SessionState.IDENTITY_REVIEW:
             return False
         now = self._clock.now()
         s.rng = self._rng
+        s.advance(now)
+        if s.terminal:
+            self._flush(uow, s)
+            return False
         s.resolve_identity_review(approved, now)
         uow.audit.append(
             actor=reviewer_id,

@@ -68,6 +68,7 @@ from proctor.session.states import (
 
 TERMINATION_REASON = "three_consecutive_failures"
 IDENTITY_REJECTED_REASON = "identity_review_rejected"
+IDENTITY_EXPIRED_REASON = "identity_review_expired"
 
 
 @dataclass(slots=True)
@@ -205,6 +206,13 @@ class ProctorSession:
     def advance(self, now: datetime) -> None:
         """Apply expiries, abandoned comparisons and due captures up to ``now``."""
         if self.terminal:
+            return
+        if self.state is SessionState.IDENTITY_REVIEW:
+            # no challenges while a human checks the ID; only the wait can run out
+            waited_since = self.attempts[-1].decided_at
+            deadline = waited_since + timedelta(seconds=self.policy.identity_review_timeout_s)
+            if now >= deadline:
+                self._terminate(deadline, IDENTITY_EXPIRED_REASON)
             return
         while (c := self.active_challenge) is not None:
             if c.state is ChallengeState.OPEN and now >= c.expires_at:

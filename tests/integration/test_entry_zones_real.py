@@ -130,3 +130,24 @@ def test_rejected_id_review_ends_the_session_and_drops_the_anchor(
         assert uow.templates.get(anchor_key(sid)) is None
         s = uow.sessions.get(sid)
         assert s is not None and s.termination_reason == "identity_review_rejected"
+
+
+def test_an_id_review_decided_after_its_timeout_leaves_the_session_expired(
+    container: Container, uncertain_pair: tuple[bytes, bytes, bytes]
+) -> None:
+    c = container
+    sid = _enter_uncertain(c, uncertain_pair)
+    assert isinstance(c.clock, FakeClock)
+    c.clock.advance(24 * 3600 + 1)  # nobody decided within the policy's 24 h
+    _decide(c, uncertain_pair, sid, approve=True)  # the decision is still recorded
+    view = c.sessions.heartbeat(sid, DRIVER)
+    assert view.state == "terminated_invalid"
+    assert view.termination_reason == "identity_review_expired"
+    assert view.consecutive_failures == 0  # waiting for a human is never a strike
+    with c.sessions._uow() as uow:
+        assert uow.templates.get(anchor_key(sid)) is None  # the pending anchor is gone
+        s = uow.sessions.get(sid)
+        assert s is not None and s.closed_at is not None
+        actions = [tuple(a) for a in uow.db.execute(select(AuditRow.action, AuditRow.subject))]
+    assert ("session_terminated", sid) in actions
+    assert ("identity_review_applied", sid) not in actions

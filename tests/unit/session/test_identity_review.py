@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 
@@ -91,6 +92,37 @@ def test_rejection_ends_the_session_invalid() -> None:
     assert s.termination_reason == "identity_review_rejected"
     with pytest.raises(IllegalTransition):
         s.resolve_identity_review(True, clock.now())
+
+
+def test_an_undecided_review_expires_after_its_timeout_without_a_strike_or_flag() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.STUDY)
+    decide(s, clock, UNSURE)
+    waited_since = clock.now()
+    limit = s.policy.identity_review_timeout_s
+    clock.advance(limit - 1)
+    s.advance(clock.now())
+    assert s.state is SessionState.IDENTITY_REVIEW  # one second short: still waiting
+    s.pull_events()
+    clock.advance(1)
+    assert s.heartbeat(clock.now()) is None
+    assert s.state is SessionState.TERMINATED_INVALID
+    assert s.termination_reason == "identity_review_expired"
+    assert s.closed_at == waited_since + timedelta(seconds=limit)  # at the deadline
+    assert s.consecutive_failures == 0 and not s.attempts[-1].flags
+    assert [e.name for e in s.pull_events()] == ["session_terminated"]
+    with pytest.raises(IllegalTransition):  # a decision after the expiry changes nothing
+        s.resolve_identity_review(True, clock.now())
+
+
+def test_a_decision_before_the_timeout_is_applied() -> None:
+    clock = FakeClock()
+    s = open_session(clock, SessionKind.STUDY)
+    decide(s, clock, UNSURE)
+    clock.advance(s.policy.identity_review_timeout_s - 60)
+    s.advance(clock.now())
+    s.resolve_identity_review(True, clock.now())
+    assert s.state is SessionState.ACTIVE
 
 
 def test_approved_exam_can_start_its_questions() -> None:
