@@ -87,6 +87,9 @@ class ProctorSettings(BaseSettings):
     liveness_random_share: float = 0.0
     liveness_min_actions: int = 1
     liveness_max_actions: int = 2
+    # the actions challenges draw from, comma-separated (e.g. "blink,turn_left,turn_right"
+    # to leave out open_mouth, which has only 2 labelled events: models/cards/liveness.md)
+    liveness_actions: str = "blink,turn_left,turn_right,open_mouth"
     burst_max_frames: int = 30  # image parts in one multipart burst (2 s at 15 fps)
     burst_max_bytes: int = 12 * 1024 * 1024  # the whole burst request body (413 before reading)
     burst_clip_max_bytes: int = 8 * 1024 * 1024  # one WebM/MP4 clip
@@ -109,6 +112,7 @@ class ProctorSettings(BaseSettings):
             liveness_random_share=self.liveness_random_share,
             liveness_min_actions=self.liveness_min_actions,
             liveness_max_actions=self.liveness_max_actions,
+            liveness_actions=self.liveness_actions,
         )
 
     def burst_limits(self) -> BurstLimits:

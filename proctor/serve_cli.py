@@ -69,6 +69,14 @@ def load(
         ),
     ] = None,
     samples: Annotated[int, typer.Option(help="snapshots for --overhead")] = 60,
+    bursts: Annotated[
+        bool,
+        typer.Option(
+            "--bursts",
+            help="answer action challenges with real blink bursts from the labelled clips "
+            "(start the server with PROCTOR_LIVENESS_ACTIONS=blink PROCTOR_LIVENESS_MAX_ACTIONS=1)",
+        ),
+    ] = False,
 ) -> None:
     """Drive simulated study/exam sessions with real snapshots against a running server."""
     import json
@@ -78,7 +86,7 @@ def load(
     if overhead is not None:
         report = run_overhead(url, overhead, samples)
     else:
-        report = run_load(LoadConfig(url, sessions, duration, images))
+        report = run_load(LoadConfig(url, sessions, duration, images, bursts))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return

@@ -3,16 +3,17 @@
 Each simulated driver (a thread with its own HTTP connection) repeats: study
 session (entry capture, heartbeat, complete) then exam (start capture, 20
 questions answered from the bank, a random capture, the final capture,
-finish). Each identity sends four distinct snapshots (two photos, each also
-mirrored) so that replay detection does not end its sessions; then it enrols a
-new identity. Latencies are recorded per call kind; 503 responses are shed,
+finish), one new identity per cycle. An identity shows one persona
+(``proctor.bench.load_media``): the fixture portraits (four distinct snapshots, so
+that replay detection does not end its sessions), or with ``--bursts`` a labelled
+webcam clip whose blink windows answer the entry and exam-start action challenges.
+Latencies are recorded per call kind; 503 responses are shed,
 other non-2xx responses are errors. Tokens are minted with
 ``PROCTOR_TOKEN_SECRET`` (an operator tool, same machine as the server).
 """
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import statistics
@@ -20,12 +21,14 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from proctor.bench.load_media import Persona, blink_personas, photo_persona
 from proctor.rules import load_bank
 
 if TYPE_CHECKING:
@@ -40,41 +43,34 @@ class LoadConfig:
     sessions: int
     duration_s: float
     images: Path
+    # answer action challenges with real blink bursts (server: bursts on, blink only)
+    bursts: bool = False
 
 
 class Stats:
     def __init__(self) -> None:
         self.lat: dict[str, list[float]] = defaultdict(list)
         self.status: dict[int, int] = defaultdict(int)
+        self.passed: dict[str, int] = defaultdict(int)  # decided captures that passed
         self.lock = threading.Lock()
 
-    def record(self, kind: str, seconds: float, status: int) -> None:
+    def record(self, kind: str, seconds: float, status: int, passed: bool = False) -> None:
         with self.lock:
             self.status[status] += 1
+            self.passed[kind] += passed
             if status < 400:
                 self.lat[kind].append(seconds)
 
 
-def _variants(images: Path) -> list[bytes]:
-    from PIL import Image, ImageOps
-
-    out: list[bytes] = []
-    for name in ("obama2.jpg", "obama3.jpg"):
-        raw = (images / name).read_bytes()
-        out.append(raw)
-        buf = io.BytesIO()
-        ImageOps.mirror(Image.open(io.BytesIO(raw)).convert("RGB")).save(buf, "JPEG", quality=92)
-        out.append(buf.getvalue())
-    return out
-
-
 class Driver:
-    def __init__(self, cfg: LoadConfig, secret: bytes, stats: Stats, photos: list[bytes]) -> None:
-        self.cfg, self.secret, self.stats, self.photos = cfg, secret, stats, photos
+    def __init__(
+        self, cfg: LoadConfig, secret: bytes, stats: Stats, personas: Sequence[Persona]
+    ) -> None:
+        self.cfg, self.secret, self.stats, self.personas = cfg, secret, stats, personas
         self.client = httpx.Client(base_url=cfg.url, timeout=60.0)
-        self.reference = (cfg.images / "obama.jpg").read_bytes()
         self.answers = {q.id: q.answer for q in load_bank().questions}
         self.queue: list[bytes] = []
+        self.bursts: list[tuple[bytes, ...]] = []
         self.headers: dict[str, str] = {}
 
     def call(self, kind: str, method: str, path: str, **kw: Any) -> httpx.Response | None:
@@ -82,7 +78,9 @@ class Driver:
         for _ in range(20):
             t = time.perf_counter()
             r = self.client.request(method, path, headers=headers, **kw)
-            self.stats.record(kind, time.perf_counter() - t, r.status_code)
+            took = time.perf_counter() - t
+            decided = kind in ("snapshot", "burst") and r.status_code == 200
+            self.stats.record(kind, took, r.status_code, decided and bool(r.json().get("passed")))
             if r.status_code in (429, 503):
                 time.sleep(float(r.headers.get("retry-after", "1")))
                 continue
@@ -90,6 +88,9 @@ class Driver:
         return None
 
     def new_identity(self) -> bool:
+        """A new driver for each study-and-exam cycle, showing one persona: enrolled, with
+        its distinct snapshots and bursts (none is sent twice, so no replay ends it)."""
+        persona = random.choice(self.personas)
         sub = f"load-{random.getrandbits(48):012x}"
         self.headers = {"Authorization": "Bearer " + issue_token(self.secret, sub, "driver")}
         text = self.call("other", "GET", "/v1/consent/text")
@@ -102,14 +103,30 @@ class Driver:
             "enroll",
             "POST",
             "/v1/me/enrollment",
-            content=self.reference,
+            content=persona.reference,
             h={"content-type": "image/jpeg"},
         )
-        self.queue = list(self.photos)
+        self.queue, self.bursts = list(persona.snapshots), list(persona.bursts)
         return ok is not None
 
     def snap(self, sid: str, challenge: dict[str, Any] | None) -> None:
-        if challenge is None or not self.queue:
+        if challenge is None:
+            return
+        if challenge.get("actions"):
+            if self.bursts:
+                frames = self.bursts.pop(0)
+                self.call(
+                    "burst",
+                    "POST",
+                    f"/v1/sessions/{sid}/bursts",
+                    params={"challenge_id": challenge["id"]},
+                    files=[
+                        ("frames", (f"f{i:02d}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)
+                    ],
+                    h={"Idempotency-Key": challenge["id"]},
+                )
+            return
+        if not self.queue:
             return
         self.call(
             "snapshot",
@@ -158,7 +175,7 @@ class Driver:
 
     def run(self, deadline: float) -> None:
         while time.monotonic() < deadline:
-            if (len(self.queue) < len(self.photos) or not self.headers) and not self.new_identity():
+            if not self.new_identity():
                 continue
             self.study()
             self.exam(deadline)
@@ -175,8 +192,17 @@ def run_load(cfg: LoadConfig) -> dict[str, Any]:
     secret = os.environ.get("PROCTOR_TOKEN_SECRET", "").encode()
     if len(secret) < 16:
         raise SystemExit("set PROCTOR_TOKEN_SECRET to the server's token secret")
-    stats, photos = Stats(), _variants(cfg.images)
-    drivers = [Driver(cfg, secret, stats, photos) for _ in range(cfg.sessions)]
+    if cfg.bursts:
+        from proctor.bench.liveness import video_root
+        from proctor.bootstrap import build_pipeline
+
+        personas = blink_personas(build_pipeline(), video_root())
+        if not personas:
+            raise SystemExit(f"no labelled blink clips under {video_root()} (PROCTOR_VIDEO_DATA)")
+    else:
+        personas = [photo_persona(cfg.images)]
+    stats = Stats()
+    drivers = [Driver(cfg, secret, stats, personas) for _ in range(cfg.sessions)]
     start = time.monotonic()
     deadline = start + cfg.duration_s
     threads = [threading.Thread(target=d.run, args=(deadline,)) for d in drivers]
@@ -195,12 +221,15 @@ def run_load(cfg: LoadConfig) -> dict[str, Any]:
         "throughput_rps": round(total / elapsed, 1),
         "snapshots_ok": len(stats.lat["snapshot"]),
         "snapshot_rps": round(len(stats.lat["snapshot"]) / elapsed, 2),
+        "snapshots_passed": stats.passed["snapshot"],
+        "bursts_ok": len(stats.lat["burst"]),
+        "bursts_passed": stats.passed["burst"],
         "error_rate": round(errors / total, 4) if total else 0.0,
         "shed_rate": round(shed / total, 4) if total else 0.0,
         "rate_limited": stats.status.get(429, 0),
         "status_counts": dict(sorted(stats.status.items())),
     }
-    for kind in ("snapshot", "enroll", "other"):
+    for kind in ("snapshot", "burst", "enroll", "other"):
         xs = stats.lat[kind]
         report[f"{kind}_ms_p50_p95_p99"] = [_pct(xs, 0.5), _pct(xs, 0.95), _pct(xs, 0.99)]
     report["snapshot_ms_mean"] = (

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from proctor.liveness.actions import parse_action_names
+
 
 @dataclass(frozen=True, slots=True)
 class CapturePolicy:
@@ -37,6 +39,8 @@ class CapturePolicy:
     liveness_random_share: float = 0.3
     liveness_min_actions: int = 1
     liveness_max_actions: int = 2
+    # comma-separated ``proctor.liveness.actions.Action`` values challenges draw from
+    liveness_actions: str = "blink,turn_left,turn_right,open_mouth"
 
     def __post_init__(self) -> None:
         if self.challenge_ttl_s <= 0:
@@ -61,5 +65,8 @@ class CapturePolicy:
             raise ValueError("abandoned_comparison_s must be positive")
         if not 0.0 <= self.liveness_random_share <= 1.0:
             raise ValueError("liveness_random_share must be in [0, 1]")
-        if not 1 <= self.liveness_min_actions <= self.liveness_max_actions <= 4:
-            raise ValueError("need 1 <= liveness_min_actions <= liveness_max_actions <= 4")
+        allowed = parse_action_names(self.liveness_actions)  # ValueError on unknown names
+        if not 1 <= self.liveness_min_actions <= self.liveness_max_actions <= len(allowed):
+            raise ValueError(
+                "need 1 <= liveness_min_actions <= liveness_max_actions <= allowed actions"
+            )

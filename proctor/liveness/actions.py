@@ -46,9 +46,13 @@ class ActionDrawPolicy:
     min_actions: int = 1
     max_actions: int = 2
     random_share: float = 0.3
+    # The actions challenges draw from (an operator may leave out a weakly validated one).
+    actions: tuple[Action, ...] = tuple(Action)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.min_actions <= self.max_actions <= len(Action):
+        if not self.actions or len(set(self.actions)) != len(self.actions):
+            raise ValueError("actions must be distinct and not empty")
+        if not 1 <= self.min_actions <= self.max_actions <= len(self.actions):
             raise ValueError("need 1 <= min_actions <= max_actions <= number of actions")
         if not 0.0 <= self.random_share <= 1.0:
             raise ValueError("random_share must be in [0, 1]")
@@ -57,7 +61,16 @@ class ActionDrawPolicy:
 def draw_actions(rng: random.Random, policy: ActionDrawPolicy) -> tuple[Action, ...]:
     """1–2 distinct actions in random order (``rng.sample`` keeps the draw order)."""
     n = rng.randint(policy.min_actions, policy.max_actions)
-    return tuple(rng.sample(list(Action), n))
+    return tuple(rng.sample(list(policy.actions), n))
+
+
+def parse_action_names(names: str) -> tuple[Action, ...]:
+    """``"blink,turn_left"`` → the actions, in ``Action`` order; ValueError on unknown names."""
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = wanted - {a.value for a in Action}
+    if unknown:
+        raise ValueError(f"unknown liveness actions: {sorted(unknown)}")
+    return tuple(a for a in Action if a.value in wanted)
 
 
 def actions_for(

@@ -40,7 +40,12 @@ from proctor.capture.challenge import (
 from proctor.capture.policy import CapturePolicy
 from proctor.capture.schedule import default_rng, exam_capture_plan, study_capture_offsets_s
 from proctor.errors import IllegalTransition
-from proctor.liveness.actions import ActionDrawPolicy, actions_for, guidance_for
+from proctor.liveness.actions import (
+    ActionDrawPolicy,
+    actions_for,
+    guidance_for,
+    parse_action_names,
+)
 from proctor.session.events import (
     AttemptRecorded,
     ChallengeIssued,
@@ -393,6 +398,7 @@ class ProctorSession:
             self.policy.liveness_min_actions,
             self.policy.liveness_max_actions,
             self.policy.liveness_random_share,
+            parse_action_names(self.policy.liveness_actions),
         )
         had = previous is not None and bool(previous.actions)
         return tuple(

@@ -51,6 +51,34 @@ def test_entry_and_exam_start_ask_for_actions(kind: SessionKind) -> None:
     assert "请" in c.guidance
 
 
+def test_challenges_draw_only_the_allowed_actions() -> None:
+    policy = CapturePolicy(
+        liveness_bursts=True,
+        liveness_random_share=1.0,
+        liveness_actions="blink, turn_left",
+        liveness_max_actions=2,
+    )
+    _, svc, _ = make(policy)
+    drawn: set[str] = set()
+    for _ in range(30):
+        c = svc.open_session("d1", SessionKind.STUDY).challenge
+        assert c is not None and c.actions
+        drawn.update(c.actions)
+    assert drawn == {"blink", "turn_left"}  # both drawn, nothing else
+
+
+@pytest.mark.parametrize(
+    ("names", "max_actions"),
+    [("blink,smile", 1), ("", 1), ("blink", 2)],
+    ids=["unknown action", "none", "more actions asked than allowed"],
+)
+def test_an_impossible_action_set_is_refused(names: str, max_actions: int) -> None:
+    with pytest.raises(ValueError, match="action"):
+        CapturePolicy(
+            liveness_bursts=True, liveness_actions=names, liveness_max_actions=max_actions
+        )
+
+
 def test_actions_are_off_by_default() -> None:
     _, svc, _ = make(CapturePolicy())
     view = svc.open_session("d1", SessionKind.STUDY)
