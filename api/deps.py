@@ -8,8 +8,6 @@ Object ownership is checked by the use cases (someone else's object is 404).
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -55,28 +53,6 @@ def _principal(request: Request) -> Principal:
     return p
 
 
-class RateLimiter:
-    """Per-subject token buckets (in process; replicas each keep their own)."""
-
-    def __init__(self, per_min: float, burst: int) -> None:
-        self.rate = per_min / 60.0
-        self.burst = float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, subject: str) -> float:
-        """0 when allowed, else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(subject, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[subject] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[subject] = (tokens, now)
-            return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
-
-
 def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     allowed = frozenset(roles)
 
@@ -85,7 +61,7 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
         if p.role not in allowed:
             raise ApiError("forbidden", "this role may not use this operation")
         if p.role is Role.DRIVER:
-            wait = request.app.state.limiter.take(p.subject)
+            wait = await request.app.state.limiter.take(p.subject)
             if wait > 0:
                 retry = max(1, math.ceil(wait))
                 raise ApiError(

@@ -24,9 +24,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from api.auth import TokenSigner
 from api.concurrency import CpuPool
-from api.deps import RateLimiter
 from api.errors import install_error_handlers
 from api.limits import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send
+from api.ratelimit import build_rate_limiter
 from api.routers import driver, exam, ops, review
 from proctor.bootstrap import Container, build_container, seed_demo, warm
 from proctor.config import ProctorSettings
@@ -122,6 +122,7 @@ def create_app(
             yield
         finally:
             app.state.models_ready = False
+            await app.state.limiter.close()
             if container is None:
                 c.close()
 
@@ -133,7 +134,9 @@ def create_app(
     )
     app.state.signer = TokenSigner(secret or secrets.token_bytes(32), ttl_s=s.token_ttl_s)
     app.state.cpu = CpuPool(s.cpu_workers, s.cpu_queue, s.retry_after_s)
-    app.state.limiter = RateLimiter(s.rate_limit_per_min, s.rate_limit_burst)
+    app.state.limiter = build_rate_limiter(
+        s.rate_limit_per_min, s.rate_limit_burst, s.rate_limit_redis_url, s.rate_limit_redis_prefix
+    )
     app.state.registry = CollectorRegistry()
     app.state.models_ready = False
     install_error_handlers(app)

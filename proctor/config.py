@@ -66,6 +66,10 @@ class ProctorSettings(BaseSettings):
     json_max_bytes: int = 64 * 1024
     rate_limit_per_min: float = 120.0  # per driver, token bucket refill
     rate_limit_burst: int = 30
+    # Replicas share the per-driver buckets through Redis when set (redis://host:6379/0);
+    # unset: each process keeps its own (api/ratelimit.py).
+    rate_limit_redis_url: str | None = None
+    rate_limit_redis_prefix: str = "proctor:rl:"
     idempotency_ttl_s: int = 24 * 3600
     consent_text_version: str = "biometric-consent/2026-05"
     capture_challenge_ttl_s: float = 90.0

@@ -7,6 +7,7 @@ limits: one matching worker, no queue, a burst of three requests per driver.
 from __future__ import annotations
 
 import concurrent.futures
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from api.auth import Role
 from tests.e2e.conftest import Api, Served, settings
+from tests.redis_probe import REDIS_URL, needs_redis
 
 pytestmark = [pytest.mark.model, pytest.mark.db, pytest.mark.slow]
 
@@ -41,6 +43,43 @@ def test_rate_limit_is_429_with_retry_after(tight: Api) -> None:
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert r.json()["error"]["code"] == "rate_limited"
     assert 429 not in codes
+
+
+@needs_redis
+def test_replicas_share_the_rate_limit_through_redis(
+    server: Served, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two replicas (two apps, one database) with PROCTOR_RATE_LIMIT_REDIS_URL: a driver's
+    burst of 3 is spent across both, and the next request on either is 429."""
+    from api.main import create_app
+
+    prefix = f"e2e:{secrets.token_hex(6)}:"
+    replicas = []
+    for name in ("r1", "r2"):
+        app = create_app(
+            settings(
+                tmp_path_factory.mktemp(name),
+                rate_limit_per_min=30.0,
+                rate_limit_burst=3,
+                rate_limit_redis_url=REDIS_URL,
+                rate_limit_redis_prefix=prefix,
+            ),
+            container=server.app.state.container,
+        )
+        replicas.append(Served(app))
+    apis = [Api(r.url) for r in replicas]
+    try:
+        who = ("replica-driver", Role.DRIVER)
+        codes = [apis[i % 2].call("GET", "/v1/me/eligibility", who).status_code for i in range(3)]
+        assert 429 not in codes
+        for a in apis:
+            r = a.call("GET", "/v1/me/eligibility", who)
+            assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    finally:
+        for a in apis:
+            a.client.close()
+        for r in replicas:
+            r.stop()
 
 
 def test_full_cpu_pool_sheds_503_with_retry_after(
