@@ -263,6 +263,12 @@ class ManualCaseOut(ManualReviewOut):
     # the driver's registered photo crops, to set beside the evidence
     reference_ids: list[str] = []
     review_case: ReviewCaseOut | None = None
+    session_state: str | None = Field(
+        None, description="the reviewed session's state now (None: no such session)"
+    )
+    session_termination_reason: str = Field(
+        "", description="e.g. identity_review_expired: the driver's wait ran out"
+    )
 
 
 CaseRef = Annotated[

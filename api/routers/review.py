@@ -135,11 +135,14 @@ async def manual(review_id: IdPath, who: Reviewer, c: Services) -> ManualCaseOut
     if m.kind == "fuxi":
         rv = await anyio.to_thread.run_sync(c.review.reverification, CaseKind.FUXI, m.subject_id)
     refs = await anyio.to_thread.run_sync(c.review.references_for, m.driver_id)
+    state = await anyio.to_thread.run_sync(c.review.session_state, m.subject_id)
     return ManualCaseOut(
         **manual_out(m).model_dump(),
         evidence_ids=list(m.evidence_ids),
         reference_ids=list(refs),
         review_case=case_out(rv, c),
+        session_state=state[0] if state else None,
+        session_termination_reason=state[1] if state else "",
     )
 
 

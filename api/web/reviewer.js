@@ -288,11 +288,24 @@ function watermark(g, w, h) {
   g.restore();
 }
 
+// A reviewed session's state, as the reviewer reads it (ManualCaseOut.session_state).
+const SESSION_STATE = {
+  active: "进行中",
+  identity_review: "等待人工核验身份",
+  completed: "已完成",
+  terminated_invalid: "已终止（无效）",
+};
+
 /** Registered photo beside the evidence: for an ID check, the ID-holding photo's face crop
  * and (after an uncertain entry check) the entry capture; for a 复核, the session's crops. */
 async function drawManualCrops(reviewId) {
   const m = await api.call("GET", `/v1/review/manual/${reviewId}`);
   if (!openCase || openCase.id !== reviewId) return; // another case was opened meanwhile
+  if (m.session_termination_reason === "identity_review_expired") {
+    fact($("#case-facts"), "会话状态", "司机等待超过 24 小时，会话已关闭；决定仍会记录");
+  } else if (m.session_state) {
+    fact($("#case-facts"), "会话状态", SESSION_STATE[m.session_state] || m.session_state);
+  }
   for (const id of m.reference_ids || []) await drawCrop(reviewId, id, "登记照片", null);
   for (const id of m.evidence_ids || []) await drawCrop(reviewId, id, m.kind === "fuxi" ? "核验抓拍" : "核验材料", null);
 }

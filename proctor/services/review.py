@@ -396,6 +396,17 @@ class ReviewService:
             uow.commit()
         return m
 
+    def session_state(self, session_id: str) -> tuple[str, str] | None:
+        """(state, termination reason) of a manual review's session as of now, for the
+        case view: an ID-review wait that ran out shows as ``identity_review_expired``
+        even before anyone touched the session again. Reads only: nothing is saved."""
+        with self._uow() as uow:
+            s = uow.sessions.get(session_id)
+        if s is None:
+            return None
+        s.advance(self._clock.now())
+        return s.state.value, s.termination_reason
+
     def references_for(self, driver_id: str) -> tuple[str, ...]:
         """Evidence ids of the driver's registered reference crops (for a case view)."""
         with self._uow() as uow:

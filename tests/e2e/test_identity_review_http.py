@@ -69,6 +69,8 @@ def test_uncertain_entry_to_id_review_and_back_over_http(
     _claim(api, reviewer, review_id)
     case = api.ok("GET", f"/v1/review/manual/{review_id}", reviewer)
     assert case["kind"] == "manual_id" and case["reference_ids"]
+    assert case["session_state"] == "identity_review"  # the driver is still waiting
+    assert case["session_termination_reason"] == ""
     assert len(case["evidence_ids"]) >= 2  # the ID-photo crop and the entry capture
     for eid in case["reference_ids"] + case["evidence_ids"]:
         crop = api.call("GET", f"/v1/review/cases/{review_id}/evidence/{eid}", reviewer)

@@ -139,6 +139,11 @@ def test_an_id_review_decided_after_its_timeout_leaves_the_session_expired(
     sid = _enter_uncertain(c, uncertain_pair)
     assert isinstance(c.clock, FakeClock)
     c.clock.advance(24 * 3600 + 1)  # nobody decided within the policy's 24 h
+    # the reviewer's case view already shows the expiry; that read saves nothing
+    assert c.review.session_state(sid) == ("terminated_invalid", "identity_review_expired")
+    with c.sessions._uow() as uow:
+        waiting = uow.sessions.get(sid)
+        assert waiting is not None and waiting.state.value == "identity_review"
     _decide(c, uncertain_pair, sid, approve=True)  # the decision is still recorded
     view = c.sessions.heartbeat(sid, DRIVER)
     assert view.state == "terminated_invalid"
