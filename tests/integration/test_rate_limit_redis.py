@@ -5,15 +5,27 @@ Skipped with the reason when no Redis answers; the in-process limiter is tested 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import secrets
 import socket
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
 from api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from tests.redis_probe import REDIS_URL, needs_redis
+
+T = TypeVar("T")
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine on a fresh event loop in its own thread: a session-wide Playwright
+    fixture keeps an event loop running in the main thread, where asyncio.run refuses."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _prefix() -> str:
@@ -39,7 +51,7 @@ def test_replicas_share_one_bucket_per_driver() -> None:
             await b.close()
         return first, over, other
 
-    first, over, other = asyncio.run(run())
+    first, over, other = run_async(run)
     assert first == [0.0, 0.0, 0.0]  # the burst of 3, spread over two replicas
     assert all(0.5 < w <= 1.0 for w in over), over  # 1 token per second refill
     assert other == 0.0
@@ -59,7 +71,7 @@ def test_the_bucket_refills_at_its_rate() -> None:
             await limiter.close()
         return wait, after, again
 
-    wait, after, again = asyncio.run(run())
+    wait, after, again = run_async(run)
     assert 0.0 < wait <= 0.1  # 10 tokens per second
     assert after == 0.0
     assert again > 0.0
@@ -81,7 +93,7 @@ def test_an_unreachable_store_lets_requests_through_and_warns(
 
     with caplog.at_level(logging.WARNING, logger="proctor.api.ratelimit"):
         t = time.monotonic()
-        waits = asyncio.run(run())
+        waits = run_async(run)
         took = time.monotonic() - t
     assert waits == [0.0, 0.0, 0.0]
     assert took < 5.0  # connection refused fails fast, requests are not held up
@@ -93,5 +105,5 @@ def test_the_local_limiter_has_the_same_contract() -> None:
         limiter = LocalRateLimiter(per_min=60.0, burst=2)
         return await _takes(limiter, "d", 3) + [await limiter.take("e")]
 
-    waits = asyncio.run(run())
+    waits = run_async(run)
     assert waits[:2] == [0.0, 0.0] and 0.5 < waits[2] <= 1.0 and waits[3] == 0.0
