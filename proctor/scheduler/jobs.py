@@ -1,0 +1,53 @@
+"""The ``Job`` port and the record of one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+JobSummary = Mapping[str, Any]  # counts and ids only: it is logged and audited
+
+
+class Job(Protocol):
+    """A periodic job. ``run`` must be safe to repeat: a crashed tick is not re-run, the
+    next tick catches up (everything due up to ``now``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(self, now: datetime) -> JobSummary: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionJob:
+    """A job from a name and a function of ``now``."""
+
+    name: str
+    fn: Callable[[datetime], JobSummary]
+
+    def run(self, now: datetime) -> JobSummary:
+        return self.fn(now)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """One run of one job on this replica. ``status``: ok, error or lease_lost (the run
+    finished after its lease had been taken over: its finish was not recorded)."""
+
+    job: str
+    tick: int
+    holder: str
+    token: int
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    summary: JobSummary = field(default_factory=dict)
+
+    @property
+    def did_work(self) -> bool:
+        """Anything other than an ok run with all-zero counts."""
+        if self.status != "ok":
+            return True
+        return any(v for v in self.summary.values() if isinstance(v, int | float))
