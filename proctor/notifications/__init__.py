@@ -10,6 +10,7 @@ retrying with backoff and parking poison messages. No SQL here: the SQL queue is
 
 from __future__ import annotations
 
+from proctor.notifications.admin import NotificationOps
 from proctor.notifications.dispatcher import Dispatcher, DispatchReport
 from proctor.notifications.messages import Channel, Notification, Topic, make_message_id
 from proctor.notifications.outbox import (
@@ -36,6 +37,7 @@ __all__ = [
     "LoggingSender",
     "NoTemplate",
     "Notification",
+    "NotificationOps",
     "ParkedMessage",
     "RetryPolicy",
     "Sender",

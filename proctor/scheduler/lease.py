@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from proctor.scheduler.jobs import JobSummary
 
@@ -37,4 +37,8 @@ class LeaseStore(Protocol):
         summary: JobSummary,
     ) -> bool:
         """Release the lease and record the run; False when the token is no longer ours."""
+        ...
+
+    def status(self) -> list[dict[str, Any]]:
+        """Every job's lease and last run, for operators."""
         ...

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from proctor.clock import Clock
 from proctor.scheduler.jobs import Job, JobRun, JobSummary
@@ -54,6 +55,7 @@ class Scheduler:
         self._on_run = on_run
         self._jobs: dict[str, _Entry] = {}
         self._known_tick: dict[str, int] = {}  # the stored last_tick, as last seen
+        self.run_counts: dict[tuple[str, str], int] = {}  # (job, status) -> runs here
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -70,6 +72,10 @@ class Scheduler:
     def jobs(self) -> dict[str, float]:
         """Registered job names and their intervals (seconds)."""
         return {name: e.interval_s for name, e in self._jobs.items()}
+
+    def status(self) -> list[dict[str, Any]]:
+        """The stored leases and last runs of every job (all replicas)."""
+        return self._leases.status()
 
     # ---- running ----------------------------------------------------------------------------
 
@@ -110,6 +116,8 @@ class Scheduler:
         return run
 
     def _report(self, run: JobRun) -> None:
+        key = (run.job, run.status)
+        self.run_counts[key] = self.run_counts.get(key, 0) + 1
         level = logging.INFO if run.did_work else logging.DEBUG
         log.log(
             level,

@@ -124,15 +124,13 @@ class SqlDeliveryQueue:
         return self._one(stmt)
 
     def counts(self) -> dict[str, int]:
+        """Parked and pending (undelivered, not parked) messages; both columns are indexed."""
         with self._sm() as s:
-            row = s.execute(
-                select(
-                    func.count().filter(R.delivered_at.is_not(None)),
-                    func.count().filter(R.parked_at.is_not(None)),
-                    func.count().filter(R.delivered_at.is_(None), R.parked_at.is_(None)),
-                )
-            ).one()
-        return {"delivered": int(row[0]), "parked": int(row[1]), "pending": int(row[2])}
+            parked = s.scalar(select(func.count()).where(R.parked_at.is_not(None)))
+            pending = s.scalar(
+                select(func.count()).where(R.delivered_at.is_(None), R.parked_at.is_(None))
+            )
+        return {"parked": int(parked or 0), "pending": int(pending or 0)}
 
     # ---- internals ------------------------------------------------------------------------
 

@@ -56,9 +56,9 @@ class SqlLeaseStore:
             if token is not None:
                 return Acquired(int(token), tick)
             last = s.execute(select(L.last_tick).where(L.name == name)).scalar_one_or_none()
-        if last is None:  # never ensured: create it and let the next poll try
+        if last is None:  # the job's row does not exist yet: create it, then try once more
             self.ensure(name)
-            return Acquired(None, -1)
+            return self.acquire(name, holder, tick, now, lease_s)
         return Acquired(None, int(last))
 
     def finish(

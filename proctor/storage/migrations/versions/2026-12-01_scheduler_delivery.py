@@ -44,9 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_lease")),
     )
     with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("next_attempt_at", TS, nullable=True))
         batch_op.add_column(sa.Column("claimed_by", sa.String(128), nullable=True))
         batch_op.add_column(sa.Column("claimed_until", TS, nullable=True))
