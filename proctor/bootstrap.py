@@ -580,7 +580,7 @@ def register_application_tick(sched: Scheduler, applications: object, interval_s
 
 
 def job_summary(result: object) -> dict[str, object]:
-    """A job result as a flat summary: a mapping as is, a dataclass as its fields."""
+    """A job result as a summary: a mapping as is, a dataclass as its fields."""
     import dataclasses
     from collections.abc import Mapping
 
@@ -588,8 +588,6 @@ def job_summary(result: object) -> dict[str, object]:
         return dict(result)
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
-    if hasattr(result, "summary") and callable(result.summary):
-        return dict(result.summary())
     return {} if result is None else {"result": str(result)[:200]}
 
 

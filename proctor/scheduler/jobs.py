@@ -9,6 +9,27 @@ from typing import Any, Protocol
 
 JobSummary = Mapping[str, Any]  # counts and ids only: it is logged and audited
 
+MAX_LISTED = 50
+
+
+def plain_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary as JSON scalars: numbers, strings, booleans, short lists of those, nested
+    mappings the same way; anything else as its ``str`` (so it can be stored and audited)."""
+    out: dict[str, Any] = {}
+    for k, v in summary.items():
+        out[str(k)] = _plain(v)
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, Mapping):
+        return plain_summary(v)
+    if isinstance(v, list | tuple | set | frozenset):
+        return [_plain(x) for x in list(v)[:MAX_LISTED]]
+    return str(v)[:200]
+
 
 class Job(Protocol):
     """A periodic job. ``run`` must be safe to repeat: a crashed tick is not re-run, the

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from proctor.clock import Clock
-from proctor.scheduler.jobs import Job, JobRun, JobSummary
+from proctor.scheduler.jobs import Job, JobRun, JobSummary, plain_summary
 from proctor.scheduler.lease import LeaseStore
 
 log = logging.getLogger("proctor.scheduler")
@@ -98,7 +98,7 @@ class Scheduler:
     def _run(self, job: Job, tick: int, token: int, at: datetime, now: datetime | None) -> JobRun:
         status, summary = "ok", {}
         try:
-            summary = dict(job.run(at))
+            summary = plain_summary(job.run(at))
         except Exception as exc:  # one failing job must not stop the others
             log.exception("scheduled job %s failed (tick %d)", job.name, tick)
             status, summary = "error", {"error": type(exc).__name__}

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from proctor.scheduler.jobs import JobSummary
+from proctor.scheduler.jobs import JobSummary, plain_summary
 from proctor.scheduler.lease import Acquired
 from proctor.storage.tables import SchedulerLeaseRow
 from proctor.storage.uow import Storage
@@ -77,7 +77,7 @@ class SqlLeaseStore:
                 expires_at=now,
                 last_finished_at=now,
                 last_status=status[:16],
-                last_summary=_jsonable(summary),
+                last_summary=plain_summary(summary),
             )
         )
         with self._sm() as s, s.begin():
@@ -103,15 +103,3 @@ class SqlLeaseStore:
                 }
                 for r in rows
             ]
-
-
-def _jsonable(summary: JobSummary) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in summary.items():
-        if isinstance(v, list | tuple):
-            out[k] = [x if isinstance(x, int | float | str | bool) else str(x) for x in v]
-        elif isinstance(v, int | float | str | bool) or v is None:
-            out[k] = v
-        else:
-            out[k] = str(v)
-    return out
