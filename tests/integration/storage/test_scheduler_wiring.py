@@ -113,3 +113,44 @@ def test_migration_0008_matches_the_tables(storage: Storage) -> None:
         if any(name in repr(d) for name in ("notification_outbox", "scheduler_lease"))
     ]
     assert mine == []
+
+
+def test_operator_cli_lists_and_requeues_parked_messages(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from proctor.cli import app
+    from proctor.storage.uow import open_storage
+
+    url = f"sqlite:///{tmp_path / 'proctor.db'}"
+    st = open_storage(url, data_dir=tmp_path)
+    with st.uow() as uow:
+        uow.outbox.emit(NotificationEvent("mystery_kind", "driver-9", datetime.now(UTC), {}))
+        uow.commit()
+    st.engine.dispose()
+    args = ["--db", url, "--data-dir", str(tmp_path)]
+    run = CliRunner().invoke
+    out = run(app, ["notifications", "dispatch", *args])
+    assert out.exit_code == 0 and json.loads(out.stdout)["parked"] == 1, out.stdout
+    out = run(app, ["notifications", "parked", *args])
+    (row,) = [json.loads(x) for x in out.stdout.splitlines()]
+    assert (row["kind"], row["reason"], row["driver_id"]) == (
+        "mystery_kind",
+        "no_template",
+        "driver-9",
+    )
+    assert (
+        run(
+            app, ["notifications", "requeue", str(row["outbox_id"]), "--actor", "ops", *args]
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            app, ["notifications", "requeue", str(row["outbox_id"]), "--actor", "ops", *args]
+        ).exit_code
+        == 1
+    )
+    assert json.loads(run(app, ["notifications", "counts", *args]).stdout) == {
+        "parked": 0,
+        "pending": 1,
+    }
