@@ -43,6 +43,8 @@ SAFE_REFS: Final = frozenset(
         "passed",
         "upheld",
         "retakes_left",
+        "attempts_left",
+        "pending_calendar",
         "removed",
         "removed_points",
         "points_after",
@@ -164,10 +166,23 @@ def _study_completed(p: Mapping[str, Any]) -> str:
     return f"【学法减分】您已完成网上学习，可以参加考试{tail}。"
 
 
+def _tentative(p: Mapping[str, Any]) -> str:
+    """A deadline computed before the year's holidays were published may still move."""
+    if str(p.get("pending_calendar", "")).lower() == "true":
+        return "（节假日安排公布后可能调整，以交管12123显示为准）"
+    return ""
+
+
 def _exam_unlocked(p: Mapping[str, Any]) -> str:
     deadline = p.get("exam_deadline")
-    tail = f"请于{_day(deadline)}前完成考试。" if deadline else "请在规定期限内完成考试。"
-    return f"【学法减分】您已可以参加学法减分考试，{tail}"
+    tail = (
+        f"请于{_day(deadline)}前完成考试{_tentative(p)}。"
+        if deadline
+        else "请在规定期限内完成考试。"
+    )
+    left = p.get("attempts_left")
+    chances = f"共有{left}次考试机会，" if left is not None else ""
+    return f"【学法减分】您已可以参加学法减分考试，{chances}{tail}"
 
 
 def _session_voided(p: Mapping[str, Any]) -> str:
@@ -206,7 +221,11 @@ def _points(p: Mapping[str, Any]) -> str:
 
 def _review_accepted(p: Mapping[str, Any]) -> str:
     due = p.get("due_on") or p.get("date")
-    tail = f"，将于{_day(due)}前作出复核结果" if due else "，将在3个工作日内作出复核结果"
+    tail = (
+        f"，将于{_day(due)}前作出复核结果{_tentative(p)}"
+        if due
+        else "，将在3个工作日内作出复核结果"
+    )
     return f"【学法减分】您的复核申请已受理{tail}。"
 
 
@@ -296,6 +315,7 @@ TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType(
         # 减分结果
         "points_reduced": T(Topic.POINTS_RESULT, APP_SMS, "减分结果", _points),
         # 复核受理 / 结果
+        "review_accepted": T(Topic.REVIEW_ACCEPTED, APP, "复核受理", _review_accepted),
         "review_requested": T(Topic.REVIEW_ACCEPTED, APP, "复核受理", _review_accepted),
         "fuxi_requested": T(Topic.REVIEW_ACCEPTED, APP, "复核受理", _review_accepted),
         "review_result": T(Topic.REVIEW_RESULT, APP_SMS, "复核结果", _review_result),

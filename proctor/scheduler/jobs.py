@@ -68,7 +68,20 @@ class JobRun:
 
     @property
     def did_work(self) -> bool:
-        """Anything other than an ok run with all-zero counts."""
-        if self.status != "ok":
+        """Anything other than an ok run whose counts are all zero (observations such as
+        ``examined`` do not count: a tick that looked at rows and changed none did no work)."""
+        return self.status != "ok" or _nonzero(self.summary)
+
+
+OBSERVATION_KEYS = frozenset({"examined", "pending", "pending_calendar"})
+
+
+def _nonzero(summary: Mapping[str, Any]) -> bool:
+    for k, v in summary.items():
+        if k in OBSERVATION_KEYS or isinstance(v, bool):
+            continue
+        if isinstance(v, Mapping) and _nonzero(v):
             return True
-        return any(v for v in self.summary.values() if isinstance(v, int | float))
+        if isinstance(v, int | float) and v:
+            return True
+    return False

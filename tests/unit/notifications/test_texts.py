@@ -80,6 +80,8 @@ def test_no_message_carries_biometrics(kind: str) -> None:
         ("application_approved", {"study_deadline": "2026-12-04"}, "2026年12月4日前"),
         ("application_rejected", {"reasons": "pending_violations"}, "有未处理的交通违法记录"),
         ("study_completed", {"exam_deadline": "2026-12-15"}, "可以参加考试"),
+        ("exam_unlocked", {"exam_deadline": "2026-12-15", "attempts_left": 3}, "共有3次考试机会"),
+        ("review_accepted", {"due_on": "2027-01-04", "pending_calendar": True}, "可能调整"),
         ("exam_result", {"passed": "false", "retakes_left": "2"}, "剩余补考机会2次"),
         ("exam_result", {"passed": "invalid", "reason": "final_auth_failed"}, "24小时内申请复核"),
         (
