@@ -116,3 +116,46 @@ def test_unknown_kind_has_no_template_and_ids_are_stable() -> None:
     b = render(1, "exam_result", "d", AT, {"passed": "true"})
     c = render(2, "exam_result", "d", AT, {"passed": "true"})
     assert a.message_id == b.message_id != c.message_id
+
+
+def _emitted_kinds() -> set[str]:
+    """Outbox kinds written with a literal in the code: ``NotificationEvent("kind", ...)``,
+    ``kind = "..."`` next to one, and ``notify(uow, app, "kind", ...)``."""
+    import ast
+    from pathlib import Path
+
+    import proctor
+
+    kinds: set[str] = set()
+    for path in Path(proctor.__file__).parent.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if "NotificationEvent(" not in source:
+            continue
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                args = node.args
+                if name == "NotificationEvent" and args:
+                    first = args[0]
+                elif name == "notify" and len(args) >= 3:
+                    first = args[2]
+                else:
+                    continue
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    kinds.add(first.value)
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                target = node.targets[0]
+                if getattr(target, "id", "") == "kind" and isinstance(node.value.value, str):
+                    kinds.add(node.value.value)
+    return kinds
+
+
+def test_every_kind_the_services_emit_has_a_text_or_is_internal() -> None:
+    from proctor.notifications.texts import SILENT_KINDS
+    from proctor.rules.events import EventKind
+
+    dynamic = {"fuxi_decided", "manual_id_decided"}  # f"{manual_review.kind}_decided"
+    emitted = _emitted_kinds() | dynamic | {k.value for k in EventKind}
+    assert "session_terminated" in emitted and "flag_raised" in emitted  # the scan works
+    missing = emitted - set(TEMPLATES) - SILENT_KINDS
+    assert missing == set(), f"outbox kinds without a notification text: {sorted(missing)}"
