@@ -38,6 +38,7 @@ class NotificationOps:
             "retried": 0,
             "parked": 0,
             "skipped": 0,
+            "deferred": 0,
             "lost_claims": 0,
         }
 

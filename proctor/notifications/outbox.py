@@ -53,6 +53,10 @@ class DeliveryQueue(Protocol):
 
     def park(self, claimed: Claimed, now: datetime, reason: str, error: str) -> bool: ...
 
+    def release(self, claimed: Claimed, next_at: datetime) -> bool:
+        """Hand back a claimed row unsent: the attempt is not counted; due at ``next_at``."""
+        ...
+
 
 @dataclass(slots=True)
 class _Row:
@@ -122,6 +126,14 @@ class InMemoryDeliveryQueue:
             if r.attempts != claimed.attempt or r.delivered_at is not None:
                 return False
             r.parked_at, r.parked_reason, r.last_error, r.claimed_until = now, reason, error, None
+            return True
+
+    def release(self, claimed: Claimed, next_at: datetime) -> bool:
+        with self._lock:
+            r = self._rows[claimed.outbox_id]
+            if r.attempts != claimed.attempt or r.delivered_at or r.parked_at:
+                return False
+            r.attempts, r.claimed_until, r.next_attempt_at = r.attempts - 1, None, next_at
             return True
 
     def state(self, outbox_id: int) -> _Row:

@@ -86,6 +86,14 @@ class SqlDeliveryQueue:
         )
         return self._one(stmt)
 
+    def release(self, claimed: Claimed, next_at: datetime) -> bool:
+        stmt = (
+            update(R)
+            .where(*self._held(claimed))
+            .values(attempts=R.attempts - 1, claimed_until=None, next_attempt_at=next_at)
+        )
+        return self._one(stmt)
+
     # ---- operators ------------------------------------------------------------------------
 
     def parked(self, limit: int = 100) -> list[ParkedMessage]:

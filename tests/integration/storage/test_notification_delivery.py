@@ -244,3 +244,15 @@ def test_two_dispatchers_racing_deliver_each_message_once(
     assert sorted(sent) == [r.id for r in rows(storage)]  # every row once, none twice
     assert len(sent) == n and all(r.delivered_at is not None for r in rows(storage))
     assert sum(len(r.delivered) for r in reports) == n
+
+
+def test_a_down_gateway_costs_three_requests_per_run(
+    storage: Storage, gateway_factory: Any
+) -> None:
+    emit(storage, EVENTS)
+    gw = gateway_factory([503] * 100)
+    d = Dispatcher(SqlDeliveryQueue(storage), WebhookSender(gw.url, SECRET, FakeClock(T0)), "a")
+    report = d.dispatch(T0)
+    assert len(gw.requests) == 3 and report.retried == [1, 2, 3] and report.deferred == [4, 5]
+    assert [r.attempts for r in rows(storage)] == [1, 1, 1, 0, 0]
+    assert all(r.claimed_until is None for r in rows(storage))

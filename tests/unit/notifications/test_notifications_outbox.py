@@ -180,3 +180,28 @@ def test_two_dispatchers_racing_send_each_message_once() -> None:
         t.join()
     ids = [m.outbox_id for m in sender.sent]
     assert sorted(ids) == list(range(1, 201))
+
+
+def test_a_down_gateway_stops_the_run_and_hands_the_rest_back_unsent() -> None:
+    q = _queue(*["exam_result"] * 10)
+    sender = Recording(DeliveryFailed("timeout", retryable=True))
+    report = Dispatcher(q, sender, "h1", POLICY, max_consecutive_failures=3).dispatch(T0)
+    assert sender.calls == 3 and report.retried == [1, 2, 3]
+    assert report.deferred == list(range(4, 11))
+    for i in range(4, 11):  # not charged an attempt, due again after the base delay
+        row = q.state(i)
+        assert row.attempts == 0 and row.next_attempt_at == T0 + timedelta(seconds=10)
+    # permanent failures are the message's fault, not the gateway's: no breaker
+    q = _queue(*["exam_result"] * 5)
+    sender = Recording(DeliveryFailed("http_400", retryable=False))
+    report = Dispatcher(q, sender, "h1", POLICY, max_consecutive_failures=3).dispatch(T0)
+    assert sender.calls == 5 and report.parked == [1, 2, 3, 4, 5] and report.deferred == []
+
+
+def test_a_run_stops_at_half_its_lease() -> None:
+    q = _queue(*["exam_result"] * 6)
+    ticks = iter(range(100))
+    d = Dispatcher(q, Recording(), "h1", POLICY, lease_s=6, elapsed=lambda: float(next(ticks)))
+    report = d.dispatch(T0)  # one "second" per message: after 3 the budget (3 s) is spent
+    assert report.delivered == [1, 2, 3] and report.deferred == [4, 5, 6]
+    assert [c.attempt for c in q.claim("h2", 10, T0 + timedelta(seconds=10), 60)] == [1, 1, 1]
