@@ -6,7 +6,8 @@ last error code: never the text); ``POST .../{outbox_id}/requeue`` gives one a f
 attempts (audited); ``GET /v1/admin/scheduler`` shows each job's lease and last run.
 Metrics: ``proctor_notifications_parked``/``_pending`` (database, at scrape time),
 ``proctor_notifications_dispatched_total{outcome}`` and ``proctor_scheduler_runs_total``
-(this replica's runs).
+(this replica's runs), ``proctor_scheduler_last_finished_age_seconds{job}`` and
+``proctor_scheduler_last_run_ok{job}`` (all replicas, from the lease rows).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class DeliveryCollector(Collector):
     def __init__(self, request_app: Any) -> None:
         self._app = request_app
         self.counts: dict[str, int] = {}
+        self.leases: list[dict[str, Any]] = []
 
     def collect(self) -> Iterator[Metric]:
         c: Container | None = getattr(self._app.state, "container", None)
@@ -134,6 +136,29 @@ class DeliveryCollector(Collector):
             for (job, status), n in sorted(c.scheduler.run_counts.items()):
                 runs.add_metric([job, status], n)
             yield runs
+            yield from self._lease_metrics(c)
+
+    def _lease_metrics(self, c: Container) -> Iterator[Metric]:
+        """Across replicas: seconds since each job last finished, and whether that run was
+        ok. Alert when the age passes a few intervals: no replica is running the job."""
+        age = GaugeMetricFamily(
+            "proctor_scheduler_last_finished_age_seconds",
+            "seconds since any replica last finished the job",
+            labels=["job"],
+        )
+        ok = GaugeMetricFamily(
+            "proctor_scheduler_last_run_ok", "1 when the job's last run was ok", labels=["job"]
+        )
+        now = c.clock.now()
+        for lease in self.leases:
+            finished = lease.get("last_finished_at")
+            if finished is None:
+                continue
+            seconds = (now - datetime.fromisoformat(finished)).total_seconds()
+            age.add_metric([lease["job"]], max(0.0, seconds))
+            ok.add_metric([lease["job"]], 1.0 if lease.get("last_status") == "ok" else 0.0)
+        yield age
+        yield ok
 
 
 def install_metrics(app: Any) -> DeliveryCollector:
@@ -151,5 +176,7 @@ async def refresh_metrics(request: Request) -> None:
         return
     try:
         collector.counts = await anyio.to_thread.run_sync(c.notifications.counts)
+        if c.scheduler is not None:
+            collector.leases = await anyio.to_thread.run_sync(c.scheduler.status)
     except Exception:  # a scrape must not fail because the database is away
-        collector.counts = {}
+        collector.counts, collector.leases = {}, []

@@ -90,6 +90,8 @@ def test_served_scheduler_delivers_the_outbox_and_admins_see_it(
         assert "proctor_notifications_parked 1.0" in metrics
         assert 'proctor_notifications_dispatched_total{outcome="delivered"} 1.0' in metrics
         assert 'proctor_scheduler_runs_total{job="notifications.dispatch",status="ok"}' in metrics
+        assert 'proctor_scheduler_last_run_ok{job="notifications.dispatch"} 1.0' in metrics
+        assert 'proctor_scheduler_last_finished_age_seconds{job="evidence.purge"}' in metrics
         url = f"/v1/admin/notifications/{parked['outbox_id']}/requeue"
         assert client.post(url, headers=ADMIN).status_code == 204
         # (the running dispatcher parks it again: the kind still has no text)
