@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from proctor.notifications.messages import Notification
 
@@ -90,9 +90,8 @@ class FileSender:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def _catch_up(self, f: object) -> None:
+    def _catch_up(self, f: BinaryIO) -> None:
         """Read the keys of lines appended since our last look (by us or another process)."""
-        assert hasattr(f, "seek") and hasattr(f, "read")
         f.seek(self._read_upto)
         tail: bytes = f.read()
         complete = tail[: tail.rfind(b"\n") + 1]
