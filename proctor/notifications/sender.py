@@ -92,6 +92,8 @@ class FileSender:
 
     def _catch_up(self, f: BinaryIO) -> None:
         """Read the keys of lines appended since our last look (by us or another process)."""
+        if f.seek(0, os.SEEK_END) < self._read_upto:
+            self._read_upto = 0  # rotated or truncated by an operator: read the new file
         f.seek(self._read_upto)
         tail: bytes = f.read()
         complete = tail[: tail.rfind(b"\n") + 1]

@@ -61,6 +61,11 @@ def test_file_sender_writes_each_key_once_across_instances(tmp_path: Path) -> No
     lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
     assert [x["outbox_id"] for x in lines] == [1, 2]
     assert lines[0]["text"] == m1.text and lines[0]["message_id"] == m1.message_id
+    path.write_text("", encoding="utf-8")  # rotated by an operator
+    m3 = render(3, "exam_result", "d2", AT, {"passed": "false"})
+    a.send(m3)
+    b.send(m3)
+    assert [json.loads(x)["outbox_id"] for x in path.read_text().splitlines()] == [3]
 
 
 def test_log_sender_logs_kind_and_ids_but_not_text_or_driver(
