@@ -29,6 +29,7 @@ run: fixtures models
 	mkdir -p var
 	PROCTOR_DATA_DIR=var PROCTOR_SEED_DEMO=true \
 	PROCTOR_DEV_TOKEN_ENDPOINT=$${PROCTOR_DEV_TOKEN_ENDPOINT:-true} \
+	PROCTOR_NOTIFY_SENDER=$${PROCTOR_NOTIFY_SENDER:-file} \
 	PROCTOR_TOKEN_SECRET=$${PROCTOR_TOKEN_SECRET:-dev-only-secret-change-me-0123456789} \
 	$(BIN)/proctor serve --host 127.0.0.1 --port 8000
 

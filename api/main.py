@@ -27,7 +27,7 @@ from api.concurrency import CpuPool
 from api.errors import install_error_handlers
 from api.limits import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send
 from api.ratelimit import build_rate_limiter
-from api.routers import driver, exam, ops, review
+from api.routers import driver, exam, notifications, ops, review
 from proctor.bootstrap import Container, build_container, seed_demo, warm
 from proctor.config import ProctorSettings
 
@@ -118,10 +118,14 @@ def create_app(
             await anyio.to_thread.run_sync(seed_demo, c, photo)
         app.state.container = c
         app.state.models_ready = True
+        if s.scheduler_enabled and c.scheduler is not None:
+            await anyio.to_thread.run_sync(c.scheduler.start)
         try:
             yield
         finally:
             app.state.models_ready = False
+            if c.scheduler is not None:
+                await anyio.to_thread.run_sync(c.scheduler.stop)
             await app.state.limiter.close()
             if container is None:
                 c.close()
@@ -142,6 +146,9 @@ def create_app(
     install_error_handlers(app)
     for r in (ops.router, driver.router, exam.router, review.router):
         app.include_router(r)
+    app.include_router(notifications.router)
+    app.state.scheduler_enabled = s.scheduler_enabled
+    notifications.install_metrics(app)
     if s.dev_token_endpoint:
         app.include_router(ops.dev_router)
     mount_pages(app)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from proctor.clock import Clock, SystemClock
 from proctor.config import ProctorSettings
@@ -18,10 +19,14 @@ if TYPE_CHECKING:
     from proctor.liveness.burst import BurstAnalyzer, BurstLimits
     from proctor.liveness.outcome import BurstJudgement
     from proctor.matching.session_decision import AnchorPolicy, ZonePolicy
+    from proctor.notifications.admin import NotificationOps
+    from proctor.notifications.sender import Sender
     from proctor.review.cases import ReviewCaseService
     from proctor.review.jobs import ReviewJobs
     from proctor.rules.calendar import WorkdayCalendar
     from proctor.rules.policy import RulesPolicy
+    from proctor.scheduler.jobs import JobRun
+    from proctor.scheduler.runner import Scheduler
     from proctor.services.adjudication import AdjudicationService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
@@ -93,6 +98,10 @@ class Container:
     # jobs (one background worker; the review profile runs in a separate process pool).
     review_cases: ReviewCaseService | None = None
     review_jobs: ReviewJobs | None = None
+    # Periodic jobs (notification dispatch, retention purge, the application tick) under a
+    # database lease, started by the API lifespan; the operator view of delivery.
+    scheduler: Scheduler | None = None
+    notifications: NotificationOps | None = None
 
 
 def build_container(
@@ -149,7 +158,7 @@ def build_container(
     cases, jobs = build_review(s, storage, clk, calendar, rules)
     adjudication = AdjudicationService(uow, clk, cases=cases)
     consent = ConsentService(lambda: records_uow_factory(storage), clk, s.consent_text_version)
-    return Container(
+    c = Container(
         settings=s,
         pipeline=pipe,
         clock=clk,
@@ -176,6 +185,9 @@ def build_container(
         review_cases=cases,
         review_jobs=jobs,
     )
+    c.notifications = build_notifications(s, storage, clk)
+    c.scheduler = build_scheduler(s, storage, clk, c.notifications, c.applications)
+    return c
 
 
 def closer(*steps: Callable[[], None]) -> Callable[[], None]:
@@ -436,3 +448,152 @@ def audit_ok(storage: Storage, checkpoints: Path) -> bool:
 
     with storage.sessionmaker() as s:
         return verify_with_checkpoint_file(s, storage.audit_key, checkpoints)[0].ok
+
+
+# ---- scheduler and notifications (issue 18) ----------------------------------------------------
+
+
+def build_sender(s: ProctorSettings, clock: Clock) -> Sender:
+    """The configured ``Sender``: log (default), a JSON-lines file, or the signed webhook."""
+    from proctor.notifications.sender import FileSender, LoggingSender
+    from proctor.notifications.webhook import WebhookSender
+
+    if s.notify_sender == "file":
+        return FileSender(s.resolved_notify_file())
+    if s.notify_sender == "webhook":
+        if not s.notify_webhook_url or s.notify_webhook_secret is None:
+            raise ValueError(
+                "PROCTOR_NOTIFY_SENDER=webhook needs PROCTOR_NOTIFY_WEBHOOK_URL and "
+                "PROCTOR_NOTIFY_WEBHOOK_SECRET"
+            )
+        secret = s.notify_webhook_secret.get_secret_value().encode()
+        return WebhookSender(s.notify_webhook_url, secret, clock, s.notify_webhook_timeout_s)
+    return LoggingSender()
+
+
+def replica_id() -> str:
+    """This process's name in leases and claims: host, pid and a random suffix."""
+    import os
+    import secrets
+    import socket
+
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def audit_appender(
+    storage: Storage, clock: Clock
+) -> Callable[[str, str, str, Mapping[str, Any]], None]:
+    """``(actor, action, subject, details)`` → one audit entry in its own transaction."""
+    from proctor.storage.records import records_uow_factory
+
+    def append(actor: str, action: str, subject: str, details: Mapping[str, Any]) -> None:
+        with records_uow_factory(storage) as uow:
+            uow.audit.append(
+                actor=actor, action=action, subject=subject, details=dict(details), at=clock.now()
+            )
+            uow.commit()
+
+    return append
+
+
+def build_notifications(
+    s: ProctorSettings, storage: Storage, clock: Clock, holder: str | None = None
+) -> NotificationOps:
+    from proctor.notifications.admin import NotificationOps
+    from proctor.notifications.dispatcher import Dispatcher
+    from proctor.notifications.retry import RetryPolicy
+    from proctor.storage.outbox_repo import SqlDeliveryQueue
+
+    queue = SqlDeliveryQueue(storage)
+    policy = RetryPolicy(
+        max_attempts=s.notify_max_attempts,
+        base_delay_s=s.notify_backoff_base_s,
+        max_delay_s=s.notify_backoff_max_s,
+        max_age_s=s.notify_max_age_s,
+    )
+    dispatcher = Dispatcher(
+        queue, build_sender(s, clock), holder or replica_id(), policy, lease_s=s.scheduler_lease_s
+    )
+    return NotificationOps(queue, dispatcher, clock, audit_appender(storage, clock))
+
+
+SCHEDULER_ACTOR = "system:scheduler"
+
+
+def build_scheduler(
+    s: ProctorSettings,
+    storage: Storage,
+    clock: Clock,
+    notifications: NotificationOps,
+    applications: object | None = None,
+    holder: str | None = None,
+) -> Scheduler:
+    """The job runner with its jobs: notification dispatch, evidence purge and (when the
+    application service has one) the application ``tick``. Runs that did work or failed are
+    audited."""
+    from proctor.scheduler.jobs import FunctionJob
+    from proctor.scheduler.runner import Scheduler
+    from proctor.services.retention import purge_evidence
+    from proctor.storage.scheduler_repo import SqlLeaseStore
+
+    audit = audit_appender(storage, clock)
+
+    def on_run(run: JobRun) -> None:
+        if run.did_work:
+            details = {"tick": run.tick, "holder": run.holder, "token": run.token}
+            details |= {"status": run.status, "summary": dict(run.summary)}
+            audit(SCHEDULER_ACTOR, "scheduled_job_run", run.job, details)
+
+    sched = Scheduler(
+        SqlLeaseStore(storage),
+        clock,
+        holder or notifications.dispatcher.holder,
+        poll_s=s.scheduler_poll_s,
+        lease_s=s.scheduler_lease_s,
+        on_run=on_run,
+    )
+    sched.register(
+        FunctionJob("notifications.dispatch", notifications.dispatch), s.notify_dispatch_interval_s
+    )
+    sched.register(
+        FunctionJob("evidence.purge", lambda now: purge_evidence(storage.uow, _FixedClock(now))),
+        s.purge_interval_s,
+    )
+    register_application_tick(sched, applications, s.application_tick_interval_s)
+    return sched
+
+
+def register_application_tick(sched: Scheduler, applications: object, interval_s: float) -> bool:
+    """Schedule ``applications.tick(now)`` (issue 18 item 1: windows, voids, due 复核,
+    reminders) when the application service has it. Returns whether it was registered."""
+    from proctor.scheduler.jobs import FunctionJob
+
+    tick = getattr(applications, "tick", None)
+    if not callable(tick):
+        return False
+
+    def run(now: datetime) -> dict[str, object]:
+        return job_summary(tick(now))
+
+    sched.register(FunctionJob("applications.tick", run), interval_s)
+    return True
+
+
+def job_summary(result: object) -> dict[str, object]:
+    """A job result as a summary: a mapping as is, a dataclass as its fields."""
+    import dataclasses
+    from collections.abc import Mapping
+
+    if isinstance(result, Mapping):
+        return dict(result)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return {} if result is None else {"result": str(result)[:200]}
+
+
+class _FixedClock:
+    def __init__(self, at: datetime) -> None:
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at

@@ -30,6 +30,7 @@ mount_service(app, bench_app)
 bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"]).liveness)
 app.add_typer(cohort_app, name="cohort")
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
+__import__("proctor.notifications_cli", fromlist=["_"]).mount(app)
 console = Console()
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED = 0, 1, 2

@@ -6,7 +6,7 @@ The core never sees settings: it receives the frozen policies built here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,9 +98,30 @@ class ProctorSettings(BaseSettings):
     burst_max_bytes: int = 12 * 1024 * 1024  # the whole burst request body (413 before reading)
     burst_clip_max_bytes: int = 8 * 1024 * 1024  # one WebM/MP4 clip
     burst_clip_max_s: float = 4.0
+    # ---- scheduler and notifications (issue 18) ------------------------------------------
+    # The job runner inside `proctor serve`: every replica polls; a database lease lets
+    # exactly one of them run each tick of each job (proctor/scheduler).
+    scheduler_enabled: bool = True
+    scheduler_poll_s: float = 5.0
+    scheduler_lease_s: float = 300.0  # a dead holder's jobs move to another replica after this
+    application_tick_interval_s: float = 60.0  # windows, voids, due 复核, reminders
+    purge_interval_s: float = 3600.0  # evidence retention purge
+    notify_dispatch_interval_s: float = 30.0
+    notify_sender: Literal["log", "file", "webhook"] = "log"
+    notify_file_path: Path | None = None  # default: <data_dir>/notifications.jsonl
+    notify_webhook_url: str | None = None  # https://, or http:// to a loopback host
+    notify_webhook_secret: SecretStr | None = None  # HMAC-SHA256 key, at least 16 bytes
+    notify_webhook_timeout_s: float = 5.0
+    notify_max_attempts: int = 8  # then the message is parked for an operator
+    notify_backoff_base_s: float = 30.0
+    notify_backoff_max_s: float = 3600.0
+    notify_max_age_s: float = 7 * 86400.0  # older unsent messages are parked, not sent
 
     def resolved_audit_checkpoints(self) -> Path:
         return self.audit_checkpoints or self.data_dir / "audit-checkpoints.jsonl"
+
+    def resolved_notify_file(self) -> Path:
+        return self.notify_file_path or self.data_dir / "notifications.jsonl"
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'proctor.db'}"

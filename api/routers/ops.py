@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import Admin, Auditor, Services, signer
 from api.routers.driver import IdPath
+from api.routers.notifications import refresh_metrics as refresh_delivery_metrics
 from api.schemas import AuditOut, DriverRecordIn, HealthOut, TokenIn, TokenOut
 
 router = APIRouter(tags=["ops"])
@@ -39,6 +40,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
+    await refresh_delivery_metrics(request)
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,30 +1,50 @@
-"""Driver notifications: an outbox of messages (channel ``sms`` or ``app``) and a dispatcher.
+"""Driver notifications: texts, the delivery queue port, the dispatcher and the senders.
 
-Pure core: no SQL, no network. A storage adapter may implement :class:`Outbox`; a real SMS/push
-gateway implements :class:`Sender`. The default sender only logs.
+The services write outbox rows (``NotificationEvent``: kind, driver id, time, ids) in the
+transaction that decides; :class:`Dispatcher`, run by the scheduler, turns each row into a
+:class:`Notification` (:func:`render`: Chinese text, channels, whitelisted ids, no
+biometrics) and hands it to a :class:`Sender` (log, JSON-lines file, signed webhook),
+retrying with backoff and parking poison messages. No SQL here: the SQL queue is
+``proctor.storage.outbox_repo``.
 """
 
 from __future__ import annotations
 
+from proctor.notifications.admin import NotificationOps
 from proctor.notifications.dispatcher import Dispatcher, DispatchReport
-from proctor.notifications.from_rules import DEFAULT_CHANNELS, messages_for_event
-from proctor.notifications.messages import Channel, OutboxMessage, Topic, make_message_id
-from proctor.notifications.outbox import DuplicateMessage, InMemoryOutbox, Outbox, Status
-from proctor.notifications.sender import LoggingSender, Sender
+from proctor.notifications.messages import Channel, Notification, Topic, make_message_id
+from proctor.notifications.outbox import (
+    Claimed,
+    DeliveryQueue,
+    InMemoryDeliveryQueue,
+    ParkedMessage,
+)
+from proctor.notifications.retry import RetryPolicy
+from proctor.notifications.sender import DeliveryFailed, FileSender, LoggingSender, Sender
+from proctor.notifications.texts import TEMPLATES, NoTemplate, render
+from proctor.notifications.webhook import WebhookSender, sign, verify_signature
 
 __all__ = [
-    "DEFAULT_CHANNELS",
+    "TEMPLATES",
     "Channel",
+    "Claimed",
+    "DeliveryFailed",
+    "DeliveryQueue",
     "DispatchReport",
     "Dispatcher",
-    "DuplicateMessage",
-    "InMemoryOutbox",
+    "FileSender",
+    "InMemoryDeliveryQueue",
     "LoggingSender",
-    "Outbox",
-    "OutboxMessage",
+    "NoTemplate",
+    "Notification",
+    "NotificationOps",
+    "ParkedMessage",
+    "RetryPolicy",
     "Sender",
-    "Status",
     "Topic",
+    "WebhookSender",
     "make_message_id",
-    "messages_for_event",
+    "render",
+    "sign",
+    "verify_signature",
 ]

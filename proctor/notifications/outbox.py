@@ -1,102 +1,141 @@
-"""Outbox port and an in-memory implementation.
+"""The delivery queue port over the notification outbox, and an in-memory implementation.
 
-Adding is idempotent on ``message_id`` (the same message again is ignored; a different message
-with the same id is an error). ``claim`` hands pending messages to one dispatcher at a time, so
-two dispatchers never send the same message; ``mark_failed`` returns a message to pending.
+``claim`` hands due rows to one dispatcher under a lease (``lease_s``) and counts the
+attempt; the attempt number is the claim token, so ``retry_later`` and ``park`` from a
+dispatcher whose lease was taken over change nothing. ``delivered`` is unconditional but
+happens once (a row already delivered stays as it was). The SQL implementation is
+``proctor.storage.outbox_repo.SqlDeliveryQueue`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
-from typing import Protocol
-
-from proctor.errors import ProctorError
-from proctor.notifications.messages import OutboxMessage
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 
-class DuplicateMessage(ProctorError):
-    code = "duplicate_message"
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One outbox row handed to a dispatcher: its content and the claim token."""
+
+    outbox_id: int
+    attempt: int  # 1-based; the claim token
+    kind: str
+    driver_id: str
+    at: datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
 
-class Status(StrEnum):
-    PENDING = "pending"
-    IN_FLIGHT = "in_flight"
-    DELIVERED = "delivered"
+@dataclass(frozen=True, slots=True)
+class ParkedMessage:
+    """A poison message, as an operator sees it (no payload, no text)."""
+
+    outbox_id: int
+    kind: str
+    driver_id: str
+    at: datetime
+    attempts: int
+    parked_at: datetime
+    reason: str
+    last_error: str | None
 
 
-class Outbox(Protocol):
-    def add(self, message: OutboxMessage) -> bool: ...
-    def claim(self, limit: int) -> list[OutboxMessage]: ...
-    def mark_delivered(self, message_id: str, at: datetime) -> None: ...
-    def mark_failed(self, message_id: str, at: datetime, error: str) -> None: ...
-    def status(self, message_id: str) -> Status: ...
+class DeliveryQueue(Protocol):
+    def claim(self, holder: str, limit: int, now: datetime, lease_s: float) -> list[Claimed]: ...
+
+    def delivered(self, claimed: Claimed, now: datetime) -> bool: ...
+
+    def retry_later(
+        self, claimed: Claimed, now: datetime, next_at: datetime, error: str
+    ) -> bool: ...
+
+    def park(self, claimed: Claimed, now: datetime, reason: str, error: str) -> bool: ...
+
+    def release(self, claimed: Claimed, next_at: datetime) -> bool:
+        """Hand back a claimed row unsent: the attempt is not counted; due at ``next_at``."""
+        ...
 
 
 @dataclass(slots=True)
-class _Entry:
-    message: OutboxMessage
-    status: Status = Status.PENDING
+class _Row:
+    id: int
+    kind: str
+    driver_id: str
+    at: datetime
+    payload: Mapping[str, Any]
     attempts: int = 0
+    next_attempt_at: datetime | None = None
+    claimed_until: datetime | None = None
     delivered_at: datetime | None = None
-    last_error: str = ""
+    parked_at: datetime | None = None
+    parked_reason: str | None = None
+    last_error: str | None = None
 
 
-class InMemoryOutbox:
-    """Thread-safe outbox for tests and the fake engine."""
+class InMemoryDeliveryQueue:
+    """Thread-safe queue with the SQL queue's semantics, for unit tests."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._rows: dict[int, _Row] = {}
         self._lock = threading.Lock()
 
-    def add(self, message: OutboxMessage) -> bool:
-        """Store ``message``; returns False when the same message is already there."""
+    def add(self, kind: str, driver_id: str, at: datetime, payload: Mapping[str, Any]) -> int:
         with self._lock:
-            existing = self._entries.get(message.message_id)
-            if existing is not None:
-                if existing.message != message:
-                    raise DuplicateMessage(
-                        f"message id {message.message_id} already holds another message"
-                    )
+            new_id = len(self._rows) + 1
+            self._rows[new_id] = _Row(new_id, kind, driver_id, at, dict(payload))
+            return new_id
+
+    def claim(self, holder: str, limit: int, now: datetime, lease_s: float) -> list[Claimed]:
+        with self._lock:
+            out: list[Claimed] = []
+            for r in self._rows.values():
+                if len(out) >= limit:
+                    break
+                if r.delivered_at or r.parked_at:
+                    continue
+                if r.next_attempt_at is not None and r.next_attempt_at > now:
+                    continue
+                if r.claimed_until is not None and r.claimed_until > now:
+                    continue
+                r.attempts += 1
+                r.claimed_until = now + timedelta(seconds=lease_s)
+                out.append(Claimed(r.id, r.attempts, r.kind, r.driver_id, r.at, r.payload))
+            return out
+
+    def delivered(self, claimed: Claimed, now: datetime) -> bool:
+        with self._lock:
+            r = self._rows[claimed.outbox_id]
+            if r.delivered_at is not None:
                 return False
-            self._entries[message.message_id] = _Entry(message)
+            r.delivered_at, r.claimed_until = now, None
             return True
 
-    def claim(self, limit: int) -> list[OutboxMessage]:
+    def retry_later(self, claimed: Claimed, now: datetime, next_at: datetime, error: str) -> bool:
         with self._lock:
-            claimed: list[OutboxMessage] = []
-            for entry in self._entries.values():
-                if len(claimed) >= limit:
-                    break
-                if entry.status is Status.PENDING:
-                    entry.status = Status.IN_FLIGHT
-                    entry.attempts += 1
-                    claimed.append(entry.message)
-            return claimed
+            r = self._rows[claimed.outbox_id]
+            if r.attempts != claimed.attempt or r.delivered_at is not None:
+                return False
+            r.next_attempt_at, r.claimed_until, r.last_error = next_at, None, error
+            return True
 
-    def mark_delivered(self, message_id: str, at: datetime) -> None:
+    def park(self, claimed: Claimed, now: datetime, reason: str, error: str) -> bool:
         with self._lock:
-            entry = self._entries[message_id]
-            entry.status = Status.DELIVERED
-            entry.delivered_at = at
+            r = self._rows[claimed.outbox_id]
+            if r.attempts != claimed.attempt or r.delivered_at is not None:
+                return False
+            r.parked_at, r.parked_reason, r.last_error, r.claimed_until = now, reason, error, None
+            return True
 
-    def mark_failed(self, message_id: str, at: datetime, error: str) -> None:
+    def release(self, claimed: Claimed, next_at: datetime) -> bool:
         with self._lock:
-            entry = self._entries[message_id]
-            if entry.status is Status.IN_FLIGHT:
-                entry.status = Status.PENDING
-                entry.last_error = f"{at.isoformat()} {error}"
+            r = self._rows[claimed.outbox_id]
+            if r.attempts != claimed.attempt or r.delivered_at or r.parked_at:
+                return False
+            r.attempts, r.claimed_until, r.next_attempt_at = r.attempts - 1, None, next_at
+            return True
 
-    def status(self, message_id: str) -> Status:
+    def state(self, outbox_id: int) -> _Row:
         with self._lock:
-            return self._entries[message_id].status
-
-    def attempts(self, message_id: str) -> int:
-        with self._lock:
-            return self._entries[message_id].attempts
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+            return self._rows[outbox_id]

@@ -265,7 +265,30 @@ class OutboxRow(Base):
     driver_id: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime]
     payload: Mapped[dict[str, Any]]
-    delivered_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+    # delivery state (migration 0008): ``attempts`` is also the claim token
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    parked_at: Mapped[datetime | None] = mapped_column(index=True)
+    parked_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class SchedulerLeaseRow(Base):
+    """One row per scheduled job: who runs it, until when, and the last tick run (0008)."""
+
+    __tablename__ = "scheduler_lease"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[datetime | None]
+    token: Mapped[int] = mapped_column(BigInteger)  # fencing token: +1 per acquisition
+    last_tick: Mapped[int] = mapped_column(BigInteger)
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 # ---- records of the HTTP service (migration 0002) ----------------------------------------------

@@ -268,5 +268,6 @@ def world(api: Api, photos: dict[str, bytes]) -> World:
             "driver_id": "other-driver",
             "challenge_id": "0" * 32,
             "index": "0",
+            "outbox_id": "1",
         }
     )

@@ -24,6 +24,7 @@ GLOBAL_AUTHORITY = {
     ("/v1/adjudication/flags/{flag_id}/decision", Role.ADJUDICATOR),
     ("/v1/adjudication/appeals/{appeal_id}/decision", Role.ADJUDICATOR),
     ("/v1/admin/driver-records/{driver_id}", Role.ADMIN),
+    ("/v1/admin/notifications/{outbox_id}/requeue", Role.ADMIN),
 }
 BODIES: dict[str, Any] = {
     "ReviewIn": {"recommendation": "dismiss", "reason": "matrix"},
