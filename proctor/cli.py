@@ -32,7 +32,7 @@ app.add_typer(cohort_app, name="cohort")
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
 console = Console()
 
-EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED = 0, 1, 2
+EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED, EXIT_UNCERTAIN = 0, 1, 2, 3
 
 
 def _pipeline() -> Any:
@@ -62,7 +62,12 @@ def verify(
     probe: Annotated[Path, typer.Argument(help="snapshot to check")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Compare PROBE with REFERENCE. Exit 0 match, 1 no match, 2 rejected input."""
+    """Compare PROBE with REFERENCE as an entry capture, decided with the shipped operating
+    policy. Exit 0 match, 1 no match, 2 rejected input, 3 uncertain (manual review)."""
+    from proctor.config import ProctorSettings
+    from proctor.decision.capture import CaptureContext, CaptureMeasurements, decide_capture
+    from proctor.operating_policy import load_operating_policy
+
     ref_bytes, probe_bytes = _read(reference), _read(probe)
     pipe = _pipeline()
     try:
@@ -71,15 +76,20 @@ def verify(
         _emit_error(err, as_json, "reference")
         raise typer.Exit(EXIT_REJECTED) from None
     try:
-        result = pipe.verify(template, probe_bytes)
+        policy = load_operating_policy(ProctorSettings(), pipe.model_id)
+        result = pipe.measure(template, probe_bytes)
     except ProctorError as err:
         _emit_error(err, as_json, "probe")
         raise typer.Exit(EXIT_REJECTED) from None
+    decision = decide_capture(CaptureMeasurements.of_face(result), CaptureContext(), policy)
+    verdict = str(decision.verdict)
     payload = {
-        "verdict": result.verdict.value,
-        "reasons": list(result.reasons),
-        "distance": result.distance,
-        "threshold": result.threshold,
+        "verdict": verdict,
+        "reasons": list(decision.reasons),
+        "distance": result.reference_l2,
+        "threshold": decision.threshold,
+        "thresholds": dict(decision.thresholds),
+        "policy_id": decision.policy_id,
         "model_id": result.model_id,
         "quality_reasons": list(result.quality_reasons),
         "face_count": result.face_count,
@@ -89,17 +99,19 @@ def verify(
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))
     else:
-        colour = {"match": "green", "no_match": "yellow"}.get(result.verdict.value, "red")
-        dist = "n/a" if result.distance is None else f"{result.distance:.4f}"
+        colour = {"match": "green", "no_match": "yellow"}.get(verdict, "red")
+        dist = "n/a" if result.reference_l2 is None else f"{result.reference_l2:.4f}"
+        limits = " ".join(f"{k}={v:.4f}" for k, v in decision.thresholds.items()) or "-"
         console.print(
-            f"[{colour}]{result.verdict.value}[/{colour}] distance={dist} "
-            f"threshold={result.threshold:.4f} model={result.model_id} "
-            f"reasons={','.join(result.reasons) or '-'}"
+            f"[{colour}]{verdict}[/{colour}] distance={dist} thresholds: {limits} "
+            f"model={result.model_id} policy={decision.policy_id} "
+            f"reasons={','.join(decision.reasons) or '-'}"
         )
         console.print(
             "timings ms: " + " ".join(f"{k}={v:.1f}" for k, v in result.timings_ms.items())
         )
-    code = {"match": EXIT_MATCH, "no_match": EXIT_NO_MATCH}.get(result.verdict.value, EXIT_REJECTED)
+    exits = {"match": EXIT_MATCH, "no_match": EXIT_NO_MATCH, "uncertain": EXIT_UNCERTAIN}
+    code = exits.get(verdict, EXIT_REJECTED)
     raise typer.Exit(code)
 
 

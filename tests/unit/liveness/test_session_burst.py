@@ -14,7 +14,13 @@ from proctor.liveness.actions import Action
 from proctor.liveness.fakes import FakeBurstJudge
 from proctor.services.sessions import SessionService
 from proctor.session.states import SessionKind
-from proctor.testing.fakes import FakeVerifier, InMemoryState, fake_image, in_memory_uow_factory
+from proctor.testing.fakes import (
+    FakeVerifier,
+    InMemoryState,
+    fake_image,
+    fake_policy,
+    in_memory_uow_factory,
+)
 
 LIVE = CapturePolicy(liveness_bursts=True, liveness_random_share=1.0)
 
@@ -29,6 +35,7 @@ def make(
         factory,
         verifier,
         FakeClock(),
+        policy=fake_policy(),
         rng=random.Random(11),
         capture_policy=policy,
         burst_judge=judge,
@@ -151,6 +158,8 @@ def test_someone_else_live_is_a_mismatch() -> None:
 
 def test_submit_burst_needs_a_judge() -> None:
     _state, factory = in_memory_uow_factory()
-    svc = SessionService(factory, FakeVerifier(), FakeClock(), rng=random.Random(1))
+    svc = SessionService(
+        factory, FakeVerifier(), FakeClock(), policy=fake_policy(), rng=random.Random(1)
+    )
     with pytest.raises(ModelUnavailable):
         svc.submit_burst("s", "d1", "c", [])
