@@ -21,8 +21,8 @@ import numpy as np
 from proctor.detection.select import extra_people, primary_face
 from proctor.errors import EnrollmentRejected
 from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
+from proctor.imaging.hashing import dhash64
 from proctor.imaging.transform import encode_jpeg
-from proctor.liveness.hashing import dhash64
 from proctor.matching.cohort import Cohort, CohortStats, snorm
 from proctor.matching.decision import reference_stats, template_distance
 from proctor.quality.metrics import measure

@@ -19,12 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from proctor.decision.capture import (
-    CaptureContext,
-    CaptureDecision,
-    CaptureMeasurements,
-    decide_capture,
-)
 from proctor.decision.policy import OperatingPolicy
 from proctor.errors import CorruptImage, EnrollmentRejected
 from proctor.liveness.replay import Fingerprint
@@ -134,22 +128,6 @@ def fake_policy(model_id: str = "fake-v1", threshold: float = 0.6) -> OperatingP
     """The operating policy unit tests decide with: one reference threshold (the fake's
     0.3 same-person / 0.95 other-person distances fall either side of it)."""
     return OperatingPolicy.single_threshold(model_id, threshold)
-
-
-def decide_alone(face: FaceMeasurement, policy: OperatingPolicy | None = None) -> CaptureDecision:
-    """``decide_capture`` on one face measurement with nothing else measured (no anchor,
-    replay or liveness), by default at the model's registry threshold."""
-    chosen = policy or registry_policy(face.model_id)
-    return decide_capture(CaptureMeasurements.of_face(face), CaptureContext(), chosen)
-
-
-def registry_policy(model_id: str | None = None) -> OperatingPolicy:
-    """The model's single registry threshold, zones and anchoring off (real-model tests of
-    other rules; the shipped policy is ``proctor.operating_policy.load_operating_policy``)."""
-    from proctor.embedding.registry import model_spec
-
-    spec = model_spec(model_id)
-    return OperatingPolicy.single_threshold(spec.model_id, spec.threshold_l2)
 
 
 # ---- in-memory persistence --------------------------------------------------------------

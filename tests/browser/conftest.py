@@ -93,7 +93,7 @@ def feeds(tmp_path_factory: pytest.TempPathFactory, web_server: Served) -> dict[
     ref_hash = pipeline.measure(template, reference).perceptual_hash
 
     def judge(jpeg: bytes) -> tuple[bool, int]:
-        from proctor.testing.fakes import decide_alone
+        from proctor.testing.real import decide_alone
 
         m = pipeline.measure(template, jpeg)
         r = decide_alone(m, policy)  # an entry capture under the shipped policy

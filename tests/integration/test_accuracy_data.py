@@ -12,7 +12,7 @@ import pytest
 
 from proctor.bench.accuracy import rescore, run_accuracy
 from proctor.pipeline import Pipeline
-from proctor.testing.fakes import registry_policy
+from proctor.testing.real import registry_policy
 
 pytestmark = [pytest.mark.model, pytest.mark.data, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ from proctor.services.sessions import SessionService, SubmissionResult
 from proctor.session.states import SessionKind
 from proctor.storage.tables import AttemptRow, EvidenceRow, IdempotencyRow
 from proctor.storage.uow import Storage, open_storage
-from proctor.testing.fakes import registry_policy
+from proctor.testing.real import registry_policy
 
 pytestmark = [pytest.mark.model, pytest.mark.db]
 

@@ -64,7 +64,7 @@ def test_pipeline_with_a_cohort_uses_the_calibrated_snorm_threshold(
     from proctor.calibration.points import load_points
     from proctor.embedding.registry import default_models_dir
     from proctor.operating_policy import load_operating_policy
-    from proctor.testing.fakes import decide_alone
+    from proctor.testing.real import decide_alone
 
     cohort = tmp_path / "cohort.npz"
     save_cohort(

@@ -26,7 +26,7 @@ from proctor.bench.liveness import (
 )
 from proctor.liveness.burst import BurstAnalyzer
 from proctor.liveness.judge import detect_actions
-from proctor.testing.fakes import decide_alone
+from proctor.testing.real import decide_alone
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

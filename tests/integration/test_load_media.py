@@ -14,7 +14,7 @@ from proctor.bench.liveness import video_root
 from proctor.bench.load_media import BURST_FRAMES, blink_personas, photo_persona
 from proctor.imaging.decode import decode_image
 from proctor.pipeline import Pipeline
-from proctor.testing.fakes import decide_alone
+from proctor.testing.real import decide_alone
 
 pytestmark = [pytest.mark.model]
 

@@ -11,7 +11,7 @@ from proctor.config import ProctorSettings
 from proctor.errors import ProctorError
 from proctor.operating_policy import load_operating_policy
 from proctor.pipeline import Pipeline
-from proctor.testing.fakes import decide_alone, registry_policy
+from proctor.testing.real import decide_alone, registry_policy
 from proctor.types import Template, Verdict
 
 pytestmark = pytest.mark.model

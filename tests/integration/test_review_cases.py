@@ -48,7 +48,7 @@ from proctor.session.states import SessionKind
 from proctor.storage.records import records_uow_factory
 from proctor.storage.review_repo import review_uow_factory
 from proctor.storage.uow import Storage, open_storage
-from proctor.testing.fakes import registry_policy
+from proctor.testing.real import registry_policy
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images" / "downloaded"
 pytestmark = [pytest.mark.model, pytest.mark.db, pytest.mark.slow]

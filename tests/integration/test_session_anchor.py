@@ -20,7 +20,7 @@ from proctor.pipeline import Pipeline
 from proctor.services.sessions import SessionService, anchor_key
 from proctor.session.states import SessionKind
 from proctor.storage.uow import Storage, open_storage
-from proctor.testing.fakes import registry_policy
+from proctor.testing.real import registry_policy
 
 pytestmark = [pytest.mark.model, pytest.mark.db]
 

@@ -17,7 +17,7 @@ from proctor.clock import FakeClock
 from proctor.services.sessions import SessionService
 from proctor.session.states import SessionKind
 from proctor.storage.uow import open_storage
-from proctor.testing.fakes import registry_policy
+from proctor.testing.real import registry_policy
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images" / "downloaded"
 NAMES = ("obama", "obama2", "obama3", "biden")
