@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from proctor.admin_cli import audit_app, purge_app
 from proctor.calibrate_cli import calibrate, cohort_app
+from proctor.cli_console import make_console, print_error
 from proctor.errors import ProctorError
 from proctor.models_cli import models_app
 from proctor.serve_cli import mount as mount_service
@@ -30,7 +30,7 @@ mount_service(app, bench_app)
 bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"]).liveness)
 app.add_typer(cohort_app, name="cohort")
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
-console = Console()
+console = make_console()
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED, EXIT_UNCERTAIN = 0, 1, 2, 3
 
@@ -279,11 +279,26 @@ def _fmt(v: Any) -> str:
 
 
 def main() -> None:
+    """Run the command line; bad input ends with one error line (or JSON), never a traceback."""
     try:
-        app()
+        rc = app(standalone_mode=False, prog_name="proctor")
     except ProctorError as err:  # anything not handled by a command
-        console.print(f"[red]error[/red] {err.code}: {err.message}")
+        print_error(err.code, err.message, err.details)
         sys.exit(EXIT_REJECTED)
+    except typer.Abort:
+        print_error("aborted", "aborted")
+        sys.exit(EXIT_REJECTED)
+    except typer.TyperException as err:  # unknown option or command, bad value, missing file
+        if type(err).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as before
+            getattr(err, "show")()  # noqa: B009
+            sys.exit(EXIT_REJECTED)
+        fmt = getattr(err, "format_message", None)
+        print_error("bad_input", fmt() if callable(fmt) else str(err))
+        sys.exit(EXIT_REJECTED)
+    except (ValueError, OSError) as err:  # e.g. an unknown role, a short secret
+        print_error("bad_input", str(err) or type(err).__name__)
+        sys.exit(EXIT_REJECTED)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":
