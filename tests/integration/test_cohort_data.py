@@ -93,10 +93,10 @@ def test_pipeline_with_a_cohort_uses_the_calibrated_snorm_threshold(
     shutil.copytree(default_models_dir(), models, ignore=shutil.ignore_patterns("*.onnx", "cards"))
     text = (models / "operating_points.toml").read_text()
     (models / "operating_points.toml").write_text(
-        text.replace(f"threshold = {expected['threshold']!r}", "threshold = 9.5", 1)
+        text.replace(f"threshold = {expected['threshold']!r}", "threshold = 99.0", 1)
     )
     strict = load_operating_policy(
         ProctorSettings(cohort_path=cohort, models_dir=models, three_zones=False), pipe.model_id
     )
-    assert strict.reference.match_z == 9.5 and strict.policy_id != policy.policy_id
+    assert strict.reference.match_z == 99.0 and strict.policy_id != policy.policy_id
     assert decide_alone(same_m, strict).verdict is Verdict.NO_MATCH
