@@ -179,7 +179,7 @@ class _RefusingCheck:
 
 def test_the_use_case_decodes_first_so_an_unusable_burst_costs_nothing() -> None:
     """The pre-check lives in the use case: a non-HTTP caller gets the same rule."""
-    state, factory = in_memory_uow_factory()
+    _, factory = in_memory_uow_factory()
     verifier = FakeVerifier()
     check = _RefusingCheck()
     svc = SessionService(
