@@ -3,6 +3,8 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
+HOST ?= 127.0.0.1
 export PROCTOR_FACE_DATA ?= $(abspath ../shared/data/faces)
 
 .PHONY: run test lint setup fixtures models
@@ -31,7 +33,7 @@ run: fixtures models
 	PROCTOR_DEV_TOKEN_ENDPOINT=$${PROCTOR_DEV_TOKEN_ENDPOINT:-true} \
 	PROCTOR_NOTIFY_SENDER=$${PROCTOR_NOTIFY_SENDER:-file} \
 	PROCTOR_TOKEN_SECRET=$${PROCTOR_TOKEN_SECRET:-dev-only-secret-change-me-0123456789} \
-	$(BIN)/proctor serve --host 127.0.0.1 --port 8000
+	$(BIN)/proctor serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check proctor api tests

@@ -39,6 +39,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "model_unavailable": 503,
     "model_error": 503,
     "contract_mismatch": 409,
+    "operating_policy_invalid": 503,  # thresholds asked for but not calibrated (start-up)
+    "proctor_error": 500,  # the base class itself: never raised on purpose
     # sessions, challenges, rules
     "illegal_transition": 409,
     "challenge_refused": 409,

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from api.auth import TokenSigner
 from api.concurrency import CpuPool
+from api.docs_pages import mount_docs
 from api.errors import install_error_handlers
 from api.limits import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send
 from api.ratelimit import build_rate_limiter
@@ -135,7 +136,10 @@ def create_app(
         version="1.0.0",
         summary="Face verification and 学法减分 rules for online traffic-law study and exams",
         lifespan=lifespan,
+        docs_url=None,  # self-hosted below: no CDN
+        redoc_url=None,
     )
+    mount_docs(app)
     app.state.signer = TokenSigner(secret or secrets.token_bytes(32), ttl_s=s.token_ttl_s)
     app.state.cpu = CpuPool(s.cpu_workers, s.cpu_queue, s.retry_after_s)
     app.state.limiter = build_rate_limiter(

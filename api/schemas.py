@@ -9,8 +9,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from api.auth import Role
 
-Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -56,7 +54,21 @@ class OpenSessionIn(Strict):
     kind: Literal["study"] = "study"
 
 
-class SubmissionOut(BaseModel):
+class CaptureDecisionOut(BaseModel):
+    """The capture decision as recorded: the same on the attempt and its audit entry."""
+
+    verdict: str = Field(
+        "", description="match, no_match, uncertain or rejected (proctor.decision.capture)"
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="every threshold that decided, by name (e.g. reference_match_l2, "
+        "anchor_l2), as in the operating policy named by policy_id",
+    )
+    policy_id: str = Field("", description="the operating policy (GET /readyz names it)")
+
+
+class SubmissionOut(CaptureDecisionOut):
     attempt_no: int
     passed: bool
     reasons: list[str]
@@ -190,7 +202,7 @@ class ClaimOut(BaseModel):
     case_id: str | None
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(CaptureDecisionOut):
     attempt_no: int
     reasons: list[str]
     flags: list[str]
@@ -372,3 +384,7 @@ class TokenOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     checks: dict[str, bool] = {}
+    # The operating policy every capture is decided with (id = model@digest), and the
+    # thresholds that decide each kind of capture (entry, anchored) plus the flag margin.
+    policy_id: str | None = None
+    thresholds: dict[str, dict[str, float]] | None = None

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from proctor.clock import Clock, SystemClock
 from proctor.config import ProctorSettings
-from proctor.imaging.decode import decode_image
+from proctor.decision.policy import OperatingPolicy
+from proctor.operating_policy import load_operating_policy
 from proctor.pipeline import Pipeline, build_verifier
-from proctor.types import Template, VerificationResult
+from proctor.pipeline_pool import PipelinePool
 
 if TYPE_CHECKING:
-    from proctor.liveness.burst import BurstAnalyzer, BurstLimits
-    from proctor.liveness.outcome import BurstJudgement
-    from proctor.matching.session_decision import AnchorPolicy, ZonePolicy
+    from proctor.liveness.burst import BurstAnalyzer
     from proctor.notifications.admin import NotificationOps
     from proctor.notifications.sender import Sender
     from proctor.review.cases import ReviewCaseService
@@ -42,7 +40,6 @@ def build_pipeline(settings: ProctorSettings | None = None) -> Pipeline:
     pipe = build_verifier(
         s.model_id,
         s.pipeline_config(),
-        threshold_l2=s.threshold_l2,
         working_max_side_px=s.detect_working_side_px,
         models_dir=s.models_dir,
     )
@@ -52,7 +49,8 @@ def build_pipeline(settings: ProctorSettings | None = None) -> Pipeline:
 
 
 def attach_cohort(pipe: Pipeline, s: ProctorSettings) -> None:
-    """Turn on s-norm: cohort templates plus the calibrated normalised threshold."""
+    """Turn on s-norm measurements: the cohort templates (its thresholds are the
+    operating policy's, ``proctor.operating_policy``)."""
     from proctor.calibration.cohort_file import load_cohort
     from proctor.calibration.points import load_points, zone_thresholds
     from proctor.embedding.registry import default_models_dir
@@ -68,7 +66,6 @@ def attach_cohort(pipe: Pipeline, s: ProctorSettings) -> None:
             f"{target}; run `proctor calibrate`"
         )
     pipe.cohort = load_cohort(s.cohort_path, pipe.model_id, zones.top_k)
-    pipe.match_policy = replace(pipe.match_policy, snorm_threshold=zones.match_z)
 
 
 # ---- the HTTP service's container (issue 5) -----------------------------------------------------
@@ -102,6 +99,8 @@ class Container:
     # database lease, started by the API lifespan; the operator view of delivery.
     scheduler: Scheduler | None = None
     notifications: NotificationOps | None = None
+    # Every capture threshold, loaded and validated once at start (``/readyz`` names it).
+    policy: OperatingPolicy | None = None
 
 
 def build_container(
@@ -128,6 +127,7 @@ def build_container(
     s.data_dir.mkdir(parents=True, exist_ok=True)
     storage = open_storage(s.resolved_database_url(), data_dir=s.data_dir)
     pipe = pipeline or build_pipeline(s)
+    policy = load_operating_policy(s, pipe.model_id)  # refuses to start when not calibrated
     extra = (
         [build_pipeline(s) for _ in range(max(0, s.cpu_workers - 1))] if pipeline is None else []
     )
@@ -146,13 +146,12 @@ def build_container(
         uow,
         verifier,
         clk,
+        policy=policy,
         capture_policy=s.capture_policy(),
         question_budget_s=s.question_budget_s,
         burst_judge=verifier,
-        anchor_policy=anchor_policy(s, pipe.model_id),
-        zone_policy=zone_policy(s, pipe.model_id),
         image_check=verifier.check_image,
-        image_release=verifier.release_image,
+        burst_check=verifier,
     )
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)
@@ -184,6 +183,7 @@ def build_container(
         bursts=verifier,
         review_cases=cases,
         review_jobs=jobs,
+        policy=policy,
     )
     c.notifications = build_notifications(s, storage, clk)
     c.scheduler = build_scheduler(s, storage, clk, c.notifications, c.applications)
@@ -246,151 +246,12 @@ def burst_analyzer_factory(s: ProctorSettings) -> Callable[[Pipeline], BurstAnal
     return make
 
 
-class _Worker:
-    __slots__ = ("analyzer", "pipeline")
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.analyzer: BurstAnalyzer | None = None
-
-
-class PipelinePool:
-    """``FaceVerifier`` and ``BurstJudge`` over N independent workers, one per matching thread.
-
-    The native detector/descriptor objects are not shared between threads: under
-    concurrent load a shared instance crashed the process (``munmap_chunk``). A worker
-    is its pipeline plus, built on its first burst, a ``BurstAnalyzer`` over that same
-    pipeline with its own 68-point predictor, so a burst and a snapshot never run on
-    one worker's dlib objects at once.
-    """
-
-    def __init__(
-        self,
-        pipelines: list[Pipeline],
-        burst_factory: Callable[[Pipeline], BurstAnalyzer] | None = None,
-        burst_limits: BurstLimits | None = None,
-    ) -> None:
-        import queue
-        import threading
-
-        self._free: queue.Queue[_Worker] = queue.Queue()
-        self._burst_factory = burst_factory
-        self.burst_limits = burst_limits
-        self._decode_limits = pipelines[0].config.decode_limits
-        self._checked = threading.local()
-        self.model_id = pipelines[0].model_id
-        self.size = len(pipelines)
-        for p in pipelines:
-            self._free.put(_Worker(p))
-
-    @contextmanager
-    def _worker(self) -> Iterator[_Worker]:
-        w = self._free.get()
-        try:
-            yield w
-        finally:
-            self._free.put(w)
-
-    def enroll(self, photos: Sequence[bytes]) -> Template:
-        with self._worker() as w:
-            return w.pipeline.enroll(photos)
-
-    def verify(self, reference: Template, probe: bytes) -> VerificationResult:
-        """Compare; reuses this thread's ``check_image`` decode of ``probe`` (no second
-        decode of the same upload)."""
-        cached = getattr(self._checked, "image", None)
-        self._checked.image = None
-        with self._worker() as w:
-            if cached is not None and cached[0] is probe:
-                _, rgb, decode_ms = cached
-                p = w.pipeline
-                a = p.analyze_rgb(rgb, p.config.snapshot_quality, {"decode": decode_ms})
-                return p.verify_analysis(reference, a)
-            return w.pipeline.verify(reference, probe)
-
-    def release_image(self) -> None:
-        """Drop this thread's checked pixels (the upload was refused after the check)."""
-        self._checked.image = None
-
-    def check_image(self, probe: bytes) -> None:
-        """Decode a snapshot only (no worker held: decoding is thread-safe). Raises its
-        ``ImageError`` so that an unusable upload is refused before its challenge is
-        claimed; the pixels are kept for this thread's next ``verify`` of the same bytes."""
-        import time
-
-        self._checked.image = None
-        t0 = time.perf_counter()
-        rgb = decode_image(probe, self._decode_limits).rgb
-        self._checked.image = (probe, rgb, (time.perf_counter() - t0) * 1000.0)
-
-    def judge_burst(
-        self, reference: Template, upload: Sequence[bytes] | bytes, actions: Sequence[str]
-    ) -> BurstJudgement:
-        """Decode and judge; reuses this thread's ``check_burst`` decode of ``upload``."""
-        cached = getattr(self._checked, "burst", None)
-        self._checked.burst = None
-        with self._worker() as w:
-            analyzer = self._analyzer(w)
-            if cached is not None and cached[0] is upload:
-                _, decoded, decode_ms = cached
-                return analyzer.judge_frames(
-                    reference, decoded.frames, decoded.times_s, actions, {"decode": decode_ms}
-                )
-            return analyzer.judge_burst(reference, upload, actions)
-
-    def check_burst(self, upload: Sequence[bytes] | bytes) -> int:
-        """Decode the upload only (no face work, no worker held: decoding is thread-safe).
-
-        Raises the burst's ``ImageError`` codes (``burst_too_large``, ``corrupt_video``,
-        ``unsupported_video``, ``empty_burst``, ``corrupt_image``...), so that the route
-        refuses an unusable upload before the challenge is claimed. The decoded frames are
-        kept for this thread's next ``judge_burst`` of the same upload object (no second
-        decode); call ``release_burst`` when done. Returns the number of frames.
-        """
-        import time
-
-        from proctor.liveness.burst import BurstLimits, decode_clip, decode_frames
-
-        self._checked.burst = None
-        limits = self.burst_limits or BurstLimits()
-        t0 = time.perf_counter()
-        if isinstance(upload, bytes | bytearray | memoryview):
-            decoded = decode_clip(bytes(upload), limits)
-        else:
-            decoded = decode_frames(list(upload), limits, self._decode_limits)
-        self._checked.burst = (upload, decoded, (time.perf_counter() - t0) * 1000.0)
-        return len(decoded.frames)
-
-    def release_burst(self) -> None:
-        """Drop this thread's decoded burst (if ``judge_burst`` did not consume it)."""
-        self._checked.burst = None
-
-    def warm_bursts(self) -> None:
-        """Build every worker's analyzer now (start-up), instead of on its first burst."""
-        workers = [self._free.get() for _ in range(self.size)]
-        try:
-            for w in workers:
-                self._analyzer(w)
-        finally:
-            for w in workers:
-                self._free.put(w)
-
-    def _analyzer(self, w: _Worker) -> BurstAnalyzer:
-        if w.analyzer is None:
-            if self._burst_factory is None:
-                from proctor.errors import ModelUnavailable
-
-                raise ModelUnavailable("no burst analyzer is configured")
-            w.analyzer = self._burst_factory(w.pipeline)
-        return w.analyzer
-
-
 def warm(pipeline: Pipeline, photo: bytes | None) -> None:
     """Run one enrol + verify so the first request does not pay for lazy initialisation."""
     if photo is None:
         return
     template = pipeline.enroll([photo])
-    pipeline.verify(template, photo)
+    pipeline.measure(template, photo)
 
 
 DEMO_DRIVER = "demo-driver"
@@ -404,42 +265,6 @@ def seed_demo(c: Container, photo: bytes | None) -> None:
         c.consent.give(DEMO_DRIVER, c.consent.text[2], "seed")
     if photo is not None:
         c.enrollment.enroll(DEMO_DRIVER, [photo], "演示驾驶人")
-
-
-def anchor_policy(s: ProctorSettings, model_id: str) -> AnchorPolicy | None:
-    """Calibrated session-anchor thresholds, or None (anchoring off or not calibrated)."""
-    if not s.session_anchor:
-        return None
-    from proctor.calibration.points import anchor_thresholds, load_points
-    from proctor.embedding.registry import default_models_dir
-    from proctor.matching.session_decision import AnchorPolicy
-
-    points = load_points(s.models_dir or default_models_dir())
-    found = anchor_thresholds(points, model_id, s.anchor_target_fmr, s.operating_population)
-    return None if found is None else AnchorPolicy(*found)
-
-
-def zone_policy(s: ProctorSettings, model_id: str) -> ZonePolicy | None:
-    """Calibrated three-zone thresholds for reference checks, or None (off or not calibrated)."""
-    if not s.three_zones:
-        return None
-    from proctor.calibration.points import load_points, zone_thresholds
-    from proctor.embedding.registry import default_models_dir
-    from proctor.matching.session_decision import ZonePolicy
-
-    points = load_points(s.models_dir or default_models_dir())
-    z = zone_thresholds(
-        points, model_id, s.operating_population, s.zone_match_fmr, s.zone_no_match_fmr
-    )
-    if z is None:
-        return None
-    normalised = s.cohort_path is not None and z.match_z is not None
-    return ZonePolicy(
-        z.match_l2,
-        z.no_match_l2,
-        z.match_z if normalised else None,
-        z.no_match_z if normalised else None,
-    )
 
 
 def audit_ok(storage: Storage, checkpoints: Path) -> bool:

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console()
+from proctor.cli_console import make_console
+
+console = make_console()
 
 
 def calibrate(

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from proctor.admin_cli import audit_app, purge_app
 from proctor.calibrate_cli import calibrate, cohort_app
+from proctor.cli_console import make_console, print_error
 from proctor.errors import ProctorError
 from proctor.models_cli import models_app
 from proctor.serve_cli import mount as mount_service
@@ -31,9 +31,10 @@ bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"
 app.add_typer(cohort_app, name="cohort")
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
 __import__("proctor.notifications_cli", fromlist=["_"]).mount(app)
-console = Console()
 
-EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED = 0, 1, 2
+console = make_console()
+
+EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED, EXIT_UNCERTAIN = 0, 1, 2, 3
 
 
 def _pipeline() -> Any:
@@ -63,7 +64,12 @@ def verify(
     probe: Annotated[Path, typer.Argument(help="snapshot to check")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Compare PROBE with REFERENCE. Exit 0 match, 1 no match, 2 rejected input."""
+    """Compare PROBE with REFERENCE as an entry capture, decided with the shipped operating
+    policy. Exit 0 match, 1 no match, 2 rejected input, 3 uncertain (manual review)."""
+    from proctor.config import ProctorSettings
+    from proctor.decision.capture import CaptureContext, CaptureMeasurements, decide_capture
+    from proctor.operating_policy import load_operating_policy
+
     ref_bytes, probe_bytes = _read(reference), _read(probe)
     pipe = _pipeline()
     try:
@@ -72,15 +78,20 @@ def verify(
         _emit_error(err, as_json, "reference")
         raise typer.Exit(EXIT_REJECTED) from None
     try:
-        result = pipe.verify(template, probe_bytes)
+        policy = load_operating_policy(ProctorSettings(), pipe.model_id)
+        result = pipe.measure(template, probe_bytes)
     except ProctorError as err:
         _emit_error(err, as_json, "probe")
         raise typer.Exit(EXIT_REJECTED) from None
+    decision = decide_capture(CaptureMeasurements.of_face(result), CaptureContext(), policy)
+    verdict = str(decision.verdict)
     payload = {
-        "verdict": result.verdict.value,
-        "reasons": list(result.reasons),
-        "distance": result.distance,
-        "threshold": result.threshold,
+        "verdict": verdict,
+        "reasons": list(decision.reasons),
+        "distance": result.reference_l2,
+        "threshold": decision.threshold,
+        "thresholds": dict(decision.thresholds),
+        "policy_id": decision.policy_id,
         "model_id": result.model_id,
         "quality_reasons": list(result.quality_reasons),
         "face_count": result.face_count,
@@ -90,17 +101,19 @@ def verify(
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))
     else:
-        colour = {"match": "green", "no_match": "yellow"}.get(result.verdict.value, "red")
-        dist = "n/a" if result.distance is None else f"{result.distance:.4f}"
+        colour = {"match": "green", "no_match": "yellow"}.get(verdict, "red")
+        dist = "n/a" if result.reference_l2 is None else f"{result.reference_l2:.4f}"
+        limits = " ".join(f"{k}={v:.4f}" for k, v in decision.thresholds.items()) or "-"
         console.print(
-            f"[{colour}]{result.verdict.value}[/{colour}] distance={dist} "
-            f"threshold={result.threshold:.4f} model={result.model_id} "
-            f"reasons={','.join(result.reasons) or '-'}"
+            f"[{colour}]{verdict}[/{colour}] distance={dist} thresholds: {limits} "
+            f"model={result.model_id} policy={decision.policy_id} "
+            f"reasons={','.join(decision.reasons) or '-'}"
         )
         console.print(
             "timings ms: " + " ".join(f"{k}={v:.1f}" for k, v in result.timings_ms.items())
         )
-    code = {"match": EXIT_MATCH, "no_match": EXIT_NO_MATCH}.get(result.verdict.value, EXIT_REJECTED)
+    exits = {"match": EXIT_MATCH, "no_match": EXIT_NO_MATCH, "uncertain": EXIT_UNCERTAIN}
+    code = exits.get(verdict, EXIT_REJECTED)
     raise typer.Exit(code)
 
 
@@ -268,11 +281,26 @@ def _fmt(v: Any) -> str:
 
 
 def main() -> None:
+    """Run the command line; bad input ends with one error line (or JSON), never a traceback."""
     try:
-        app()
+        rc = app(standalone_mode=False, prog_name="proctor")
     except ProctorError as err:  # anything not handled by a command
-        console.print(f"[red]error[/red] {err.code}: {err.message}")
+        print_error(err.code, err.message, err.details)
         sys.exit(EXIT_REJECTED)
+    except typer.Abort:
+        print_error("aborted", "aborted")
+        sys.exit(EXIT_REJECTED)
+    except typer.TyperException as err:  # unknown option or command, bad value, missing file
+        if type(err).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as before
+            getattr(err, "show")()  # noqa: B009
+            sys.exit(EXIT_REJECTED)
+        fmt = getattr(err, "format_message", None)
+        print_error("bad_input", fmt() if callable(fmt) else str(err))
+        sys.exit(EXIT_REJECTED)
+    except (ValueError, OSError) as err:  # e.g. an unknown role, a short secret
+        print_error("bad_input", str(err) or type(err).__name__)
+        sys.exit(EXIT_REJECTED)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from proctor.cli_console import make_console
 
 models_app = typer.Typer(no_args_is_help=True, help="model artefacts (ONNX fast path)")
-console = Console()
+console = make_console()
 
 
 @models_app.command("build")

@@ -1,15 +1,18 @@
 """The per-image pipeline: decode → detect → primary face → landmarks → quality → embed → compare.
 
-``Pipeline`` implements the ``FaceVerifier`` port. Vision adapters are created
-by ``build_verifier`` so that importing this module loads no model.
+``Pipeline`` implements the ``FaceVerifier`` port. It *measures* (face, quality reasons,
+embedding, distances, hashes, timings) and returns no verdict: captures are decided by
+``proctor.decision.capture.decide_capture`` with the loaded ``OperatingPolicy``.
+Vision adapters are created by ``build_verifier`` so that importing this module loads
+no model.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,19 +21,19 @@ import numpy as np
 from proctor.detection.select import extra_people, primary_face
 from proctor.errors import EnrollmentRejected
 from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
+from proctor.imaging.hashing import dhash64
 from proctor.imaging.transform import encode_jpeg
-from proctor.liveness.hashing import dhash64
-from proctor.matching.cohort import Cohort, CohortStats
-from proctor.matching.decision import MatchPolicy, decide_match
+from proctor.matching.cohort import Cohort, CohortStats, snorm
+from proctor.matching.decision import reference_stats, template_distance
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
 from proctor.types import (
+    DecodedImage,
     Detection,
     Embedding,
+    FaceMeasurement,
     RGBImage,
     Template,
-    Verdict,
-    VerificationResult,
 )
 
 if TYPE_CHECKING:
@@ -81,12 +84,10 @@ class Pipeline:
         self,
         detector: DlibHogDetector,
         encoder: DlibResNetEncoder | OnnxResNetEncoder,
-        match_policy: MatchPolicy,
         config: PipelineConfig,
     ) -> None:
         self.detector = detector
         self.encoder = encoder
-        self.match_policy = match_policy
         self.config = config
         self.model_id = encoder.model_id
         # Templates of other people for s-norm; set by the composition root when configured.
@@ -169,48 +170,48 @@ class Pipeline:
             return None
         return self.cohort.stats(vector)
 
-    def verify(self, reference: Template, probe: bytes) -> VerificationResult:
-        a = self.analyze(probe, self.config.snapshot_quality)
-        return self.verify_analysis(reference, a)
+    def measure(self, reference: Template, probe: bytes | DecodedImage) -> FaceMeasurement:
+        """Measure a probe (bytes, or pixels decoded earlier) against ``reference``."""
+        if isinstance(probe, DecodedImage):
+            timings = {"decode": probe.decode_ms}
+            a = self.analyze_rgb(probe.rgb, self.config.snapshot_quality, timings)
+        else:
+            a = self.analyze(probe, self.config.snapshot_quality)
+        return self.measure_analysis(reference, a)
 
-    def verify_analysis(self, reference: Template, a: Analysis) -> VerificationResult:
+    def measure_analysis(self, reference: Template, a: Analysis) -> FaceMeasurement:
+        """Embed an analysed face (unless the face stage gave reasons) and compare it."""
         if a.reasons:
-            return self._result(a, Verdict.REJECTED, a.reasons, None)
+            return self._measured(a, None, None, None)
         vec = self.embed(a, self.config.probe_jitters)
         with _timed(a.timings_ms, "compare"):
-            probe_stats = self._cohort_stats(vec)
             probe = Template(self.model_id, vec)
-            m = decide_match(probe, reference, self.match_policy, probe_stats)
-        result = self._result(a, m.verdict, m.reasons, m.distance, m.score, m.score_threshold)
-        return replace(result, probe=probe)
+            d = template_distance(probe, reference)
+            ref_stats = reference_stats(reference)
+            probe_stats = self._cohort_stats(vec)
+            z = None
+            if ref_stats is not None and probe_stats is not None:
+                z = snorm(d, ref_stats, probe_stats)
+        return self._measured(a, d, z, probe)
 
-    def _result(
-        self,
-        a: Analysis,
-        verdict: Verdict,
-        reasons: tuple[str, ...],
-        distance: float | None,
-        score: float | None = None,
-        score_threshold: float | None = None,
-    ) -> VerificationResult:
+    def _measured(
+        self, a: Analysis, distance: float | None, z: float | None, probe: Template | None
+    ) -> FaceMeasurement:
         crop = None
         if a.chip is not None:
             crop = encode_jpeg(a.chip, self.config.evidence_jpeg_quality)
-        return VerificationResult(
-            verdict=verdict,
-            reasons=reasons,
-            distance=distance,
-            threshold=self.match_policy.threshold_l2,
+        return FaceMeasurement(
             model_id=self.model_id,
             quality_reasons=a.reasons,
+            reference_l2=distance,
+            reference_z=z,
             timings_ms=a.timings_ms,
             face_count=len(a.detections),
             bbox=a.primary.bbox if a.primary else None,
             pixel_sha256=pixel_sha256(a.rgb),
             perceptual_hash=dhash64(a.chip) if a.chip is not None else 0,
             face_crop_jpeg=crop,
-            score=score,
-            score_threshold=score_threshold,
+            probe=probe,
         )
 
 
@@ -218,7 +219,6 @@ def build_verifier(
     model_id: str | None = None,
     config: PipelineConfig | None = None,
     *,
-    threshold_l2: float | None = None,
     working_max_side_px: int | None = None,
     models_dir: Path | None = None,
     runtime: str | None = None,
@@ -249,13 +249,7 @@ def build_verifier(
     else:
         raise ModelUnavailable(f"unknown runtime {rt!r}: use onnx or dlib")
     hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
-    policy = MatchPolicy(
-        spec.model_id, threshold_l2 if threshold_l2 is not None else spec.threshold_l2
-    )
     cfg = config or PipelineConfig(
         DecodeLimits(), QualityPolicy.snapshot(), QualityPolicy.reference()
     )
-    return Pipeline(DlibHogDetector(hog), encoder, policy, cfg)
-
-
-Factory = Callable[[], Pipeline]
+    return Pipeline(DlibHogDetector(hog), encoder, cfg)

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-console = Console(stderr=True)
+from proctor.cli_console import make_console
+
+console = make_console(stderr=True)
 
 
 def reverify(

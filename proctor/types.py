@@ -135,34 +135,37 @@ _TEMPLATE_MAGIC = b"PTv1"
 
 
 @dataclass(frozen=True, slots=True)
-class VerificationResult:
-    """Outcome of comparing one probe image with a reference template.
+class DecodedImage:
+    """An upload's pixels, decoded once (before its challenge is claimed) and handed
+    explicitly to the comparison, so the bytes are not decoded a second time."""
 
-    ``reasons`` holds the rejection or mismatch codes (``no_face``,
-    ``multiple_faces``, quality codes, ``face_mismatch``); empty on a match.
-    ``pixel_sha256`` and ``perceptual_hash`` describe the decoded pixels for
-    replay checks; ``face_crop_jpeg`` is the evidence crop (never logged).
+    source: bytes = field(repr=False)
+    rgb: RGBImage = field(repr=False)
+    decode_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMeasurement:
+    """What the pipeline measured on one probe image against a reference template.
+
+    Measurements only: no verdict. ``quality_reasons`` holds the face stage's codes
+    (``no_face``, ``multiple_faces``, quality codes); when it is non-empty nothing was
+    embedded and the distances are None. ``pixel_sha256`` and ``perceptual_hash``
+    describe the decoded pixels for replay checks; ``face_crop_jpeg`` is the evidence
+    crop (never logged). The decision is ``proctor.decision.capture.decide_capture``'s.
     """
 
-    verdict: Verdict
-    reasons: tuple[str, ...]
-    distance: float | None
-    threshold: float
     model_id: str
     quality_reasons: tuple[str, ...] = ()
+    reference_l2: float | None = None
+    # Cohort-normalised similarity (s-norm z), when a cohort is in use.
+    reference_z: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     face_count: int = 0
     bbox: BBox | None = None
     pixel_sha256: str = ""
     perceptual_hash: int = 0
     face_crop_jpeg: bytes | None = field(default=None, repr=False)
-    # Cohort-normalised similarity (s-norm z) and its threshold, when a cohort is in use.
-    score: float | None = None
-    score_threshold: float | None = None
     # The probe's own template (for session anchoring); biometric: never logged or stored
     # outside the encrypted template store.
     probe: Template | None = field(default=None, repr=False)
-
-    @property
-    def matched(self) -> bool:
-        return self.verdict is Verdict.MATCH

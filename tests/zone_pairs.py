@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from proctor.bootstrap import zone_policy
 from proctor.config import ProctorSettings
 from proctor.errors import ProctorError
+from proctor.operating_policy import load_operating_policy
 from proctor.pipeline import Pipeline
-from proctor.types import Verdict
 
 
 def uncertain_pair(
@@ -22,8 +21,7 @@ def uncertain_pair(
     stand-in): chosen by measuring, so the test follows the shipped operating points.
     ``as_captured`` turns a photo into what the service will receive (e.g. a webcam frame
     of it); the pair is judged on that."""
-    zones = zone_policy(ProctorSettings(), pipeline.model_id)
-    assert zones is not None, "models/operating_points.toml has no zones for this model"
+    zones = load_operating_policy(ProctorSettings(), pipeline.model_id).reference
     by_person: dict[str, list[Path]] = {}
     with (face_data / "asian_dev_pairs.tsv").open() as fh:
         rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["same"] == "1"]
@@ -34,12 +32,12 @@ def uncertain_pair(
         a, b = (face_data / r["path_a"]).read_bytes(), (face_data / r["path_b"]).read_bytes()
         try:
             template = pipeline.enroll([a])
-            res = pipeline.verify(template, as_captured(b) if as_captured else b)
+            res = pipeline.measure(template, as_captured(b) if as_captured else b)
         except ProctorError:  # refused images (format, no face) are not this test's subject
             continue
-        if res.verdict is Verdict.REJECTED or res.distance is None:
+        if res.reference_l2 is None:  # the face stage refused it
             continue
-        if zones.match_l2 < res.distance <= zones.no_match_l2:
+        if zones.match_l2 < res.reference_l2 <= zones.no_match_l2:
             names = (Path(r["path_a"]).name, Path(r["path_b"]).name)
             third = [p for p in by_person[r["path_a"].rsplit("-", 1)[0]] if p.name not in names]
             return a, b, (third[0].read_bytes() if third else a)

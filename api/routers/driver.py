@@ -205,19 +205,12 @@ async def submit_burst(
     digest = b"".join(hashlib.sha256(p).digest() for p in parts)
     kind = b"clip:" if isinstance(upload, bytes) else b"frames:"
 
-    def judge() -> SubmissionResult:
-        if c.bursts is None:
-            return c.sessions.submit_burst(session_id, who.subject, challenge_id, upload)
-        try:
-            # Decode first (kept for the judgement): stable 4xx before the claim.
-            c.bursts.check_burst(upload)
-            return c.sessions.submit_burst(session_id, who.subject, challenge_id, upload)
-        finally:
-            c.bursts.release_burst()
-
     async def run() -> SubmissionOut:
         await anyio.to_thread.run_sync(c.consent.require, who.subject)
-        r: SubmissionResult = await request.app.state.cpu.run(judge)
+        # the use case decodes first (stable 4xx before the claim), then claims and judges
+        r: SubmissionResult = await request.app.state.cpu.run(
+            c.sessions.submit_burst, session_id, who.subject, challenge_id, upload
+        )
         return submission_out(r, c.clock.now())
 
     return await idempotent(request, c, who, kind + digest, run)

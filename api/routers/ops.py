@@ -35,6 +35,9 @@ async def readyz(request: Request) -> JSONResponse:
             db = False
     ok = models and db
     body = HealthOut(status="ready" if ok else "not_ready", checks={"models": models, "db": db})
+    policy = getattr(c, "policy", None)
+    if policy is not None:
+        body.policy_id, body.thresholds = policy.policy_id, policy.by_kind()
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

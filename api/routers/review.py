@@ -80,6 +80,9 @@ async def case(flag_id: IdPath, who: Reviewer, c: Services, purpose: Purpose = "
                 flags=list(a.flags),
                 distance=a.distance,
                 threshold=a.threshold,
+                verdict=a.verdict,
+                thresholds=dict(a.thresholds),
+                policy_id=a.policy_id,
             )
             for a in v.attempts
         ],

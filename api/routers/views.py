@@ -20,6 +20,9 @@ def submission_out(r: SubmissionResult, now: datetime) -> SubmissionOut:
         distance=r.distance,
         threshold=r.threshold,
         session=session_out(r.session, now),
+        verdict=r.verdict,
+        thresholds=dict(r.thresholds),
+        policy_id=r.policy_id,
     )
 
 

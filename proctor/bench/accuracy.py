@@ -15,6 +15,7 @@ import numpy as np
 
 from proctor.bench.metrics import error_rates
 from proctor.bench.pairs import Pair, read_pairs
+from proctor.embedding.registry import model_spec
 from proctor.errors import ImageError
 from proctor.pipeline import Pipeline
 from proctor.quality.policy import QualityPolicy
@@ -144,7 +145,7 @@ def run_accuracy(
 ) -> dict[str, Any]:
     pairs = read_pairs(pairs_file)
     root = root or pairs_file.parent
-    thr = threshold if threshold is not None else pipe.match_policy.threshold_l2
+    thr = threshold if threshold is not None else model_spec(pipe.model_id).threshold_l2
     if ref_jitters == 1:
         probes = embed_all({x for p in pairs for x in (p.a, p.b)}, root, ours_embedder(pipe, 1))
         refs = probes

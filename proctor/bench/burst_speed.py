@@ -3,7 +3,7 @@
 Bursts are 2 s windows of a real clip sampled at ``frames`` evenly spaced frames (the
 reference page sends 30: 15 fps), judged by the same ``BurstAnalyzer`` the service uses
 (68 landmarks on every frame, embeddings on the few chosen frames), on the pinned core.
-Decoding is excluded on both sides. A snapshot is one ``verify_analysis`` of a single
+Decoding is excluded on both sides. A snapshot is one ``measure_analysis`` of a single
 frame of the same clip against the same reference.
 """
 
@@ -45,7 +45,7 @@ def run_burst_speed(
         middle = window_frames[len(window_frames) // 2]
         t0 = time.perf_counter()
         a = pipe.analyze_rgb(middle, pipe.config.snapshot_quality)
-        pipe.verify_analysis(reference, a)
+        pipe.measure_analysis(reference, a)
         snap_ms.append((time.perf_counter() - t0) * 1000)
     burst, snap = statistics.median(burst_ms), statistics.median(snap_ms)
     return {

@@ -315,7 +315,7 @@ def run_overhead(url: str, frames_dir: Path, samples: int = 60) -> dict[str, Any
         raise SystemExit("set PROCTOR_TOKEN_SECRET to the server's token secret")
     pipe = build_pipeline()
     reference, template, frames = _webcam_frames(pipe, frames_dir, samples)
-    pipe.verify(template, frames[0])  # warm
+    pipe.measure(template, frames[0])  # warm
     local: list[float] = []
     service: list[float] = []
     remote: list[float] = []
@@ -335,7 +335,7 @@ def run_overhead(url: str, frames_dir: Path, samples: int = 60) -> dict[str, Any
                     c.sessions.enroll(driver, [reference])
                     headers = _http_identity(client, secret, reference)
                 t = time.perf_counter()
-                pipe.verify(template, frame)
+                pipe.measure(template, frame)
                 local.append(time.perf_counter() - t)
 
                 v = c.sessions.open_session(driver, SessionKind.STUDY)

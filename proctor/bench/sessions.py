@@ -23,12 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from proctor.matching.session_decision import (
-    AnchorPolicy,
-    ZonePolicy,
-    decide_reference,
-    decide_with_anchor,
-)
+from proctor.decision.capture import CaptureContext, CaptureMeasurements, decide_capture
+from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
 from proctor.pipeline import Pipeline
 from proctor.types import Verdict
 
@@ -50,13 +46,12 @@ def play(
 ) -> SessionOutcome:
     strikes = 0
     anchor: np.ndarray | None = None
+    policy = OperatingPolicy("bench", zones, anchor_policy)
     for vec in captures:
         d_ref = float(np.linalg.norm(vec - reference))
-        if anchor is None or anchor_policy is None:
-            verdict = decide_reference(d_ref, zones).verdict
-        else:
-            d_anchor = float(np.linalg.norm(vec - anchor))
-            verdict = decide_with_anchor(d_ref, d_anchor, anchor_policy).verdict
+        d_anchor = None if anchor is None else float(np.linalg.norm(vec - anchor))
+        m = CaptureMeasurements(reference_l2=d_ref, anchor_l2=d_anchor)
+        verdict = decide_capture(m, CaptureContext(anchored=anchor is not None), policy).verdict
         if verdict is Verdict.MATCH:
             strikes = 0
             if anchor is None:
@@ -128,17 +123,21 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 def run_sessions(pipe: Pipeline, images_tsv: Path, root: Path, population: str) -> dict[str, Any]:
     """Sessions at the shipped settings (three zones at entry + anchor) and, for comparison,
     with a single reference threshold (the registry's) at entry."""
-    from proctor.bootstrap import anchor_policy, zone_policy
     from proctor.calibration.runner import embed_labelled, read_images_tsv
     from proctor.config import ProctorSettings
+    from proctor.embedding.registry import model_spec
+    from proctor.operating_policy import load_operating_policy
 
     settings = ProctorSettings()
     data = embed_labelled(pipe, root, read_images_tsv(images_tsv, population))
-    anchor = anchor_policy(settings, pipe.model_id)
-    single = ZonePolicy(pipe.match_policy.threshold_l2, pipe.match_policy.threshold_l2)
-    zones = zone_policy(settings, pipe.model_id) or single
+    shipped = load_operating_policy(settings, pipe.model_id)
+    anchor = shipped.anchor
+    registry_l2 = model_spec(pipe.model_id, settings.models_dir).threshold_l2
+    single = ZonePolicy(registry_l2, registry_l2)
+    zones = shipped.reference
     out: dict[str, Any] = {
         "population": population,
+        "policy_id": shipped.policy_id,
         "anchor": None if anchor is None else [anchor.anchor_l2, anchor.reference_loose_l2],
         "shipped": {"zones": [zones.match_l2, zones.no_match_l2]}
         | simulate(data.vectors, data.identities, zones, anchor),

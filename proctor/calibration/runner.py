@@ -82,7 +82,7 @@ def embed_labelled(
         vecs.append(vec)
     if dirty and cache_file is not None:
         tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(tmp, allow_pickle=False, **cache)  # type: ignore[arg-type]
+        np.savez(tmp, allow_pickle=False, **cache)
         tmp.replace(cache_file)
     return LabelledSet(paths, ids, np.stack(vecs), failed)
 

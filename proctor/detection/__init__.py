@@ -1,1 +1,1 @@
-"""Face detection: the FaceDetector port, the dlib HOG adapter, primary-face selection."""
+"""Face detection: the dlib HOG adapter and primary-face selection."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from proctor.types import GrayImage, RGBImage
+from proctor.types import RGBImage
 
 
 def downscale(img: RGBImage, max_side_px: int) -> tuple[RGBImage, float]:
@@ -18,10 +18,6 @@ def downscale(img: RGBImage, max_side_px: int) -> tuple[RGBImage, float]:
     size = (round(w * scale), round(h * scale))
     small = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return small, side / max_side_px
-
-
-def to_gray(img: RGBImage) -> GrayImage:
-    return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 def encode_jpeg(img: RGBImage, quality: int = 90) -> bytes:

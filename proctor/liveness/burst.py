@@ -301,7 +301,7 @@ class BurstAnalyzer:
             start, first = self._first_face(frames, t)
         if start is None or first is None or first.primary is None:
             lr = LivenessResult(False, (LivenessReason.TOO_FEW_FRAMES.value,), tuple(actions))
-            verification = pipe.verify_analysis(reference, first) if first is not None else None
+            verification = pipe.measure_analysis(reference, first) if first is not None else None
             return BurstJudgement(lr, verification, t, len(frames), 0)
         idx, pts, rel, found = self._track(frames, start, first.primary.bbox, t)
         series = LandmarkSeries(tuple(times_s[i] - times_s[idx[0]] for i in idx), tuple(pts))
@@ -329,7 +329,7 @@ class BurstAnalyzer:
                 anchor = vecs.pop(0)
             distances = [float(np.linalg.norm(v - anchor)) for v in vecs if anchor is not None]
         with _timed(t, "verify_best"):
-            verification = pipe.verify_analysis(reference, _fresh(best_analysis))
+            verification = pipe.measure_analysis(reference, _fresh(best_analysis))
         with _timed(t, "judge"):
             lr = judge(series, actions, self.policy, distances)
         chosen = tuple(dict.fromkeys(idx[k] for k in (best_k, *others)))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from proctor.liveness.errors import EmptyBurst
 from proctor.liveness.judge import LivenessReason, LivenessResult
-from proctor.liveness.outcome import BurstJudgement
+from proctor.liveness.outcome import BurstJudgement, BurstUpload, DecodedFrames
 from proctor.ports import FaceVerifier
 from proctor.types import Template
 
@@ -23,13 +23,17 @@ class FakeBurstJudge:
         self.calls: list[tuple[str, ...]] = []
 
     def judge_burst(
-        self, reference: Template, upload: Sequence[bytes] | bytes, actions: Sequence[str]
+        self,
+        reference: Template,
+        upload: BurstUpload,
+        actions: Sequence[str],
+        decoded: DecodedFrames | None = None,
     ) -> BurstJudgement:
         self.calls.append(tuple(actions))
         frames = [bytes(upload)] if isinstance(upload, bytes) else list(upload)
         if not frames:
             raise EmptyBurst("no frames received")
-        result = self.verifier.verify(reference, frames[0])
+        result = self.verifier.measure(reference, frames[0])
         reasons = self.liveness_reasons or (LivenessReason.LIVENESS_PASSED.value,)
         passed = reasons == (LivenessReason.LIVENESS_PASSED.value,)
         live = LivenessResult(passed, reasons, tuple(actions), frames=len(frames))

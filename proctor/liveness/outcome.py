@@ -1,24 +1,20 @@
-"""From a burst judgement to a session ``ComparisonOutcome`` (pure core).
+"""The burst judge's port and its result (pure core).
 
-A burst passes when its liveness passes *and* its best frame matches the
-reference (with the snapshot's replay checks). A failed liveness is a failed
-attempt, a strike like a mismatch; its reasons come first. It also raises the
-``spoof_suspected`` flag for a human, unless the only problem was too few
-usable frames (a poor camera is not evidence of a spoof). A flag never
-blacklists by itself (PIPL Art. 24).
+A burst is *measured* here (liveness outcome, the best frame's face measurement); it is
+decided with every other capture by ``proctor.decision.capture.decide_capture``: a failed
+liveness is a failed attempt, a strike like a mismatch, with its reasons first and the
+``spoof_suspected`` flag for a human unless the only problem was too few usable frames.
+A flag never blacklists by itself (PIPL Art. 24).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from proctor.liveness.judge import LandmarkSeries, LivenessReason, LivenessResult
-from proctor.liveness.replay import ReplayCheck
-from proctor.session.outcome import ComparisonOutcome, FlagPolicy, outcome_from_result
-from proctor.session.states import FailureReason, FlagReason
-from proctor.types import Template, VerificationResult
+from proctor.liveness.judge import LandmarkSeries, LivenessResult
+from proctor.types import FaceMeasurement, RGBImage, Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +22,7 @@ class BurstJudgement:
     """Liveness of the burst and the best frame's verification against the reference."""
 
     liveness: LivenessResult
-    verification: VerificationResult | None
+    verification: FaceMeasurement | None
     timings_ms: dict[str, float] = field(default_factory=dict)
     frames_decoded: int = 0
     frames_with_face: int = 0
@@ -36,43 +32,37 @@ class BurstJudgement:
     identity_l2: tuple[float, ...] = ()
 
 
+class DecodedFrames(Protocol):
+    """A burst decoded once, before its challenge is claimed (``check_burst``)."""
+
+    @property
+    def frames(self) -> tuple[RGBImage, ...]: ...
+
+    @property
+    def times_s(self) -> tuple[float, ...]: ...
+
+
+BurstUpload = Sequence[bytes] | bytes
+
+
 class BurstJudge(Protocol):
     """Port: judge a burst (list of image bytes, or one WebM/MP4 clip) for ``actions``.
 
-    Raises an ``ImageError`` subclass for an unusable upload.
+    ``decoded`` is the upload's ``check_burst`` result when the caller decoded it first
+    (it travels explicitly: no second decode). Raises an ``ImageError`` subclass for an
+    unusable upload.
     """
 
     def judge_burst(
-        self, reference: Template, upload: Sequence[bytes] | bytes, actions: Sequence[str]
+        self,
+        reference: Template,
+        upload: BurstUpload,
+        actions: Sequence[str],
+        decoded: DecodedFrames | None = None,
     ) -> BurstJudgement: ...
 
 
-NOT_SPOOF_EVIDENCE = frozenset({LivenessReason.TOO_FEW_FRAMES.value})
+class BurstChecker(Protocol):
+    """Port: decode a burst only, raising its ``ImageError`` before anything is claimed."""
 
-
-def outcome_from_burst(
-    judgement: BurstJudgement,
-    replay: ReplayCheck | None = None,
-    policy: FlagPolicy | None = None,
-) -> ComparisonOutcome:
-    live = judgement.liveness
-    result = judgement.verification
-    timings = {f"burst_{k}": v for k, v in judgement.timings_ms.items()}
-    if result is None:
-        base = ComparisonOutcome(False, (FailureReason.NO_FACE.value,), timings_ms=timings)
-    else:
-        base = outcome_from_result(result, replay, policy)
-    if live.passed:
-        return replace(base, timings_ms={**base.timings_ms, **timings})
-    flags = list(base.flags)
-    if set(live.reasons) - NOT_SPOOF_EVIDENCE:
-        flags.append(FlagReason.SPOOF_SUSPECTED.value)
-    return ComparisonOutcome(
-        passed=False,
-        reasons=tuple(dict.fromkeys((*live.reasons, *base.reasons))),
-        flags=tuple(dict.fromkeys(flags)),
-        distance=base.distance,
-        threshold=base.threshold,
-        model_id=base.model_id,
-        timings_ms={**base.timings_ms, **timings},
-    )
+    def check_burst(self, upload: BurstUpload) -> DecodedFrames: ...

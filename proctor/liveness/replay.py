@@ -1,4 +1,4 @@
-"""Replay decisions over hashes that arrive in ``VerificationResult`` (pure core).
+"""Replay checks over hashes that arrive in a ``FaceMeasurement`` (pure core).
 
 - Exact replay: the SHA-256 of the decoded pixels equals that of an earlier
   snapshot of this driver. The attempt fails with ``replay``.

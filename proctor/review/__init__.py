@@ -1,6 +1,7 @@
 """复核 review: case deadlines and recommendations (pure), the review profile and batch jobs.
 
-``queue`` and ``report`` are pure core (stdlib + numpy). ``profile`` holds the vision
-adapters of the stricter review profile; ``batch`` orchestrates jobs through injected
-ports; ``engines`` runs the per-snapshot work on a local process pool or on Ray.
+Pure core (stdlib + numpy): ``queue``, ``report``. Ports: ``ports`` (units of work, the
+``Engine`` and its ``Analysed`` results). Use cases: ``cases``, ``batch``, ``jobs``.
+Adapters: ``profile`` (the stricter review profile's vision code), ``engines`` (a local
+process pool or Ray), ``zones``. The layers contract in pyproject.toml enforces it.
 """

@@ -26,9 +26,7 @@ import numpy as np
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
 from proctor.review.cases import ReviewCaseService
-from proctor.review.engines import Engine, Task
-from proctor.review.ports import JobState, ReviewUnitOfWork, Selection
-from proctor.review.profile import Analysed
+from proctor.review.ports import Analysed, Engine, JobState, ReviewUnitOfWork, Selection, Task
 from proctor.review.queue import CaseKind, Recommendation, ReviewCase
 from proctor.review.report import (
     QualityLimits,

@@ -11,11 +11,10 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
-from proctor.review.profile import Analysed, ReviewAnalyzer, ReviewProfile
-
-Task = tuple[str, bytes]  # (evidence id, crop bytes decrypted by the parent)
+from proctor.review.ports import Analysed, Engine, Task
+from proctor.review.profile import ReviewAnalyzer, ReviewProfile
 
 _ANALYZER: ReviewAnalyzer | None = None
 
@@ -28,15 +27,6 @@ def _init(profile: ReviewProfile) -> None:
 def _analyse(task: Task) -> Analysed:
     assert _ANALYZER is not None
     return _ANALYZER.analyse(task[0], task[1])
-
-
-class Engine(Protocol):
-    name: str
-    workers: int
-
-    def run(self, tasks: Sequence[Task]) -> list[Analysed]: ...
-
-    def close(self) -> None: ...
 
 
 class LocalEngine:

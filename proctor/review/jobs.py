@@ -26,8 +26,7 @@ from proctor.clock import Clock
 from proctor.errors import ProctorError
 from proctor.review.batch import BatchJob
 from proctor.review.cases import ReviewCaseService
-from proctor.review.engines import Engine
-from proctor.review.ports import JobState, ReviewUnitOfWork, Selection
+from proctor.review.ports import Engine, JobState, ReviewUnitOfWork, Selection
 from proctor.review.queue import CaseKind, ReviewCase
 from proctor.review.report import ReviewZones
 from proctor.services.common import NotOwner

@@ -7,8 +7,32 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
+
 from proctor.review.queue import ReviewCase
+from proctor.review.report import SnapshotMeasure
 from proctor.services.ports import RecordsUnitOfWork
+
+Task = tuple[str, bytes]  # (evidence id, crop bytes decrypted by the parent)
+
+
+@dataclass
+class Analysed:
+    """One evidence crop as the review profile measured it (no pixels)."""
+
+    measure: SnapshotMeasure
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """Where the per-snapshot review work runs (``proctor.review.engines``)."""
+
+    name: str
+    workers: int
+
+    def run(self, tasks: Sequence[Task]) -> list[Analysed]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ Crops are RGB ``uint8``; sizes in pixels; angles in degrees. Nothing here logs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from proctor.embedding.dlib_resnet import CHIP_PADDING, CHIP_SIZE_PX
 from proctor.embedding.registry import ModelSpec, load_registry, model_spec
 from proctor.errors import ProctorError
 from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
-from proctor.liveness.hashing import dhash64
+from proctor.imaging.hashing import dhash64
+from proctor.review.ports import Analysed
 from proctor.review.report import SnapshotMeasure
 from proctor.types import RGBImage
 
@@ -117,12 +118,6 @@ class _Runtime:
             descs = self._net.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
             vecs = np.asarray([np.asarray(d, dtype=np.float64) for d in descs])
         return np.asarray(vecs.mean(axis=0), dtype=np.float64)
-
-
-@dataclass
-class Analysed:
-    measure: SnapshotMeasure
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class ReviewAnalyzer:

@@ -80,7 +80,3 @@ def overdue(cases: Iterable[ReviewCase], now: datetime) -> list[ReviewCase]:
     """Undecided cases past their deadline, oldest deadline first."""
     late = [c for c in cases if c.is_overdue(now)]
     return sorted(late, key=lambda c: (c.due_on, c.received_at, c.id))
-
-
-def selectable(case: ReviewCase, statuses: frozenset[str] | None) -> bool:
-    return statuses is None or case.status.value in statuses

@@ -205,7 +205,7 @@ class EnrollmentService:
             template = uow.templates.get(subject_key)
         if template is None:  # pragma: no cover - enroll just stored it
             raise NotFound(details={"driver_id": driver_id})
-        crop = self._verifier.verify(template, photos[0]).face_crop_jpeg
+        crop = self._verifier.measure(template, photos[0]).face_crop_jpeg
         if crop:
             now = self._clock.now()
             with self._uow() as uow:

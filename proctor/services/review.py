@@ -17,8 +17,8 @@ and deciding a 复核 decides its case (valid result, point reduction, notificat
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -56,6 +56,9 @@ class AttemptSummary:
     flags: tuple[str, ...]
     distance: float | None
     threshold: float | None
+    verdict: str = ""
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    policy_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +215,16 @@ class ReviewService:
             refs = self._references(uow, item.driver_id)
             session = uow.sessions.get(item.session_id)
             attempts = tuple(
-                AttemptSummary(a.attempt_no, a.reasons, a.flags, a.distance, a.threshold)
+                AttemptSummary(
+                    a.attempt_no,
+                    a.reasons,
+                    a.flags,
+                    a.distance,
+                    a.threshold,
+                    a.verdict,
+                    a.thresholds,
+                    a.policy_id,
+                )
                 for a in (session.attempts if session else [])
                 if a.attempt_no in flag.attempt_nos
             )
@@ -286,7 +298,7 @@ class ReviewService:
             template = uow.templates.get(subject_key) if subject_key else None
         evidence: tuple[str, ...] = ()
         if subject_key is not None and template is not None:
-            crop = self._verifier.verify(template, image).face_crop_jpeg
+            crop = self._verifier.measure(template, image).face_crop_jpeg
             if crop:
                 with self._uow() as uow:
                     evidence = (

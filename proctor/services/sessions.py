@@ -5,9 +5,11 @@ face pipeline runs:
 
 1. claim the challenge in one write transaction (single use: a concurrent second
    claim sees ``submitted`` and is refused as ``challenge_reused``);
-2. verify outside any transaction;
-3. store the decision, evidence, fingerprints, flags, audit entries and
-   notifications in a second write transaction.
+2. measure outside any transaction, then decide once with
+   ``proctor.decision.capture.decide_capture`` and the ``OperatingPolicy``;
+3. store the decision (with the thresholds that decided and the policy id),
+   evidence, fingerprints, flags, audit entries and notifications in a second
+   write transaction.
 
 Refusals change no counter; they are audited. Image bytes and embeddings never
 reach the audit log or the outbox.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from proctor.capture.challenge import (
@@ -30,17 +32,18 @@ from proctor.capture.challenge import (
 from proctor.capture.policy import CapturePolicy
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
-from proctor.errors import IllegalTransition, ImageError, ModelUnavailable
-from proctor.liveness.outcome import BurstJudge, outcome_from_burst
-from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
-from proctor.matching.decision import l2_distance
-from proctor.matching.session_decision import (
-    AnchorPolicy,
-    SessionReason,
-    ZonePolicy,
-    decide_reference,
-    decide_with_anchor,
+from proctor.decision.capture import (
+    CaptureContext,
+    CaptureDecision,
+    CaptureMeasurements,
+    LivenessMeasure,
+    decide_capture,
 )
+from proctor.decision.policy import OperatingPolicy
+from proctor.errors import IllegalTransition, ImageError, ModelUnavailable
+from proctor.liveness.outcome import BurstChecker, BurstJudge, BurstUpload
+from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
+from proctor.matching.decision import template_distance
 from proctor.ports import FaceVerifier
 from proctor.services.common import (
     SYSTEM_ACTOR,
@@ -53,15 +56,9 @@ from proctor.services.common import (
 from proctor.services.ports import NotificationEvent, RetentionClass, UnitOfWork
 from proctor.session.adjudication import Flag
 from proctor.session.exam_clock import QuestionTiming
-from proctor.session.outcome import (
-    ComparisonOutcome,
-    FlagPolicy,
-    outcome_from_error,
-    outcome_from_result,
-)
 from proctor.session.session import ProctorSession
-from proctor.session.states import FlagReason, SessionKind, SessionState
-from proctor.types import Template, Verdict, VerificationResult
+from proctor.session.states import SessionKind, SessionState
+from proctor.types import DecodedImage, FaceMeasurement, Template
 
 REVIEW_WINDOW = timedelta(hours=24)
 
@@ -118,6 +115,10 @@ class SubmissionResult:
     threshold: float | None
     evidence_id: str | None
     session: SessionView
+    # the decision as recorded: verdict, every threshold that decided, the policy's id
+    verdict: str = ""
+    thresholds: dict[str, float] = field(default_factory=dict)
+    policy_id: str = ""
 
 
 # runs inside the transaction that records a decision (see submit_snapshot)
@@ -125,7 +126,7 @@ OnRecorded = Callable[[UnitOfWork, SubmissionResult], None]
 
 
 class SessionService:
-    """Constructor: ``SessionService(uow_factory, verifier, clock, rng=..., ...)``."""
+    """Constructor: ``SessionService(uow_factory, verifier, clock, policy=..., ...)``."""
 
     def __init__(
         self,
@@ -133,16 +134,14 @@ class SessionService:
         verifier: FaceVerifier,
         clock: Clock,
         *,
+        policy: OperatingPolicy,
         rng: random.Random | None = None,
         capture_policy: CapturePolicy | None = None,
         replay_policy: ReplayPolicy | None = None,
-        flag_policy: FlagPolicy | None = None,
         question_budget_s: float = 60.0,
         burst_judge: BurstJudge | None = None,
-        anchor_policy: AnchorPolicy | None = None,
-        zone_policy: ZonePolicy | None = None,
-        image_check: Callable[[bytes], object] | None = None,
-        image_release: Callable[[], None] | None = None,
+        image_check: Callable[[bytes], DecodedImage] | None = None,
+        burst_check: BurstChecker | None = None,
     ) -> None:
         self._uow = uow_factory
         self._verifier = verifier
@@ -150,18 +149,17 @@ class SessionService:
         self._rng = rng or default_rng()
         self._capture = capture_policy or CapturePolicy()
         self._replay = replay_policy or ReplayPolicy()
-        self._flags = flag_policy or FlagPolicy()
         self._budget_s = question_budget_s
         self._burst = burst_judge
-        # Session anchoring (None: every capture is judged against the reference only).
-        self._anchor = anchor_policy
-        # Three zones for reference checks without an anchor (None: the pipeline's
-        # single threshold). Uncertain at entry → manual identity review, not a strike.
-        self._zones = zone_policy
-        # Decodes an upload before its challenge is claimed: an unusable file (wrong format,
+        # Every capture threshold (zones at entry, session anchoring, flag margin): the one
+        # operating policy, loaded once at start. Anchoring is on when it has an anchor part.
+        self._policy = policy
+        self._anchor = policy.anchor
+        # Decode an upload before its challenge is claimed: an unusable file (wrong format,
         # corrupt, truncated, too large) is refused with its 4xx code and costs no attempt.
+        # The decoded pixels travel to the comparison explicitly.
         self._image_check = image_check
-        self._image_release = image_release
+        self._burst_check = burst_check
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -169,7 +167,7 @@ class SessionService:
         template = self._verifier.enroll(photos)
         refs: list[Fingerprint] = []
         for photo in photos:
-            r = self._verifier.verify(template, photo)
+            r = self._verifier.measure(template, photo)
             refs.append(Fingerprint(r.pixel_sha256, r.perceptual_hash))
         now = self._clock.now()
         with self._uow() as uow:
@@ -245,31 +243,20 @@ class SessionService:
         ``on_recorded(uow, result)`` runs inside the recording transaction, before its
         commit: the HTTP layer stores its idempotent answer there, so the decision and
         the answer that reports it are durable together or not at all."""
+        probe: bytes | DecodedImage = image
         if self._image_check is not None:
-            self._image_check(image)  # raises ImageError: nothing claimed, no strike
+            probe = self._image_check(image)  # raises ImageError: nothing claimed, no strike
+        claimed = self._claim(session_id, driver_id, challenge_id, burst=False)
+        # measure, outside any transaction; then decide once
+        face: FaceMeasurement | None = None
         try:
-            claimed = self._claim(session_id, driver_id, challenge_id, burst=False)
-        except BaseException:
-            if self._image_release is not None:
-                self._image_release()  # the checked pixels will not be compared
-            raise
-        # compare, outside any transaction
-        result: VerificationResult | None = None
-        try:
-            result = self._verifier.verify(claimed.template, image)
+            face = self._verifier.measure(claimed.template, probe)
         except ImageError as bad:
-            outcome = outcome_from_error(bad.code)
+            measured = CaptureMeasurements(image_error=bad.code)
         else:
-            result, anchor_distance = self._against_anchor(result, claimed.anchor)
-            result = self._in_zones(result, anchor_distance)
-            probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
-            replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
-            outcome = outcome_from_result(result, replay, self._flags)
-            if anchor_distance is not None:
-                outcome = self._anchor_flag(outcome, result)
-                claimed = replace(claimed, anchor_distance=anchor_distance)
-        return self._record(
-            session_id, driver_id, challenge_id, claimed, result, outcome, on_recorded
+            measured = self._measurements(face, claimed)
+        return self._decide_and_record(
+            session_id, driver_id, challenge_id, claimed, face, measured, on_recorded
         )
 
     def submit_burst(
@@ -277,7 +264,7 @@ class SessionService:
         session_id: str,
         driver_id: str,
         challenge_id: str,
-        frames: Sequence[bytes] | bytes,
+        frames: BurstUpload,
         *,
         on_recorded: OnRecorded | None = None,
     ) -> SubmissionResult:
@@ -286,33 +273,65 @@ class SessionService:
         Same three steps as ``submit_snapshot``; the judgement runs outside any
         transaction. A failed liveness check is a failed attempt (a strike, like a
         mismatch) and raises ``spoof_suspected`` for a human, never a blacklist.
-        A challenge without actions may also be answered with a burst.
+        A challenge without actions may also be answered with a burst. An unusable upload
+        (too many frames, too large, wrong type, undecodable) is refused with its own code
+        before the challenge is claimed: it costs no attempt.
         """
         if self._burst is None:
             raise ModelUnavailable("no burst judge is configured for liveness bursts")
+        # decode first (raises ImageError: nothing claimed); the frames travel explicitly
+        decoded = self._burst_check.check_burst(frames) if self._burst_check else None
         claimed = self._claim(session_id, driver_id, challenge_id, burst=True)
-        # judge liveness and compare the best frame, outside any transaction
-        result: VerificationResult | None = None
+        # judge liveness and measure the best frame, outside any transaction; decide once
+        face: FaceMeasurement | None = None
         try:
-            judgement = self._burst.judge_burst(claimed.template, frames, claimed.actions)
+            judgement = self._burst.judge_burst(claimed.template, frames, claimed.actions, decoded)
         except ImageError as bad:
-            outcome = outcome_from_error(bad.code)
+            measured = CaptureMeasurements(image_error=bad.code)
         else:
-            result = judgement.verification
-            replay = None
-            anchor_distance: float | None = None
-            if result is not None:
-                result, anchor_distance = self._against_anchor(result, claimed.anchor)
-                result = self._in_zones(result, anchor_distance)
-                judgement = replace(judgement, verification=result)
-                probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
-                replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
-            outcome = outcome_from_burst(judgement, replay, self._flags)
-            if result is not None and anchor_distance is not None:
-                outcome = self._anchor_flag(outcome, result)
-                claimed = replace(claimed, anchor_distance=anchor_distance)
+            face = judgement.verification
+            live = LivenessMeasure(judgement.liveness.passed, judgement.liveness.reasons)
+            timings = {f"burst_{k}": v for k, v in judgement.timings_ms.items()}
+            measured = self._measurements(face, claimed, live, timings)
+        return self._decide_and_record(
+            session_id, driver_id, challenge_id, claimed, face, measured, on_recorded
+        )
+
+    def _measurements(
+        self,
+        face: FaceMeasurement | None,
+        claimed: _Claimed,
+        liveness: LivenessMeasure | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> CaptureMeasurements:
+        """The face measurement plus what the session adds: anchor distance, replay hashes."""
+        if face is None:  # a burst with no usable face in any frame
+            return CaptureMeasurements.of_face(None, liveness=liveness, timings_ms=timings)
+        anchor_l2 = None
+        if self._anchor is not None and claimed.anchor is not None and face.probe is not None:
+            anchor_l2 = template_distance(face.probe, claimed.anchor)
+        probe = Fingerprint(face.pixel_sha256, face.perceptual_hash)
+        replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
+        return CaptureMeasurements.of_face(
+            face, anchor_l2=anchor_l2, replay=replay, liveness=liveness, timings_ms=timings
+        )
+
+    def _decide_and_record(
+        self,
+        session_id: str,
+        driver_id: str,
+        challenge_id: str,
+        claimed: _Claimed,
+        face: FaceMeasurement | None,
+        measured: CaptureMeasurements,
+        on_recorded: OnRecorded | None,
+    ) -> SubmissionResult:
+        context = CaptureContext(anchored=claimed.anchor is not None)
+        decision = decide_capture(measured, context, self._policy)  # the one decision site
+        if measured.anchor_l2 is not None:
+            claimed = replace(claimed, anchor_distance=measured.anchor_l2)
         return self._record(
-            session_id, driver_id, challenge_id, claimed, result, outcome, on_recorded
+            session_id, driver_id, challenge_id, claimed, face, decision, on_recorded
         )
 
     def authorize_challenge(self, session_id: str, driver_id: str, challenge_id: str) -> None:
@@ -395,8 +414,8 @@ class SessionService:
         driver_id: str,
         challenge_id: str,
         claimed: _Claimed,
-        result: VerificationResult | None,
-        outcome: ComparisonOutcome,
+        result: FaceMeasurement | None,
+        outcome: CaptureDecision,
         on_recorded: OnRecorded | None = None,
     ) -> SubmissionResult:
         """Step 3: store the decision, evidence, fingerprints, flags and the session anchor."""
@@ -428,7 +447,7 @@ class SessionService:
                     subject=s.id,
                     details={
                         "attempt_no": attempt.attempt_no,
-                        "reference_distance": attempt.distance,
+                        "reference_distance": outcome.distances.get("reference_l2"),
                         "anchor_distance": claimed.anchor_distance,
                         "passed": attempt.passed,
                     },
@@ -455,42 +474,14 @@ class SessionService:
                 attempt.threshold,
                 evidence_id,
                 SessionView.of(s, s.active_challenge),
+                attempt.verdict,
+                dict(attempt.thresholds),
+                attempt.policy_id,
             )
             if on_recorded is not None:
                 on_recorded(uow, submitted)
             uow.commit()
             return submitted
-
-    def _against_anchor(
-        self, result: VerificationResult, anchor: Template | None
-    ) -> tuple[VerificationResult, float | None]:
-        """Judge a later capture against the session anchor and, loosely, the reference."""
-        if (
-            self._anchor is None
-            or anchor is None
-            or result.probe is None
-            or result.distance is None
-            or result.verdict is Verdict.REJECTED
-        ):
-            return result, None
-        d_anchor = l2_distance(result.probe.vector, anchor.vector)
-        decision = decide_with_anchor(result.distance, d_anchor, self._anchor)
-        return replace(result, verdict=decision.verdict, reasons=decision.reasons), d_anchor
-
-    def _in_zones(
-        self, result: VerificationResult, anchor_distance: float | None
-    ) -> VerificationResult:
-        """Three zones for a reference check that no anchor judged (entry, or anchoring off)."""
-        if (
-            self._zones is None
-            or anchor_distance is not None
-            or result.distance is None
-            or result.verdict is Verdict.REJECTED
-        ):
-            return result
-        d = decide_reference(result.distance, self._zones, result.score)
-        limit = self._zones.no_match_l2 if d.verdict is Verdict.NO_MATCH else self._zones.match_l2
-        return replace(result, verdict=d.verdict, reasons=d.reasons, threshold=limit)
 
     def apply_identity_review(
         self, uow: UnitOfWork, session_id: str, approved: bool, reviewer_id: str
@@ -517,18 +508,6 @@ class SessionService:
         )
         self._flush(uow, s)
         return True
-
-    def _anchor_flag(
-        self, outcome: ComparisonOutcome, result: VerificationResult
-    ) -> ComparisonOutcome:
-        """Not the face that anchored this session, on a good-quality capture: proxy evidence."""
-        if (
-            SessionReason.FACE_MISMATCH.value in result.reasons
-            and not result.quality_reasons
-            and FlagReason.PROXY_FACE.value not in outcome.flags
-        ):
-            return replace(outcome, flags=(*outcome.flags, FlagReason.PROXY_FACE.value))
-        return outcome
 
     def _load(self, uow: UnitOfWork, session_id: str, driver_id: str) -> ProctorSession:
         s = uow.sessions.get(session_id)
@@ -582,8 +561,8 @@ class SessionService:
         uow: UnitOfWork,
         s: ProctorSession,
         subject_key: str,
-        result: VerificationResult | None,
-        outcome: ComparisonOutcome,
+        result: FaceMeasurement | None,
+        outcome: CaptureDecision,
         now: datetime,
     ) -> str | None:
         """Keep the face crop (never the full frame), encrypted, under its retention class."""

@@ -4,12 +4,7 @@ Pure core: imports only the stdlib, numpy and proctor core modules.
 """
 
 from proctor.session.exam_clock import ExamClock, PauseInterval, QuestionTiming
-from proctor.session.outcome import (
-    ComparisonOutcome,
-    FlagPolicy,
-    outcome_from_error,
-    outcome_from_result,
-)
+from proctor.session.outcome import ComparisonOutcome, FlagPolicy
 from proctor.session.session import Attempt, ProctorSession
 from proctor.session.states import (
     CapturePending,
@@ -42,6 +37,4 @@ __all__ = [
     "SessionRefused",
     "SessionState",
     "WrongSessionKind",
-    "outcome_from_error",
-    "outcome_from_result",
 ]

@@ -7,7 +7,8 @@ Events carry identifiers, codes and numbers only: never image bytes or embedding
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -35,6 +36,10 @@ class AttemptRecorded(SessionEvent):
     passed: bool
     reasons: tuple[str, ...]
     consecutive_failures: int
+    # the capture decision as recorded on the attempt (proctor.decision.capture)
+    verdict: str = ""
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    policy_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

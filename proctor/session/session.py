@@ -93,6 +93,11 @@ class Attempt:
     threshold: float | None = None
     model_id: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The capture decision as taken (proctor.decision.capture): verdict, every threshold
+    # that decided, and the id of the operating policy they came from.
+    verdict: str = ""
+    thresholds: dict[str, float] = field(default_factory=dict)
+    policy_id: str = ""
 
 
 class ProctorSession:
@@ -424,6 +429,9 @@ class ProctorSession:
             threshold=outcome.threshold,
             model_id=outcome.model_id,
             timings_ms=dict(outcome.timings_ms),
+            verdict=str(outcome.verdict or ""),
+            thresholds=dict(outcome.thresholds),
+            policy_id=outcome.policy_id,
         )
         self.attempts.append(attempt)
         to_review = outcome.uncertain and self.identity_verified_at is None
@@ -440,6 +448,9 @@ class ProctorSession:
                 attempt.passed,
                 attempt.reasons,
                 self.consecutive_failures,
+                attempt.verdict,
+                attempt.thresholds,
+                attempt.policy_id,
             )
         )
         if outcome.flags:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
+from proctor.decision.reasons import CaptureFlag, CaptureReason
 from proctor.errors import ProctorError
 
 
@@ -40,25 +41,9 @@ TRANSITIONS: Final[Mapping[SessionState, frozenset[SessionState]]] = {
 }
 
 
-class FailureReason(StrEnum):
-    """Failure reasons this package adds to the verifier's own codes."""
-
-    FACE_MISMATCH = "face_mismatch"
-    NO_FACE = "no_face"
-    MULTIPLE_FACES = "multiple_faces"
-    REPLAY = "replay"
-    CAPTURE_TIMEOUT = "capture_timeout"
-    IDENTITY_UNCERTAIN = "identity_uncertain"  # between the zones at entry: not a strike
-
-
-class FlagReason(StrEnum):
-    """Proxy evidence for a human. A flag never blacklists by itself (PIPL Art. 24)."""
-
-    PROXY_FACE = "proxy_face"
-    EXTRA_PEOPLE = "extra_people"
-    REPLAY = "replay"
-    REPLAY_SUSPECTED = "replay_suspected"
-    SPOOF_SUSPECTED = "spoof_suspected"
+# One vocabulary of capture codes (proctor.decision.reasons), under the session's names.
+FailureReason = CaptureReason
+FlagReason = CaptureFlag
 
 
 class SessionRefused(ProctorError):

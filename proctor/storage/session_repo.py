@@ -105,6 +105,9 @@ def _attempt_row(session_id: str, a: Attempt) -> dict[str, Any]:
         "threshold": a.threshold,
         "model_id": a.model_id,
         "timings_ms": dict(a.timings_ms),
+        "verdict": a.verdict,
+        "thresholds": dict(a.thresholds),
+        "policy_id": a.policy_id,
     }
 
 
@@ -196,6 +199,9 @@ class SqlAlchemySessionRepository:
                     threshold=a.threshold,
                     model_id=a.model_id,
                     timings_ms=dict(a.timings_ms),
+                    verdict=a.verdict or "",
+                    thresholds=dict(a.thresholds or {}),
+                    policy_id=a.policy_id or "",
                 )
                 for a in attempts
             ],

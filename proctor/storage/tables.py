@@ -156,6 +156,10 @@ class AttemptRow(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     model_id: Mapped[str] = mapped_column(String(100))
     timings_ms: Mapped[dict[str, Any]]
+    # The capture decision (0011): verdict, the thresholds that decided it, the policy id.
+    verdict: Mapped[str] = mapped_column(String(16), server_default=text("''"))
+    thresholds: Mapped[Any] = mapped_column(JSON, server_default=text("'{}'"))
+    policy_id: Mapped[str] = mapped_column(String(120), server_default=text("''"))
 
 
 class PauseRow(Base):

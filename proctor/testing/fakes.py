@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from proctor.decision.policy import OperatingPolicy
 from proctor.errors import CorruptImage, EnrollmentRejected
 from proctor.liveness.replay import Fingerprint
 from proctor.services.ports import IdempotencyRecord, NotificationEvent, RetentionClass
 from proctor.session.adjudication import Appeal, BlacklistEntry, Flag, FlagStatus
 from proctor.session.session import ProctorSession
 from proctor.session.states import SessionState
-from proctor.types import Template, Verdict, VerificationResult
+from proctor.types import DecodedImage, FaceMeasurement, Template
 
 _MAGIC = b"FAKEIMG|"
 
@@ -93,9 +94,9 @@ class FakeVerifier:
             raise EnrollmentRejected("photos show different people")
         return Template(self.model_id, _vector(people.pop()), source_count=len(photos))
 
-    def verify(self, reference: Template, probe: bytes) -> VerificationResult:
+    def measure(self, reference: Template, probe: bytes | DecodedImage) -> FaceMeasurement:
         self.calls += 1
-        p = _parse(probe)
+        p = _parse(probe.source if isinstance(probe, DecodedImage) else probe)
         sha = hashlib.sha256(f"px:{p.person}:{p.variant}".encode()).hexdigest()
         phash = (
             _phash(p.person, p.near_of) ^ 1
@@ -103,7 +104,6 @@ class FakeVerifier:
             else _phash(p.person, p.variant)
         )
         common: dict[str, Any] = {
-            "threshold": self.threshold,
             "model_id": self.model_id,
             "face_count": p.faces,
             "pixel_sha256": sha,
@@ -111,23 +111,23 @@ class FakeVerifier:
             "timings_ms": {"total": 1.0},
         }
         if p.faces == 0:
-            return VerificationResult(Verdict.REJECTED, ("no_face",), None, **common)
+            return FaceMeasurement(quality_reasons=("no_face",), **common)
         crop = b"\xff\xd8crop:" + sha[:16].encode()
         if p.faces > 1:
-            return VerificationResult(
-                Verdict.REJECTED, ("multiple_faces",), None, face_crop_jpeg=crop, **common
+            return FaceMeasurement(
+                quality_reasons=("multiple_faces",), face_crop_jpeg=crop, **common
             )
         if p.quality:
-            return VerificationResult(
-                Verdict.REJECTED, p.quality, None, quality_reasons=p.quality, **common
-            )
+            return FaceMeasurement(quality_reasons=p.quality, **common)
         same = bool(np.array_equal(reference.vector, _vector(p.person)))
         distance = 0.3 if same else 0.95
-        if distance <= self.threshold:
-            return VerificationResult(Verdict.MATCH, (), distance, face_crop_jpeg=crop, **common)
-        return VerificationResult(
-            Verdict.NO_MATCH, ("face_mismatch",), distance, face_crop_jpeg=crop, **common
-        )
+        return FaceMeasurement(reference_l2=distance, face_crop_jpeg=crop, **common)
+
+
+def fake_policy(model_id: str = "fake-v1", threshold: float = 0.6) -> OperatingPolicy:
+    """The operating policy unit tests decide with: one reference threshold (the fake's
+    0.3 same-person / 0.95 other-person distances fall either side of it)."""
+    return OperatingPolicy.single_threshold(model_id, threshold)
 
 
 # ---- in-memory persistence --------------------------------------------------------------

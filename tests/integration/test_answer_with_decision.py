@@ -18,6 +18,7 @@ from proctor.services.sessions import SessionService, SubmissionResult
 from proctor.session.states import SessionKind
 from proctor.storage.tables import AttemptRow, EvidenceRow, IdempotencyRow
 from proctor.storage.uow import Storage, open_storage
+from proctor.testing.real import registry_policy
 
 pytestmark = [pytest.mark.model, pytest.mark.db]
 
@@ -36,7 +37,7 @@ def _setup(
     )
     clock = FakeClock()
     return (
-        SessionService(storage.uow, pipeline, clock),
+        SessionService(storage.uow, pipeline, clock, policy=registry_policy(pipeline.model_id)),
         IdempotencyService(storage.uow, clock),
         storage,
     )

@@ -63,30 +63,40 @@ def test_pipeline_with_a_cohort_uses_the_calibrated_snorm_threshold(
     from proctor.bootstrap import build_pipeline
     from proctor.calibration.points import load_points
     from proctor.embedding.registry import default_models_dir
+    from proctor.operating_policy import load_operating_policy
+    from proctor.testing.real import decide_alone
 
     cohort = tmp_path / "cohort.npz"
     save_cohort(
         cohort, "dlib_resnet_v1", sample_one_per_identity(asian.vectors, asian.identities, 1000)
     )
-    pipe = build_pipeline(ProctorSettings(cohort_path=cohort))
+    settings = ProctorSettings(cohort_path=cohort, three_zones=False)
+    pipe = build_pipeline(settings)
+    policy = load_operating_policy(settings, pipe.model_id)
     expected = load_points(default_models_dir())["dlib_resnet_v1"]["asian-dev"]["snorm"]["0.01"]
-    assert pipe.match_policy.snorm_threshold == expected["threshold"]
+    assert policy.reference.match_z == expected["threshold"]
+    assert policy.by_kind()["entry"]["reference_match_z"] == expected["threshold"]
 
     ref = pipe.enroll([(portraits / "obama.jpg").read_bytes()])
     assert ref.cohort_mean_l2 is not None and ref.cohort_std_l2 is not None
-    same = pipe.verify(ref, (portraits / "obama2.jpg").read_bytes())
-    other = pipe.verify(ref, (portraits / "biden.jpg").read_bytes())
-    assert same.verdict is Verdict.MATCH and same.score is not None
-    assert same.score >= same.score_threshold  # type: ignore[operator]
-    assert other.verdict is Verdict.NO_MATCH and other.score is not None
-    assert other.score < same.score
+    same_m = pipe.measure(ref, (portraits / "obama2.jpg").read_bytes())
+    other_m = pipe.measure(ref, (portraits / "biden.jpg").read_bytes())
+    same, other = decide_alone(same_m, policy), decide_alone(other_m, policy)
+    assert same.verdict is Verdict.MATCH and same_m.reference_z is not None
+    assert same_m.reference_z >= expected["threshold"]
+    assert same.distances["reference_z"] == same_m.reference_z
+    assert other.verdict is Verdict.NO_MATCH and other_m.reference_z is not None
+    assert other_m.reference_z < same_m.reference_z
 
     # The threshold is data: a different operating-points file moves it.
     models = tmp_path / "models"
     shutil.copytree(default_models_dir(), models, ignore=shutil.ignore_patterns("*.onnx", "cards"))
     text = (models / "operating_points.toml").read_text()
     (models / "operating_points.toml").write_text(
-        text.replace(f"threshold = {expected['threshold']!r}", "threshold = 9.5", 1)
+        text.replace(f"threshold = {expected['threshold']!r}", "threshold = 99.0", 1)
     )
-    strict = build_pipeline(ProctorSettings(cohort_path=cohort, models_dir=models))
-    assert strict.match_policy.snorm_threshold == 9.5
+    strict = load_operating_policy(
+        ProctorSettings(cohort_path=cohort, models_dir=models, three_zones=False), pipe.model_id
+    )
+    assert strict.reference.match_z == 99.0 and strict.policy_id != policy.policy_id
+    assert decide_alone(same_m, strict).verdict is Verdict.NO_MATCH

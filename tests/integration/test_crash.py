@@ -25,7 +25,7 @@ from proctor.services.sessions import SessionService
 from proctor.session.states import SessionKind
 from proctor.storage.tables import AttemptRow
 from proctor.storage.uow import Storage, open_storage
-from proctor.testing.fakes import FakeVerifier, fake_image
+from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy
 
 KEY = bytes(range(32))
 KILLS = int(os.environ.get("PROCTOR_CRASH_KILLS", "200"))
@@ -33,7 +33,9 @@ KILLS = int(os.environ.get("PROCTOR_CRASH_KILLS", "200"))
 
 def _writer(storage: Storage, ack_fd: int, seed: int) -> None:
     """Child body: record attempts forever, acknowledging each committed one."""
-    svc = SessionService(storage.uow, FakeVerifier(), SystemClock())  # CSPRNG ids
+    svc = SessionService(
+        storage.uow, FakeVerifier(), SystemClock(), policy=fake_policy()
+    )  # CSPRNG ids
     rnd = random.Random(seed)
     n = 0
     while True:
@@ -83,7 +85,7 @@ def _run_and_kill(storage: Storage, seed: int, delay_s: float) -> list[str]:
 def test_sigkill_never_loses_acknowledged_writes(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'crash.db'}"
     storage = open_storage(db_url, data_dir=tmp_path, master_key=KEY)
-    SessionService(storage.uow, FakeVerifier(), SystemClock()).enroll(
+    SessionService(storage.uow, FakeVerifier(), SystemClock(), policy=fake_policy()).enroll(
         "driver", [fake_image("obama", 0)]
     )
     for _ in range(3):  # warm the statement cache once, in the parent

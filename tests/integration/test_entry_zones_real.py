@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from proctor.bootstrap import Container, build_container, zone_policy
+from proctor.bootstrap import Container, build_container
 from proctor.clock import FakeClock
 from proctor.config import ProctorSettings
-from proctor.matching.session_decision import ZonePolicy
 from proctor.pipeline import Pipeline
 from proctor.services.ports import RetentionClass
 from proctor.services.sessions import anchor_key
@@ -60,8 +59,10 @@ def _enter_uncertain(c: Container, pair: tuple[bytes, bytes, bytes]) -> str:
     assert r.session.state == "identity_review"
     assert r.session.consecutive_failures == 0  # not a strike
     assert r.session.challenge is None
-    zones = zone_policy(c.settings, c.pipeline.model_id)
-    assert isinstance(zones, ZonePolicy) and r.threshold == zones.match_l2
+    assert c.policy is not None
+    zones = c.policy.reference
+    assert r.threshold == zones.match_l2 and r.verdict == "uncertain"
+    assert r.thresholds == zones.thresholds() and r.policy_id == c.policy.policy_id
     return view.session_id
 
 

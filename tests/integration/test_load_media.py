@@ -14,6 +14,7 @@ from proctor.bench.liveness import video_root
 from proctor.bench.load_media import BURST_FRAMES, blink_personas, photo_persona
 from proctor.imaging.decode import decode_image
 from proctor.pipeline import Pipeline
+from proctor.testing.real import decide_alone
 
 pytestmark = [pytest.mark.model]
 
@@ -24,7 +25,7 @@ def test_photo_persona_has_four_distinct_snapshots_of_the_enrolled_man(
     p = photo_persona(portraits)
     template = pipeline.enroll([p.reference])
     assert len({hashlib.sha256(s).digest() for s in p.snapshots}) == len(p.snapshots) == 4
-    assert all(pipeline.verify(template, s).matched for s in p.snapshots)
+    assert all(decide_alone(pipeline.measure(template, s)).passed for s in p.snapshots)
 
 
 def test_blink_personas_enrol_and_their_bursts_are_whole(pipeline: Pipeline) -> None:
@@ -40,5 +41,5 @@ def test_blink_personas_enrol_and_their_bursts_are_whole(pipeline: Pipeline) -> 
         assert len({hashlib.sha256(b[0]).digest() for b in p.bursts}) == len(p.bursts)
         assert decode_image(p.bursts[0][0]).rgb.ndim == 3
         # the snapshots are other moments of the same person: they match the reference
-        matched = sum(pipeline.verify(template, s).matched for s in p.snapshots)
+        matched = sum(decide_alone(pipeline.measure(template, s)).passed for s in p.snapshots)
         assert matched >= len(p.snapshots) - 1, p.name

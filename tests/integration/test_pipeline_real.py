@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from proctor.config import ProctorSettings
 from proctor.errors import ProctorError
+from proctor.operating_policy import load_operating_policy
 from proctor.pipeline import Pipeline
+from proctor.testing.real import decide_alone, registry_policy
 from proctor.types import Template, Verdict
 
 pytestmark = pytest.mark.model
@@ -23,30 +26,37 @@ def obama_ref(pipeline: Pipeline, portraits: Path) -> Template:
 def test_same_person_matches(
     pipeline: Pipeline, portraits: Path, obama_ref: Template, name: str
 ) -> None:
-    res = pipeline.verify(obama_ref, (portraits / name).read_bytes())
+    res = decide_alone(pipeline.measure(obama_ref, (portraits / name).read_bytes()))
     assert res.verdict is Verdict.MATCH, res
     assert res.distance is not None and res.distance <= res.threshold
-    assert res.model_id == obama_ref.model_id
+    assert res.model_id == obama_ref.model_id and res.thresholds == {
+        "reference_match_l2": res.threshold,
+        "reference_no_match_l2": res.threshold,
+    }
     assert set(res.timings_ms) >= {"decode", "detect", "landmarks", "quality", "embed", "compare"}
 
 
 def test_other_person_does_not_match(
     pipeline: Pipeline, portraits: Path, obama_ref: Template
 ) -> None:
-    res = pipeline.verify(obama_ref, (portraits / "biden.jpg").read_bytes())
+    res = decide_alone(pipeline.measure(obama_ref, (portraits / "biden.jpg").read_bytes()))
     assert res.verdict is Verdict.NO_MATCH
     assert res.reasons == ("face_mismatch",)
     assert res.distance is not None and res.distance > res.threshold
 
 
-def test_shipped_threshold_is_not_dlibs_default(pipeline: Pipeline) -> None:
-    assert pipeline.match_policy.threshold_l2 < 0.6
+def test_shipped_thresholds_are_not_dlibs_default(pipeline: Pipeline) -> None:
+    assert registry_policy(pipeline.model_id).reference.no_match_l2 < 0.6
+    shipped = load_operating_policy(ProctorSettings(), pipeline.model_id)
+    assert all(v < 0.6 for kind in ("entry", "anchored") for v in shipped.by_kind()[kind].values())
 
 
 def test_exif_rotated_photo_matches(
     pipeline: Pipeline, generated: Path, obama_ref: Template
 ) -> None:
-    res = pipeline.verify(obama_ref, (generated / "exif_rotated_obama.jpg").read_bytes())
+    res = decide_alone(
+        pipeline.measure(obama_ref, (generated / "exif_rotated_obama.jpg").read_bytes())
+    )
     assert res.verdict is Verdict.MATCH
 
 
@@ -65,7 +75,7 @@ def test_exif_rotated_photo_matches(
 def test_unusable_snapshots_are_rejected_with_reason(
     pipeline: Pipeline, generated: Path, obama_ref: Template, name: str, reason: str
 ) -> None:
-    res = pipeline.verify(obama_ref, (generated / name).read_bytes())
+    res = decide_alone(pipeline.measure(obama_ref, (generated / name).read_bytes()))
     assert res.verdict is Verdict.REJECTED
     assert reason in res.reasons
     assert res.distance is None
@@ -84,7 +94,7 @@ def test_hostile_files_raise_their_code(
     pipeline: Pipeline, generated: Path, obama_ref: Template, name: str, code: str
 ) -> None:
     with pytest.raises(ProctorError) as exc:
-        pipeline.verify(obama_ref, (generated / name).read_bytes())
+        pipeline.measure(obama_ref, (generated / name).read_bytes())
     assert exc.value.code == code
 
 
@@ -100,7 +110,7 @@ def test_multi_photo_jittered_enrollment(pipeline: Pipeline, portraits: Path) ->
     t = pipeline.enroll(photos)
     assert t.source_count == 2 and len(t.perceptual_hashes) == 2
     assert t.jitters == pipeline.config.enroll_jitters
-    res = pipeline.verify(t, (portraits / "obama3.jpg").read_bytes())
+    res = decide_alone(pipeline.measure(t, (portraits / "obama3.jpg").read_bytes()))
     assert res.verdict is Verdict.MATCH
 
 
@@ -108,10 +118,10 @@ def test_evidence_and_replay_fingerprints(
     pipeline: Pipeline, portraits: Path, obama_ref: Template
 ) -> None:
     data = (portraits / "obama2.jpg").read_bytes()
-    a, b = pipeline.verify(obama_ref, data), pipeline.verify(obama_ref, data + b"\x00" * 8)
+    a, b = pipeline.measure(obama_ref, data), pipeline.measure(obama_ref, data + b"\x00" * 8)
     assert a.pixel_sha256 and a.pixel_sha256 == b.pixel_sha256
     assert a.face_crop_jpeg is not None and a.face_crop_jpeg[:3] == b"\xff\xd8\xff"
-    c = pipeline.verify(obama_ref, (portraits / "obama3.jpg").read_bytes())
+    c = pipeline.measure(obama_ref, (portraits / "obama3.jpg").read_bytes())
     assert c.pixel_sha256 != a.pixel_sha256
 
 

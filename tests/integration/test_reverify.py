@@ -75,7 +75,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     def crop(data: bytes) -> tuple[bytes, Any]:
         t = pipe.enroll([data])
-        r = pipe.verify(t, data)
+        r = pipe.measure(t, data)
         assert r.face_crop_jpeg
         return r.face_crop_jpeg, t
 
@@ -134,7 +134,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         def case(name: str, did: str, key: str, snaps: list[bytes]) -> None:
             ids = []
             for s in snaps:
-                r = pipe.verify(pipe.enroll([(IMAGES / "obama.jpg").read_bytes()]), s)
+                r = pipe.measure(pipe.enroll([(IMAGES / "obama.jpg").read_bytes()]), s)
                 assert r.face_crop_jpeg
                 eid = uow.evidence.put(
                     r.face_crop_jpeg,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from proctor.clock import FakeClock
+from proctor.decision.policy import FlagPolicy
 from proctor.liveness.replay import ReplayPolicy
 from proctor.review.batch import BatchJob
 from proctor.review.cases import AFTER_DECISION, ReviewCaseService
@@ -43,11 +44,11 @@ from proctor.services.ports import RetentionClass
 from proctor.services.retention import purge_evidence
 from proctor.services.review import ReviewService
 from proctor.services.sessions import SessionService
-from proctor.session.outcome import FlagPolicy
 from proctor.session.states import SessionKind
 from proctor.storage.records import records_uow_factory
 from proctor.storage.review_repo import review_uow_factory
 from proctor.storage.uow import Storage, open_storage
+from proctor.testing.real import registry_policy
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images" / "downloaded"
 pytestmark = [pytest.mark.model, pytest.mark.db, pytest.mark.slow]
@@ -133,10 +134,10 @@ def env(tmp_path: Path, verifier) -> Iterator[Env]:  # type: ignore[no-untyped-d
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
     # Distinct photos only; near-duplicate checks off so that the only flags are proxy flags.
     replay = ReplayPolicy(near_duplicate_max_hamming_bits=0)
-    sessions = SessionService(uow, verifier, clock, replay_policy=replay)
-    strict = SessionService(
-        uow, verifier, clock, replay_policy=replay, flag_policy=FlagPolicy(proxy_margin_l2=2.0)
-    )
+    policy = registry_policy(verifier.model_id)
+    sessions = SessionService(uow, verifier, clock, policy=policy, replay_policy=replay)
+    strict_policy = replace(policy, flags=FlagPolicy(proxy_margin_l2=2.0))
+    strict = SessionService(uow, verifier, clock, policy=strict_policy, replay_policy=replay)
     cases = ReviewCaseService(ruow, clock, calendar, rules)
     adjudication = AdjudicationService(uow, clock, cases=cases)
     review = ReviewService(uow, adjudication, verifier, clock, cases=cases)

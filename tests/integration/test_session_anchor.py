@@ -8,29 +8,32 @@ the same man count as a swap, which the reference alone would have accepted.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from proctor.clock import FakeClock
-from proctor.matching.session_decision import AnchorPolicy
+from proctor.decision.policy import AnchorPolicy
 from proctor.pipeline import Pipeline
 from proctor.services.sessions import SessionService, anchor_key
 from proctor.session.states import SessionKind
 from proctor.storage.uow import Storage, open_storage
+from proctor.testing.real import registry_policy
 
 pytestmark = [pytest.mark.model, pytest.mark.db]
 
 
 def _svc(
-    pipeline: Pipeline, tmp_path: Path, policy: AnchorPolicy | None
+    pipeline: Pipeline, tmp_path: Path, anchor: AnchorPolicy | None
 ) -> tuple[SessionService, Storage, FakeClock]:
     storage = open_storage(
         f"sqlite:///{tmp_path / 'a.db'}", data_dir=tmp_path, master_key=bytes(range(32))
     )
     clock = FakeClock()
-    return SessionService(storage.uow, pipeline, clock, anchor_policy=policy), storage, clock
+    policy = replace(registry_policy(pipeline.model_id), anchor=anchor)
+    return SessionService(storage.uow, pipeline, clock, policy=policy), storage, clock
 
 
 def _next_random(svc: SessionService, storage: Storage, clock: FakeClock, sid: str, i: int) -> str:
@@ -72,7 +75,10 @@ def test_anchor_catches_a_swap_the_reference_would_accept(
     assert not swap.passed
     assert swap.reasons == ("face_mismatch",)
     assert "proxy_face" in swap.flags
-    assert swap.distance is not None and swap.distance <= pipeline.match_policy.threshold_l2
+    # decided by the anchor: the distance and threshold reported are the anchor's
+    assert swap.verdict == "no_match" and swap.threshold == 0.2
+    assert swap.distance is not None and swap.distance > 0.2
+    assert swap.thresholds == {"anchor_l2": 0.2, "reference_loose_l2": 0.5}
     with storage.uow() as uow:
         flag = uow.flags.open_for_session(study.session_id)
         assert flag is not None and "proxy_face" in flag.reasons

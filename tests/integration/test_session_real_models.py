@@ -17,6 +17,7 @@ from proctor.clock import FakeClock
 from proctor.services.sessions import SessionService
 from proctor.session.states import SessionKind
 from proctor.storage.uow import open_storage
+from proctor.testing.real import registry_policy
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images" / "downloaded"
 NAMES = ("obama", "obama2", "obama3", "biden")
@@ -55,7 +56,7 @@ def test_real_session_flow(verifier, photos: dict[str, bytes], tmp_path: Path) -
         f"sqlite:///{tmp_path / 'p.db'}", data_dir=tmp_path, master_key=bytes(range(32))
     )
     clock = FakeClock()
-    svc = SessionService(storage.uow, verifier, clock)
+    svc = SessionService(storage.uow, verifier, clock, policy=registry_policy(verifier.model_id))
     svc.enroll("obama", [photos["obama"]])
 
     study = svc.open_session("obama", SessionKind.STUDY)

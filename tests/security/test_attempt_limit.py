@@ -12,7 +12,7 @@ from proctor.clock import FakeClock
 from proctor.errors import ProctorError
 from proctor.services.sessions import SessionService
 from proctor.session.states import SessionKind, SessionState
-from proctor.testing.fakes import FakeVerifier, fake_image, in_memory_uow_factory
+from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy, in_memory_uow_factory
 
 from .artifacts import write_table
 
@@ -20,7 +20,7 @@ from .artifacts import write_table
 def test_a_fourth_attempt_after_termination_is_refused() -> None:
     clock = FakeClock()
     _, factory = in_memory_uow_factory()
-    svc = SessionService(factory, FakeVerifier(), clock, rng=random.Random(4))
+    svc = SessionService(factory, FakeVerifier(), clock, policy=fake_policy(), rng=random.Random(4))
     svc.enroll("d1", [fake_image("alice", 0)])
     view = svc.open_session("d1", SessionKind.STUDY)
     last = ""

@@ -118,8 +118,8 @@ def test_every_exif_orientation_matches_like_the_upright_photo(pipeline: object)
             .read_bytes()
         ]
     )
-    upright = pipeline.verify(template, photos[1][0]).distance
+    upright = pipeline.measure(template, photos[1][0]).reference_l2
     assert upright is not None
     for orientation, (data, _) in photos.items():
-        d = pipeline.verify(template, data).distance
+        d = pipeline.measure(template, data).reference_l2
         assert d is not None and abs(d - upright) < 0.02, (orientation, d, upright)

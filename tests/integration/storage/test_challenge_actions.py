@@ -22,7 +22,7 @@ from proctor.session.states import SessionKind
 from proctor.storage.db import MIGRATIONS, downgrade, migrate
 from proctor.storage.tables import ChallengeRow
 from proctor.storage.uow import Storage
-from proctor.testing.fakes import FakeVerifier, fake_image
+from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy
 
 LIVE = CapturePolicy(liveness_bursts=True, liveness_random_share=1.0, liveness_max_actions=2)
 
@@ -33,6 +33,7 @@ def service(storage: Storage, judge_reasons: tuple[str, ...] = ()) -> SessionSer
         storage.uow,
         verifier,
         FakeClock(),
+        policy=fake_policy(),
         rng=random.Random(5),
         capture_policy=LIVE,
         burst_judge=FakeBurstJudge(verifier, judge_reasons),
@@ -77,7 +78,9 @@ def test_challenge_actions_survive_save_and_load(storage: Storage) -> None:
 
 def test_challenge_without_actions_loads_empty(storage: Storage) -> None:
     verifier = FakeVerifier()
-    svc = SessionService(storage.uow, verifier, FakeClock(), rng=random.Random(1))
+    svc = SessionService(
+        storage.uow, verifier, FakeClock(), policy=fake_policy(), rng=random.Random(1)
+    )
     svc.enroll("d2", [fake_image("bob", 0)])
     view = svc.open_session("d2", SessionKind.STUDY)
     assert view.challenge is not None and view.challenge.actions == ()

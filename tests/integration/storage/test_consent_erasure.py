@@ -17,14 +17,16 @@ from proctor.session.states import SessionKind
 from proctor.storage.records import records_uow_factory
 from proctor.storage.tables import AuditRow, EvidenceRow, FaceTemplateRow, FingerprintRow
 from proctor.storage.uow import Storage
-from proctor.testing.fakes import FakeVerifier, fake_image
+from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy
 
 
 def _services(
     storage: Storage, clock: FakeClock
 ) -> tuple[SessionService, ConsentService, EnrollmentService]:
     verifier = FakeVerifier()
-    sessions = SessionService(lambda: records_uow_factory(storage), verifier, clock)
+    sessions = SessionService(
+        lambda: records_uow_factory(storage), verifier, clock, policy=fake_policy()
+    )
     consent = ConsentService(lambda: records_uow_factory(storage), clock, "v1")
     enrollment = EnrollmentService(
         lambda: records_uow_factory(storage), sessions, verifier, consent, clock

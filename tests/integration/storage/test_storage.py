@@ -27,11 +27,11 @@ from proctor.storage.tables import (
     VoidedRow,
 )
 from proctor.storage.uow import Storage
-from proctor.testing.fakes import FakeVerifier, fake_image
+from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy
 
 
 def service(storage: Storage, clock: FakeClock) -> SessionService:
-    return SessionService(storage.uow, FakeVerifier(), clock)
+    return SessionService(storage.uow, FakeVerifier(), clock, policy=fake_policy())
 
 
 def test_sqlite_pragmas(storage: Storage) -> None:

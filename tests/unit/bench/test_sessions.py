@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from proctor.bench.sessions import play, simulate
-from proctor.matching.session_decision import AnchorPolicy, ZonePolicy
+from proctor.decision.policy import AnchorPolicy, ZonePolicy
 
 
 def _v(x: float) -> np.ndarray:

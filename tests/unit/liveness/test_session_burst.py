@@ -11,10 +11,17 @@ from proctor.capture.policy import CapturePolicy
 from proctor.clock import FakeClock
 from proctor.errors import ModelUnavailable
 from proctor.liveness.actions import Action
+from proctor.liveness.errors import EmptyBurst
 from proctor.liveness.fakes import FakeBurstJudge
 from proctor.services.sessions import SessionService
 from proctor.session.states import SessionKind
-from proctor.testing.fakes import FakeVerifier, InMemoryState, fake_image, in_memory_uow_factory
+from proctor.testing.fakes import (
+    FakeVerifier,
+    InMemoryState,
+    fake_image,
+    fake_policy,
+    in_memory_uow_factory,
+)
 
 LIVE = CapturePolicy(liveness_bursts=True, liveness_random_share=1.0)
 
@@ -29,6 +36,7 @@ def make(
         factory,
         verifier,
         FakeClock(),
+        policy=fake_policy(),
         rng=random.Random(11),
         capture_policy=policy,
         burst_judge=judge,
@@ -151,6 +159,45 @@ def test_someone_else_live_is_a_mismatch() -> None:
 
 def test_submit_burst_needs_a_judge() -> None:
     _state, factory = in_memory_uow_factory()
-    svc = SessionService(factory, FakeVerifier(), FakeClock(), rng=random.Random(1))
+    svc = SessionService(
+        factory, FakeVerifier(), FakeClock(), policy=fake_policy(), rng=random.Random(1)
+    )
     with pytest.raises(ModelUnavailable):
         svc.submit_burst("s", "d1", "c", [])
+
+
+class _RefusingCheck:
+    """A burst pre-check that refuses every upload (as the real decoder refuses junk)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def check_burst(self, upload: object) -> object:
+        self.calls += 1
+        raise EmptyBurst("no frames received")
+
+
+def test_the_use_case_decodes_first_so_an_unusable_burst_costs_nothing() -> None:
+    """The pre-check lives in the use case: a non-HTTP caller gets the same rule."""
+    _, factory = in_memory_uow_factory()
+    verifier = FakeVerifier()
+    check = _RefusingCheck()
+    svc = SessionService(
+        factory,
+        verifier,
+        FakeClock(),
+        policy=fake_policy(),
+        rng=random.Random(11),
+        capture_policy=LIVE,
+        burst_judge=FakeBurstJudge(verifier),
+        burst_check=check,  # type: ignore[arg-type]
+    )
+    svc.enroll("d1", [fake_image("alice", 0)])
+    view = svc.open_session("d1", SessionKind.STUDY)
+    assert view.challenge is not None
+    with pytest.raises(EmptyBurst):
+        svc.submit_burst(view.session_id, "d1", view.challenge.id, burst("alice", 1))
+    assert check.calls == 1
+    after = svc.heartbeat(view.session_id, "d1")
+    assert after.attempts == 0 and after.challenge is not None
+    assert after.challenge.id == view.challenge.id  # still open: nothing was claimed

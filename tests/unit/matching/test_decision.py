@@ -4,27 +4,22 @@ import numpy as np
 import pytest
 
 from proctor.errors import ContractMismatch
-from proctor.matching.decision import MatchPolicy, decide_match, l2_distance
-from proctor.types import Template, Verdict
+from proctor.matching.decision import l2_distance, template_distance
+from proctor.types import Template
 
 
 def _t(vec: list[float], model: str = "m1") -> Template:
     return Template(model, np.asarray(vec, dtype=np.float64))
 
 
-def test_match_at_and_below_threshold_no_match_above() -> None:
-    policy = MatchPolicy("m1", 0.5)
-    ref = _t([0.0, 0.0])
-    assert decide_match(_t([0.3, 0.4]), ref, policy).verdict is Verdict.MATCH  # exactly 0.5
-    res = decide_match(_t([0.3, 0.41]), ref, policy)
-    assert res.verdict is Verdict.NO_MATCH
-    assert res.reasons == ("face_mismatch",)
-    assert res.distance == pytest.approx(np.hypot(0.3, 0.41))
+def test_template_distance_is_l2() -> None:
+    d = template_distance(_t([0.3, 0.41]), _t([0.0, 0.0]))
+    assert d == pytest.approx(np.hypot(0.3, 0.41))
 
 
 def test_templates_of_different_models_are_never_compared() -> None:
     with pytest.raises(ContractMismatch):
-        decide_match(_t([0.0], "m2"), _t([0.0], "m1"), MatchPolicy("m1", 0.5))
+        template_distance(_t([0.0], "m2"), _t([0.0], "m1"))
 
 
 def test_dimension_mismatch_and_bad_vectors() -> None:
@@ -32,8 +27,6 @@ def test_dimension_mismatch_and_bad_vectors() -> None:
         l2_distance(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError):
         _t([float("nan")])
-    with pytest.raises(ValueError):
-        MatchPolicy("m1", 0.0)
 
 
 def test_template_bytes_roundtrip() -> None:

@@ -15,7 +15,13 @@ from proctor.services.retention import purge_evidence
 from proctor.services.sessions import SessionService
 from proctor.session.adjudication import SameHumanTwice
 from proctor.session.states import SessionKind
-from proctor.testing.fakes import FakeVerifier, InMemoryState, fake_image, in_memory_uow_factory
+from proctor.testing.fakes import (
+    FakeVerifier,
+    InMemoryState,
+    fake_image,
+    fake_policy,
+    in_memory_uow_factory,
+)
 
 
 @pytest.fixture
@@ -23,7 +29,7 @@ def env() -> tuple[InMemoryState, SessionService, AdjudicationService, FakeClock
     clock = FakeClock()
     state, factory = in_memory_uow_factory()
     rng = random.Random(5)
-    svc = SessionService(factory, FakeVerifier(), clock, rng=rng)
+    svc = SessionService(factory, FakeVerifier(), clock, policy=fake_policy(), rng=rng)
     adj = AdjudicationService(factory, clock, rng=rng)
     svc.enroll("d1", [fake_image("alice", 0)])
     svc.enroll("d2", [fake_image("bob", 0)])

@@ -10,16 +10,14 @@ import pytest
 from proctor.capture.challenge import ChallengeKind
 from proctor.clock import FakeClock
 from proctor.errors import IllegalTransition
-from proctor.matching.session_decision import ZonePolicy, decide_reference
 from proctor.session import (
     ComparisonOutcome,
     IdentityReviewPending,
     ProctorSession,
     SessionKind,
     SessionState,
-    outcome_from_result,
 )
-from proctor.types import Verdict, VerificationResult
+from proctor.types import Verdict
 
 PASS = ComparisonOutcome(True)
 FAIL = ComparisonOutcome(False, ("face_mismatch",))
@@ -154,35 +152,7 @@ def test_resolve_needs_a_waiting_session() -> None:
         s.resolve_identity_review(True, clock.now())
 
 
-@pytest.mark.parametrize(
-    ("distance", "verdict"),
-    [(0.30, Verdict.MATCH), (0.40, Verdict.MATCH), (0.41, Verdict.UNCERTAIN),
-     (0.45, Verdict.UNCERTAIN), (0.46, Verdict.NO_MATCH)],
-)  # fmt: skip
-def test_three_zones_on_the_distance(distance: float, verdict: Verdict) -> None:
-    assert decide_reference(distance, ZonePolicy(0.40, 0.45)).verdict is verdict
-
-
-def test_three_zones_on_the_normalised_score_when_given() -> None:
-    zones = ZonePolicy(0.40, 0.45, match_z=3.0, no_match_z=1.5)
-    assert decide_reference(0.60, zones, score=3.2).verdict is Verdict.MATCH
-    assert decide_reference(0.30, zones, score=2.0).verdict is Verdict.UNCERTAIN
-    assert decide_reference(0.30, zones, score=1.0).verdict is Verdict.NO_MATCH
-    with pytest.raises(ValueError):
-        ZonePolicy(0.40, 0.45, match_z=1.0, no_match_z=2.0)
-    with pytest.raises(ValueError):
-        ZonePolicy(0.40, 0.45, match_z=1.0)
-
-
-def test_outcome_of_an_uncertain_result_is_not_passed_and_marked() -> None:
-    r = VerificationResult(
-        verdict=Verdict.UNCERTAIN,
-        reasons=("identity_uncertain",),
-        distance=0.42,
-        threshold=0.40,
-        model_id="m",
-    )
-    out = outcome_from_result(r)
-    assert out.uncertain and not out.passed and out.reasons == ("identity_uncertain",)
+def test_an_uncertain_outcome_has_not_passed() -> None:
+    assert UNSURE.verdict is Verdict.UNCERTAIN and not UNSURE.passed
     with pytest.raises(ValueError):
         ComparisonOutcome(True, uncertain=True)

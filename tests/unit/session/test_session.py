@@ -19,15 +19,12 @@ from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
 from proctor.session import (
     CapturePending,
     ComparisonOutcome,
-    FlagPolicy,
     IdentityNotVerified,
     ProctorSession,
     SessionKind,
     SessionState,
-    outcome_from_result,
 )
 from proctor.session.adjudication import add_years
-from proctor.types import Verdict, VerificationResult
 
 PASS = ComparisonOutcome(True)
 FAIL = ComparisonOutcome(False, ("face_mismatch",))
@@ -178,33 +175,11 @@ def test_terminated_study_credits_nothing() -> None:
     assert s.state is SessionState.TERMINATED_INVALID and s.credited_s == 0
 
 
-def _result(distance: float | None, reasons: tuple[str, ...], **kw: object) -> VerificationResult:
-    verdict = Verdict.MATCH if not reasons else Verdict.NO_MATCH
-    return VerificationResult(verdict, reasons, distance, 0.6, "m", **kw)  # type: ignore[arg-type]
-
-
-def test_outcome_flags_proxy_extra_people_and_replay() -> None:
-    far = outcome_from_result(_result(0.9, ("face_mismatch",)), None, FlagPolicy(0.15))
-    assert not far.passed and "proxy_face" in far.flags
-    near = outcome_from_result(_result(0.65, ("face_mismatch",)))
-    assert near.flags == ()
-    blurry = outcome_from_result(_result(0.9, ("face_mismatch",), quality_reasons=("blurry",)))
-    assert "proxy_face" not in blurry.flags
-    two = outcome_from_result(_result(None, ("multiple_faces",), face_count=2))
-    assert two.flags == ("extra_people",)
-    probe = Fingerprint("aa", 0b1111)
-    replay = check_replay(probe, [Fingerprint("aa", 0b1111)])
-    out = outcome_from_result(_result(0.3, ()), replay)
-    assert not out.passed and out.reasons[0] == "replay" and "replay" in out.flags
-
-
 def test_near_duplicate_only_flags() -> None:
     policy = ReplayPolicy(near_duplicate_max_hamming_bits=5)
     probe = Fingerprint("bb", 0b1111)
     near = check_replay(probe, [Fingerprint("aa", 0b1111 ^ 0b11)], policy=policy)
     assert near.near and not near.exact and near.nearest_hamming_bits == 2
-    out = outcome_from_result(_result(0.3, ()), near)
-    assert out.passed and out.flags == ("replay_suspected",)
     ref = check_replay(probe, [], [Fingerprint("cc", 0b1110)], policy)
     assert ref.near_reference
     far = check_replay(probe, [Fingerprint("aa", ~0b1111 & (2**64 - 1))], policy=policy)

@@ -33,7 +33,7 @@ from proctor.services.sessions import SessionService
 from proctor.session.adjudication import FlagStatus, SameHumanTwice
 from proctor.session.session import ProctorSession
 from proctor.session.states import SessionKind, SessionRefused, SessionState
-from proctor.testing.fakes import FakeVerifier, fake_image, in_memory_uow_factory
+from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy, in_memory_uow_factory
 
 MAX_FAILURES = 3
 DRIVERS = {"alice": "alice-face", "bob": "bob-face"}
@@ -63,7 +63,9 @@ class SessionMachine(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.rng = random.Random(0)
         self.state, factory = in_memory_uow_factory()
-        self.service = SessionService(factory, FakeVerifier(), self.clock, rng=self.rng)
+        self.service = SessionService(
+            factory, FakeVerifier(), self.clock, policy=fake_policy(), rng=self.rng
+        )
         self.adjudication = AdjudicationService(factory, self.clock, rng=self.rng)
         for driver, person in DRIVERS.items():
             self.service.enroll(driver, [fake_image(person, 0)])

@@ -17,7 +17,3 @@ def dhash64(image: RGBImage) -> int:
     for bit in bits:
         value = (value << 1) | int(bit)
     return value
-
-
-def hamming64(a: int, b: int) -> int:
-    return (a ^ b).bit_count()

@@ -1,0 +1,300 @@
+"""``decide_capture``: the one place a snapshot or burst is judged (pure core).
+
+The pipeline and the burst analyzer *measure* (face found, quality reasons, distances
+to the reference and the session anchor, hashes, liveness outcome, timings); the
+session service gathers those numbers into ``CaptureMeasurements`` and calls
+``decide_capture(measurements, context, policy)`` once. The returned ``CaptureDecision``
+is what the session records, what the API answers and what the audit entry carries:
+verdict, reasons, flags, and the exact thresholds (with the ``OperatingPolicy`` id)
+that decided.
+
+Order of the checks (the first that fails decides the verdict):
+
+1. ``image``: an unusable upload → ``rejected`` with the image error's code;
+2. ``face``: no face / several faces / quality reasons → ``rejected``;
+3. ``identity``: ``entry`` zones on the reference, or ``anchored`` agreement;
+4. ``replay``: the exact pixels of an earlier snapshot → fails with ``replay``;
+5. ``liveness`` (bursts): a failed liveness → ``rejected``, its reasons first.
+
+Flags (evidence for a human, never a blacklist) are added along the way.
+
+Extension point: a later check adds (a) an optional field to ``CaptureMeasurements``
+with a default that means "not measured" (so existing callers are unchanged),
+(b) its codes to ``proctor.decision.reasons``, (c) its thresholds to
+``OperatingPolicy`` (so they reach ``policy_id`` and ``thresholds``), and (d) one
+step function ``_check_<name>(measurements, policy, acc) -> None`` appended to
+``CHECKS`` that adds reasons/flags/thresholds to the accumulator. Examples expected:
+``reference_replayed``, ``light_code_mismatch``, ``continuity_broken``, multi-frame
+fusion (a fused distance in place of ``reference_l2``), a second reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
+from proctor.decision.reasons import CaptureFlag, CaptureReason
+from proctor.errors import ContractMismatch
+from proctor.liveness.judge import LivenessReason
+from proctor.liveness.replay import ReplayCheck
+from proctor.types import FaceMeasurement, Verdict
+
+# A burst whose only problem was too few usable frames is not evidence of a spoof.
+NOT_SPOOF_EVIDENCE = frozenset({LivenessReason.TOO_FEW_FRAMES.value})
+
+
+class DecisionKind(StrEnum):
+    ENTRY = "entry"  # against the real-name reference, three zones
+    ANCHORED = "anchored"  # against the session anchor and, loosely, the reference
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessMeasure:
+    """The burst judge's outcome (its own thresholds live in ``liveness.judge``)."""
+
+    passed: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureMeasurements:
+    """Numbers and codes measured on one capture; None means "not measured"."""
+
+    model_id: str = ""
+    image_error: str | None = None  # the ImageError code of an unusable upload
+    quality_reasons: tuple[str, ...] = ()  # no_face, multiple_faces, quality codes
+    face_count: int = 0
+    reference_l2: float | None = None
+    reference_z: float | None = None  # cohort-normalised similarity (s-norm), when on
+    anchor_l2: float | None = None  # distance to the session anchor, when there is one
+    replay_exact: bool = False
+    replay_near: bool = False
+    liveness: LivenessMeasure | None = None  # bursts only
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of_face(
+        cls,
+        face: FaceMeasurement | None,
+        *,
+        anchor_l2: float | None = None,
+        replay: ReplayCheck | None = None,
+        liveness: LivenessMeasure | None = None,
+        timings_ms: Mapping[str, float] | None = None,
+    ) -> CaptureMeasurements:
+        """The pipeline's face measurement plus what the caller measured besides it
+        (``face`` None: no usable face anywhere, e.g. in a whole burst)."""
+        extra = dict(timings_ms or {})
+        if face is None:
+            reasons = (CaptureReason.NO_FACE.value,)
+            return cls(quality_reasons=reasons, liveness=liveness, timings_ms=extra)
+        replay = replay or ReplayCheck()
+        return cls(
+            model_id=face.model_id,
+            quality_reasons=face.quality_reasons,
+            face_count=face.face_count,
+            reference_l2=face.reference_l2,
+            reference_z=face.reference_z,
+            anchor_l2=anchor_l2,
+            replay_exact=replay.exact,
+            replay_near=replay.near,
+            liveness=liveness,
+            timings_ms={**face.timings_ms, **extra},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureContext:
+    """What the session knows about this capture."""
+
+    anchored: bool = False  # the session has an anchor (a later capture)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureDecision:
+    """One decided capture. The first eight fields keep the order of the former
+    ``ComparisonOutcome`` (which is this class): the session records it as is."""
+
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    distance: float | None = None  # the distance ``threshold`` was compared with
+    threshold: float | None = None  # the limit that placed ``distance`` (L2)
+    model_id: str = ""
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    # Between the zones of a reference check: at entry this sends the driver to a
+    # manual identity review instead of counting a strike.
+    uncertain: bool = False
+    verdict: Verdict | None = None  # derived from passed/uncertain when not given
+    kind: str = ""  # DecisionKind value, "" when no identity check ran
+    thresholds: Mapping[str, float] = field(default_factory=dict)  # every limit that decided
+    distances: Mapping[str, float] = field(default_factory=dict)  # what they were compared with
+    policy_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.passed and not self.reasons:
+            raise ValueError("a failed comparison needs a reason")
+        if self.uncertain and self.passed:
+            raise ValueError("an uncertain comparison has not passed")
+        if self.verdict is None:
+            v = Verdict.MATCH if self.passed else Verdict.NO_MATCH
+            object.__setattr__(self, "verdict", Verdict.UNCERTAIN if self.uncertain else v)
+
+
+@dataclass(slots=True)
+class _Acc:
+    verdict: Verdict = Verdict.MATCH
+    reasons: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    kind: str = ""
+    distance: float | None = None
+    threshold: float | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    distances: dict[str, float] = field(default_factory=dict)
+    stop: bool = False  # a check decided and nothing after it can change the verdict
+
+
+Check = Callable[[CaptureMeasurements, CaptureContext, OperatingPolicy, _Acc], None]
+
+
+def _check_image(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, a: _Acc) -> None:
+    if m.image_error is not None:
+        a.verdict, a.reasons, a.stop = Verdict.REJECTED, [m.image_error], True
+
+
+def _check_face(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, a: _Acc) -> None:
+    if m.quality_reasons or m.reference_l2 is None:
+        a.verdict = Verdict.REJECTED
+        a.reasons = list(m.quality_reasons or (CaptureReason.NO_FACE.value,))
+
+
+def _check_identity(
+    m: CaptureMeasurements, ctx: CaptureContext, p: OperatingPolicy, a: _Acc
+) -> None:
+    if a.verdict is Verdict.REJECTED or m.reference_l2 is None:
+        return
+    a.distances["reference_l2"] = m.reference_l2
+    if ctx.anchored and p.anchor is not None and m.anchor_l2 is not None:
+        a.distances["anchor_l2"] = m.anchor_l2
+        _anchored(m.reference_l2, m.anchor_l2, p.anchor, a)
+        if CaptureReason.FACE_MISMATCH.value in a.reasons and not m.quality_reasons:
+            a.flags.append(CaptureFlag.PROXY_FACE.value)  # not the face that anchored it
+    else:
+        if m.reference_z is not None and p.reference.normalised:
+            a.distances["reference_z"] = m.reference_z
+        _entry(m.reference_l2, m.reference_z, p.reference, a)
+        if (
+            CaptureReason.FACE_MISMATCH.value in a.reasons
+            and m.reference_l2 >= p.reference.no_match_l2 + p.flags.proxy_margin_l2
+        ):
+            a.flags.append(CaptureFlag.PROXY_FACE.value)  # a clear face of someone else
+            a.thresholds["proxy_margin_l2"] = p.flags.proxy_margin_l2
+
+
+def _entry(d: float, z: float | None, zones: ZonePolicy, a: _Acc) -> None:
+    """Three zones on the raw distance, or on the normalised score when both it and
+    the z-score zones are given."""
+    a.kind = DecisionKind.ENTRY.value
+    a.thresholds |= zones.thresholds()
+    if z is not None and zones.match_z is not None and zones.no_match_z is not None:
+        zone = 0 if z >= zones.match_z else 1 if z >= zones.no_match_z else 2
+    else:
+        zone = 0 if d <= zones.match_l2 else 1 if d <= zones.no_match_l2 else 2
+    a.distance = d
+    a.threshold = zones.no_match_l2 if zone == 2 else zones.match_l2
+    if zone == 1:
+        a.verdict = Verdict.UNCERTAIN
+        a.reasons.append(CaptureReason.IDENTITY_UNCERTAIN.value)
+    elif zone == 2:
+        a.verdict = Verdict.NO_MATCH
+        a.reasons.append(CaptureReason.FACE_MISMATCH.value)
+
+
+def _anchored(d_ref: float, d_anchor: float, anchor: AnchorPolicy, a: _Acc) -> None:
+    """Both must agree: the anchor's face, and not clearly someone other than the driver."""
+    a.kind = DecisionKind.ANCHORED.value
+    a.thresholds |= anchor.thresholds()
+    if d_anchor > anchor.anchor_l2:
+        a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_anchor, anchor.anchor_l2
+        a.reasons.append(CaptureReason.FACE_MISMATCH.value)
+    elif d_ref > anchor.reference_loose_l2:
+        a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_ref, anchor.reference_loose_l2
+        a.reasons.append(CaptureReason.REFERENCE_MISMATCH.value)
+    else:
+        a.distance, a.threshold = d_anchor, anchor.anchor_l2
+
+
+def _check_replay(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, a: _Acc) -> None:
+    if m.replay_exact:
+        a.reasons.insert(0, CaptureReason.REPLAY.value)
+        a.flags.insert(0, CaptureFlag.REPLAY.value)
+    elif m.replay_near:
+        a.flags.insert(0, CaptureFlag.REPLAY_SUSPECTED.value)
+
+
+def _check_people(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, a: _Acc) -> None:
+    if CaptureReason.MULTIPLE_FACES.value in m.quality_reasons or m.face_count > 1:
+        a.flags.append(CaptureFlag.EXTRA_PEOPLE.value)
+
+
+def _check_liveness(
+    m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, a: _Acc
+) -> None:
+    live = m.liveness
+    if live is None or live.passed:
+        return
+    a.verdict = Verdict.REJECTED
+    a.reasons = [*live.reasons, *a.reasons]
+    if set(live.reasons) - NOT_SPOOF_EVIDENCE:
+        a.flags.append(CaptureFlag.SPOOF_SUSPECTED.value)
+
+
+CHECKS: tuple[Check, ...] = (
+    _check_image,
+    _check_face,
+    _check_identity,
+    _check_replay,
+    _check_people,
+    _check_liveness,
+)
+
+
+def decide_capture(
+    m: CaptureMeasurements, context: CaptureContext, policy: OperatingPolicy
+) -> CaptureDecision:
+    """Run ``CHECKS`` in order over the measurements; see the module doc."""
+    if m.model_id and m.model_id != policy.model_id:
+        raise ContractMismatch(
+            "a capture is decided with its own model's operating policy",
+            details={"measured": m.model_id, "policy": policy.model_id},
+        )
+    a = _Acc()
+    for check in CHECKS:
+        check(m, context, policy, a)
+        if a.stop:
+            break
+    passed = a.verdict is Verdict.MATCH and not m.replay_exact
+    uncertain = a.verdict is Verdict.UNCERTAIN and not m.replay_exact
+    verdict = a.verdict
+    if m.replay_exact and verdict in (Verdict.MATCH, Verdict.UNCERTAIN):
+        verdict = Verdict.REJECTED  # the face may be right; the capture is not new
+    reasons = a.reasons
+    if not passed and not reasons:
+        reasons.append(verdict.value)
+    return CaptureDecision(
+        passed=passed,
+        reasons=tuple(dict.fromkeys(reasons)),
+        flags=tuple(dict.fromkeys(a.flags)),
+        distance=a.distance,
+        threshold=a.threshold,
+        model_id=m.model_id,
+        timings_ms=dict(m.timings_ms),
+        uncertain=uncertain,
+        verdict=verdict,
+        kind=a.kind,
+        thresholds=a.thresholds,
+        distances=a.distances,
+        policy_id=policy.policy_id,
+    )

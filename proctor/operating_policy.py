@@ -1,0 +1,85 @@
+"""Loads the one ``OperatingPolicy`` at start: registry + operating points + settings.
+
+``models/registry.toml`` gives the model and its single calibrated threshold;
+``models/operating_points.toml`` (written by ``proctor calibrate``) gives the zone,
+s-norm and session-anchor thresholds; settings pick the population, the FMR targets
+and which parts are on. Anything asked for but not calibrated is refused here, at
+start (``operating_policy_invalid``), instead of silently falling back at run time.
+"""
+
+from __future__ import annotations
+
+from proctor.calibration.points import anchor_thresholds, load_points, zone_thresholds
+from proctor.config import ProctorSettings
+from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
+from proctor.embedding.registry import default_models_dir, model_spec
+from proctor.errors import ModelError
+
+
+class OperatingPolicyInvalid(ModelError):
+    """The operating policy the settings ask for is not calibrated or not consistent."""
+
+    code = "operating_policy_invalid"
+
+
+def load_operating_policy(
+    s: ProctorSettings | None = None, model_id: str | None = None
+) -> OperatingPolicy:
+    """Build and validate the policy once; raises ``OperatingPolicyInvalid``."""
+    s = s or ProctorSettings()
+    models_dir = s.models_dir or default_models_dir()
+    spec = model_spec(model_id or s.model_id, s.models_dir)
+    points = load_points(models_dir)
+    pop = s.operating_population
+    single = s.threshold_l2 if s.threshold_l2 is not None else spec.threshold_l2
+    single_src = "settings threshold_l2" if s.threshold_l2 is not None else "registry.toml"
+    sources: dict[str, str] = {"population": pop}
+    try:
+        snorm: tuple[float, float] | None = None
+        if s.cohort_path is not None:
+            target = s.operating_target_fmr
+            z = zone_thresholds(points, spec.model_id, pop, target, target)
+            if z is None or z.match_z is None:
+                raise _missing(f"s-norm operating point {spec.model_id}/{pop} at FMR {target}")
+            snorm = (z.match_z, z.match_z)
+            sources["reference_z"] = f"operating_points.toml snorm@{target}"
+        if s.three_zones:
+            z = zone_thresholds(points, spec.model_id, pop, s.zone_match_fmr, s.zone_no_match_fmr)
+            if z is None:
+                raise _missing(f"three-zone operating points {spec.model_id}/{pop}")
+            if snorm is not None:
+                if z.match_z is None or z.no_match_z is None:
+                    raise _missing(f"s-norm zone points {spec.model_id}/{pop}")
+                snorm = (z.match_z, z.no_match_z)
+                sources["reference_z"] = (
+                    f"operating_points.toml snorm@{s.zone_match_fmr}/{s.zone_no_match_fmr}"
+                )
+            reference = ZonePolicy(z.match_l2, z.no_match_l2, *(snorm or (None, None)))
+            sources["reference"] = (
+                f"operating_points.toml raw_l2@{s.zone_match_fmr}/{s.zone_no_match_fmr}"
+            )
+        else:
+            reference = ZonePolicy(single, single, *(snorm or (None, None)))
+            sources["reference"] = f"{single_src} threshold_l2 (three zones off)"
+        anchor = None
+        if s.session_anchor:
+            found = anchor_thresholds(points, spec.model_id, s.anchor_target_fmr, pop)
+            if found is None:
+                raise _missing(f"session-anchor operating point {spec.model_id}")
+            anchor = AnchorPolicy(*found)
+            sources["anchor"] = (
+                f"operating_points.toml session-anchor raw_l2@{s.anchor_target_fmr}; "
+                f"reference_loose = {pop} raw EER threshold"
+            )
+        return OperatingPolicy(spec.model_id, reference, anchor, sources=sources)
+    except KeyError as gap:  # an FMR target the points file does not have
+        raise _missing(f"operating point {gap.args[0]} for {spec.model_id}/{pop}") from gap
+    except ValueError as bad:  # thresholds out of range or out of order
+        raise OperatingPolicyInvalid(str(bad), details={"models_dir": str(models_dir)}) from bad
+
+
+def _missing(what: str) -> OperatingPolicyInvalid:
+    return OperatingPolicyInvalid(
+        f"{what} not calibrated: run `proctor calibrate`, or turn that part off in settings",
+        details={"missing": what},
+    )
