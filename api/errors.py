@@ -39,6 +39,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "model_unavailable": 503,
     "model_error": 503,
     "contract_mismatch": 409,
+    "cohort_file_invalid": 400,
     # sessions, challenges, rules
     "illegal_transition": 409,
     "challenge_refused": 409,

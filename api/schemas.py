@@ -372,3 +372,5 @@ class TokenOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     checks: dict[str, bool] = {}
+    # /readyz: "snorm" with the cohort's size and id, or "raw" and why (issue 21)
+    cohort: dict[str, Any] | None = None

@@ -17,12 +17,14 @@ from proctor.types import Template, VerificationResult
 if TYPE_CHECKING:
     from proctor.liveness.burst import BurstAnalyzer, BurstLimits
     from proctor.liveness.outcome import BurstJudgement
+    from proctor.matching.fusion import FusionPolicy
     from proctor.matching.session_decision import AnchorPolicy, ZonePolicy
     from proctor.review.cases import ReviewCaseService
     from proctor.review.jobs import ReviewJobs
     from proctor.rules.calendar import WorkdayCalendar
     from proctor.rules.policy import RulesPolicy
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.cohort import CohortService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.ports import RecordsUnitOfWork
@@ -93,6 +95,8 @@ class Container:
     # jobs (one background worker; the review profile runs in a separate process pool).
     review_cases: ReviewCaseService | None = None
     review_jobs: ReviewJobs | None = None
+    # The s-norm cohort from enrolled references (issue 21); None: raw thresholds decide.
+    cohort: CohortService | None = None
 
 
 def build_container(
@@ -102,6 +106,7 @@ def build_container(
     clock: Clock | None = None,
 ) -> Container:
     """Storage (migrated), the warmed pipeline and every use case, from one settings object."""
+    from proctor.cohort_wiring import build_cohort
     from proctor.rules import ChineseWorkdayCalendar, load_bank, load_policy
     from proctor.rules.deadlines import review_due
     from proctor.rules.policy import UnknownYearMode
@@ -128,6 +133,7 @@ def build_container(
     if s.liveness_bursts:
         verifier.warm_bursts()  # load and digest-check the 68-point predictors at start
     clk = clock or SystemClock()
+    cohort = build_cohort(s, storage, clk, [pipe, *extra])
     rules = load_policy()
 
     def uow() -> RecordsUnitOfWork:
@@ -175,6 +181,7 @@ def build_container(
         bursts=verifier,
         review_cases=cases,
         review_jobs=jobs,
+        cohort=cohort,
     )
 
 
@@ -229,7 +236,9 @@ def burst_analyzer_factory(s: ProctorSettings) -> Callable[[Pipeline], BurstAnal
 
         spec = model_spec(p.model_id, s.models_dir)
         verify_files(spec)
-        return BurstAnalyzer(p, spec.file("landmarks68"), limits=s.burst_limits())
+        return BurstAnalyzer(
+            p, spec.file("landmarks68"), limits=s.burst_limits(), fusion=fusion_policy(s)
+        )
 
     return make
 
@@ -421,13 +430,21 @@ def zone_policy(s: ProctorSettings, model_id: str) -> ZonePolicy | None:
     )
     if z is None:
         return None
-    normalised = s.cohort_path is not None and z.match_z is not None
+    snorm_on = s.cohort_path is not None or s.cohort_source != "off"
+    normalised = snorm_on and z.match_z is not None
     return ZonePolicy(
         z.match_l2,
         z.no_match_l2,
         z.match_z if normalised else None,
         z.no_match_z if normalised else None,
     )
+
+
+def fusion_policy(s: ProctorSettings) -> FusionPolicy:
+    """The burst's multi-frame probe (issue 21): k best frames, weighted as configured."""
+    from proctor.matching.fusion import FusionPolicy, Weighting
+
+    return FusionPolicy(k=s.fusion_k, weighting=Weighting(s.fusion_weighting))
 
 
 def audit_ok(storage: Storage, checkpoints: Path) -> bool:

@@ -34,6 +34,18 @@ class ProctorSettings(BaseSettings):
     # Cohort s-norm: a file of other people's templates (`proctor cohort build`) and the
     # calibrated operating point (models/operating_points.toml) whose threshold is used.
     cohort_path: Path | None = None
+    # Production s-norm (issue 21), ON by default: "references" samples one enrolled
+    # reference per driver (topped up by an operator import: `proctor cohort import`),
+    # refreshed at start and by the scheduler's job; "file" uses cohort_path only; "off"
+    # decides raw. Below cohort_min_size the raw thresholds decide and /readyz says so.
+    cohort_source: str = "references"
+    cohort_size: int = 1000
+    cohort_min_size: int = 100
+    cohort_seed: int = 0
+    # Multi-frame probes at entry and exam start (bursts): fuse the k best frames' embeddings
+    # (quality-weighted); 1 compares the single best frame.
+    fusion_k: int = 5
+    fusion_weighting: str = "quality"
     # Session anchoring: later captures are judged against the session's own first
     # passing capture (threshold at this FMR on same-session clips) and loosely
     # against the reference (the population's raw EER threshold).

@@ -20,7 +20,7 @@ from proctor.errors import EnrollmentRejected
 from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
 from proctor.imaging.transform import encode_jpeg
 from proctor.liveness.hashing import dhash64
-from proctor.matching.cohort import Cohort, CohortStats
+from proctor.matching.cohort import Cohort, CohortStats, pair_stats
 from proctor.matching.decision import MatchPolicy, decide_match
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
@@ -89,8 +89,10 @@ class Pipeline:
         self.match_policy = match_policy
         self.config = config
         self.model_id = encoder.model_id
-        # Templates of other people for s-norm; set by the composition root when configured.
+        # Templates of other people for s-norm; set by the composition root when configured:
+        # a fixed cohort, or ``cohort_source`` (the service's refreshed cohort, which wins).
         self.cohort: Cohort | None = None
+        self.cohort_source: Callable[[], Cohort | None] | None = None
 
     # -- stages -----------------------------------------------------------------
     def analyze(self, data: bytes, policy: QualityPolicy) -> Analysis:
@@ -164,25 +166,47 @@ class Pipeline:
             cohort_std_l2=stats.std_l2 if stats else None,
         )
 
-    def _cohort_stats(self, vector: Embedding) -> CohortStats | None:
-        if self.cohort is None or self.cohort.model_id != self.model_id:
+    def current_cohort(self) -> Cohort | None:
+        cohort = self.cohort_source() if self.cohort_source is not None else self.cohort
+        if cohort is None or cohort.model_id != self.model_id:
             return None
-        return self.cohort.stats(vector)
+        return cohort
+
+    def _cohort_stats(self, vector: Embedding) -> CohortStats | None:
+        cohort = self.current_cohort()
+        return None if cohort is None else cohort.stats(vector)
 
     def verify(self, reference: Template, probe: bytes) -> VerificationResult:
         a = self.analyze(probe, self.config.snapshot_quality)
         return self.verify_analysis(reference, a)
 
-    def verify_analysis(self, reference: Template, a: Analysis) -> VerificationResult:
+    def verify_analysis(
+        self, reference: Template, a: Analysis, vector: Embedding | None = None
+    ) -> VerificationResult:
+        """Compare ``a``'s face (or ``vector``: a fused multi-frame probe of that face)."""
         if a.reasons:
             return self._result(a, Verdict.REJECTED, a.reasons, None)
-        vec = self.embed(a, self.config.probe_jitters)
+        vec = vector if vector is not None else self.embed(a, self.config.probe_jitters)
         with _timed(a.timings_ms, "compare"):
-            probe_stats = self._cohort_stats(vec)
             probe = Template(self.model_id, vec)
+            reference, probe_stats = self._normalising(reference, vec)
             m = decide_match(probe, reference, self.match_policy, probe_stats)
         result = self._result(a, m.verdict, m.reasons, m.distance, m.score, m.score_threshold)
         return replace(result, probe=probe)
+
+    def _normalising(
+        self, reference: Template, vec: Embedding
+    ) -> tuple[Template, CohortStats | None]:
+        """Both sides' statistics against the current cohort (the reference's own row left
+        out: the service's cohort holds every enrolled reference); none without a cohort."""
+        cohort = self.current_cohort()
+        if cohort is None or self.match_policy.snorm_threshold is None:
+            return reference, None
+        ref_stats, probe_stats = pair_stats(reference.vector, vec, cohort)
+        normalised = replace(
+            reference, cohort_mean_l2=ref_stats.mean_l2, cohort_std_l2=ref_stats.std_l2
+        )
+        return normalised, probe_stats
 
     def _result(
         self,

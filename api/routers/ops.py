@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.deps import Admin, Auditor, Services, signer
 from api.routers.driver import IdPath
 from api.schemas import AuditOut, DriverRecordIn, HealthOut, TokenIn, TokenOut
+from proctor.cohort_wiring import status_body
 
 router = APIRouter(tags=["ops"])
 
@@ -34,6 +35,8 @@ async def readyz(request: Request) -> JSONResponse:
             db = False
     ok = models and db
     body = HealthOut(status="ready" if ok else "not_ready", checks={"models": models, "db": db})
+    if c is not None:  # s-norm or the raw fallback, announced (issue 21)
+        body.cohort = status_body(c.cohort.holder.status if c.cohort else None)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

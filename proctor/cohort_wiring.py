@@ -1,0 +1,96 @@
+"""Composition of the production s-norm cohort (issue 21): settings → ``CohortService``.
+
+Kept out of ``bootstrap.py`` (a shared file) except for one call. The service's
+pipelines read the holder's current cohort on every comparison; with no cohort (not
+calibrated, source "off", or fewer references than ``cohort_min_size``) they decide on
+the raw L2 thresholds, and ``/readyz`` names the mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from proctor.clock import Clock
+from proctor.config import ProctorSettings
+from proctor.pipeline import Pipeline
+from proctor.services.cohort import CohortHolder, CohortPolicy, CohortService, CohortStatus
+from proctor.storage.uow import Storage
+
+log = logging.getLogger("proctor.cohort")
+
+
+def snorm_points(s: ProctorSettings, model_id: str) -> tuple[float, int] | None:
+    """(z threshold at the operating FMR, top_k) from operating_points.toml, or None."""
+    from proctor.calibration.points import load_points, zone_thresholds
+    from proctor.embedding.registry import default_models_dir
+
+    points = load_points(s.models_dir or default_models_dir())
+    target = s.operating_target_fmr
+    z = zone_thresholds(points, model_id, s.operating_population, target, target)
+    if z is None or z.match_z is None:
+        return None
+    return z.match_z, z.top_k
+
+
+def build_cohort(
+    s: ProctorSettings, storage: Storage, clock: Clock, pipelines: Sequence[Pipeline]
+) -> CohortService | None:
+    """The refreshed cohort from enrolled references, attached to ``pipelines`` and built
+    once now; None when s-norm is off or a cohort file was configured instead."""
+    from proctor.storage.cohort_store import SealedCohortFile, StorageReferenceSource
+
+    if s.cohort_source == "off" or s.cohort_path is not None or not pipelines:
+        return None
+    if s.cohort_source != "references":
+        from proctor.errors import ModelUnavailable
+
+        raise ModelUnavailable(f"unknown cohort source {s.cohort_source!r}: references or off")
+    model_id = pipelines[0].model_id
+    found = snorm_points(s, model_id)
+    if found is None:
+        log.warning("s-norm is not calibrated for %s: raw thresholds decide", model_id)
+        return None
+    z_match, top_k = found
+    holder = CohortHolder()
+    for p in pipelines:
+        p.cohort_source = holder.current
+        p.match_policy = replace(p.match_policy, snorm_threshold=z_match)
+    policy = CohortPolicy(
+        size=s.cohort_size, min_size=s.cohort_min_size, top_k=top_k, seed=s.cohort_seed
+    )
+    service = CohortService(
+        model_id,
+        policy,
+        lambda: StorageReferenceSource(storage),
+        SealedCohortFile(s.data_dir, storage.template_key),
+        storage.uow,
+        clock,
+        holder,
+    )
+    status = service.refresh()
+    if status.mode != "snorm":
+        log.warning(
+            "s-norm cohort has %d of the %d templates it needs: raw thresholds decide",
+            status.size,
+            status.min_size,
+        )
+    return service
+
+
+def status_body(status: CohortStatus | None) -> dict[str, Any]:
+    """The cohort's state for /readyz (no vector, no subject)."""
+    if status is None:
+        return {"mode": "raw", "reason": "snorm_off"}
+    return {
+        "mode": status.mode,
+        "reason": status.reason,
+        "size": status.size,
+        "min_size": status.min_size,
+        "from_references": status.from_references,
+        "from_import": status.from_import,
+        "cohort_id": status.cohort_id,
+        "refreshed_at": status.refreshed_at.isoformat() if status.refreshed_at else None,
+    }
