@@ -210,6 +210,10 @@ def bench_accuracy(
     population: Annotated[
         str, typer.Option(help="set column value, with --sessions")
     ] = "asian-dev",
+    images: Annotated[
+        Path | None,
+        typer.Option(help="images.tsv naming the people (cohort; default: next to the pairs)"),
+    ] = None,
 ) -> None:
     """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures.
 
@@ -227,10 +231,26 @@ def bench_accuracy(
     if pairs is None:
         raise typer.BadParameter("give --pairs FILE or --sessions images.tsv")
 
-    res = run_accuracy(
-        pairs, root, _pipeline(), threshold=threshold, baseline=baseline, ref_jitters=ref_jitters
+    from proctor.bench.policy import configured_normaliser
+    from proctor.config import ProctorSettings
+
+    pipe = _pipeline()
+    tsv = images or pairs.parent / "images.tsv"
+    normalise, policy = configured_normaliser(
+        ProctorSettings(), pipe, tsv if tsv.exists() else None
     )
+    res = run_accuracy(
+        pairs,
+        root,
+        pipe,
+        threshold=threshold,
+        baseline=baseline,
+        ref_jitters=ref_jitters,
+        normalise=normalise,
+    )
+    res["policy"] = policy
     show = summary(res)
+    console.print(f"operating policy {policy['policy_digest']}, cohort {policy['cohort']}")
     table = Table(title=f"proctor bench accuracy: {pairs.name}")
     table.add_column("figure")
     table.add_column("ours", justify="right")

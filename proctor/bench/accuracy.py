@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,9 +61,14 @@ def score_pairs(
     probes: dict[str, Embedding | None],
     refs: dict[str, Embedding | None],
     threshold: float,
+    normalise: Normaliser | None = None,
 ) -> dict[str, Any]:
+    """Raw L2 figures at ``threshold``; with ``normalise`` (the cohort as configured), the
+    decision follows its s-norm z instead and the raw figures move under ``raw``."""
     gen: list[float] = []
     imp: list[float] = []
+    z_gen: list[float] = []
+    z_imp: list[float] = []
     fta_gen = fta_imp = 0
     failed_images = {p for p, e in {**probes, **refs}.items() if e is None}
     for pr in pairs:
@@ -75,8 +80,41 @@ def score_pairs(
                 fta_imp += 1
             continue
         (gen if pr.same else imp).append(float(np.linalg.norm(ea - eb)))
+        if normalise is not None:
+            (z_gen if pr.same else z_imp).append(normalise.score(ea, eb, pr.a))
     out = rates_from_distances(gen, imp, fta_gen, fta_imp, threshold)
     out["fta_images"] = len(failed_images)
+    if normalise is None:
+        out["score"] = "raw_l2"
+        return out
+    normed = rates_from_scores(z_gen, z_imp, fta_gen, fta_imp, normalise.threshold)
+    normed["fta_images"] = out["fta_images"]
+    normed["raw"] = out
+    return normed
+
+
+class Normaliser(Protocol):
+    """s-norm of one comparison (reference embedding, probe embedding, reference path)."""
+
+    threshold: float
+
+    def score(self, reference: Embedding, probe: Embedding, reference_path: str) -> float: ...
+
+
+def rates_from_scores(
+    gen: list[float], imp: list[float], fta_gen: int, fta_imp: int, threshold: float
+) -> dict[str, Any]:
+    """``rates_from_distances`` for similarities (accept z >= threshold)."""
+    out = rates_from_distances([-z for z in gen], [-z for z in imp], fta_gen, fta_imp, -threshold)
+    out["threshold"] = threshold
+    out["eer_threshold"] = -out["eer_threshold"]
+    out["threshold_at_fmr"] = {
+        k: None if v is None else -v for k, v in out["threshold_at_fmr"].items()
+    }
+    out["genuine_scores"] = gen
+    out["impostor_scores"] = imp
+    del out["genuine_distances"], out["impostor_distances"]
+    out["score"] = "snorm_z"
     return out
 
 
@@ -141,6 +179,7 @@ def run_accuracy(
     baseline: bool = False,
     ref_jitters: int = 1,
     baseline_threshold: float = 0.6,
+    normalise: Normaliser | None = None,
 ) -> dict[str, Any]:
     pairs = read_pairs(pairs_file)
     root = root or pairs_file.parent
@@ -151,7 +190,7 @@ def run_accuracy(
     else:
         probes = embed_all((p.b for p in pairs), root, ours_embedder(pipe, 1))
         refs = embed_all((p.a for p in pairs), root, ours_embedder(pipe, ref_jitters))
-    result = score_pairs(pairs, probes, refs, thr)
+    result = score_pairs(pairs, probes, refs, thr, normalise)
     result.update(
         {"model_id": pipe.model_id, "ref_jitters": ref_jitters, "pairs_file": str(pairs_file)}
     )
@@ -165,10 +204,14 @@ def run_accuracy(
 
 def summary(result: dict[str, Any]) -> dict[str, Any]:
     """The result without raw distance lists (for printing)."""
-    out = {k: v for k, v in result.items() if not k.endswith("_distances")}
-    if "baseline" in out:
-        out["baseline"] = {k: v for k, v in out["baseline"].items() if not k.endswith("_distances")}
+    out = {k: v for k, v in result.items() if not k.endswith(RAW_LISTS)}
+    for key in ("baseline", "raw"):
+        if key in out:
+            out[key] = {k: v for k, v in out[key].items() if not k.endswith(RAW_LISTS)}
     return out
+
+
+RAW_LISTS = ("_distances", "_scores")
 
 
 __all__ = ["rescore", "run_accuracy", "score_pairs", "summary"]

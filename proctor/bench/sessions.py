@@ -16,13 +16,14 @@ person are not one webcam session, so anchor distances here are pessimistic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from proctor.calibration.reference_cohort import LabelledCohort
 from proctor.matching.session_decision import (
     AnchorPolicy,
     ZonePolicy,
@@ -42,18 +43,23 @@ class SessionOutcome:
     passed: bool  # completed all captures without termination or manual review
 
 
+Scorer = Callable[[np.ndarray], float]  # s-norm z of a capture against the reference
+
+
 def play(
     reference: np.ndarray,
     captures: Sequence[np.ndarray],
     zones: ZonePolicy,
     anchor_policy: AnchorPolicy | None,
+    score: Scorer | None = None,
 ) -> SessionOutcome:
     strikes = 0
     anchor: np.ndarray | None = None
     for vec in captures:
         d_ref = float(np.linalg.norm(vec - reference))
         if anchor is None or anchor_policy is None:
-            verdict = decide_reference(d_ref, zones).verdict
+            z = score(vec) if score is not None else None
+            verdict = decide_reference(d_ref, zones, z).verdict
         else:
             d_anchor = float(np.linalg.norm(vec - anchor))
             verdict = decide_with_anchor(d_ref, d_anchor, anchor_policy).verdict
@@ -79,7 +85,11 @@ def simulate(
     captures: int = 6,
     min_images: int = 4,
     seed: int = 0,
+    cohort: LabelledCohort | None = None,
+    rotations: int = 1,
 ) -> dict[str, dict[str, Any]]:
+    """``rotations`` > 1: each driver also plays with their 2nd, 3rd... image as the
+    reference (more sessions, correlated within a driver; intervals stay per session)."""
     rng = np.random.default_rng(seed)
     by_id: dict[str, list[int]] = {}
     for i, ident in enumerate(identities):
@@ -87,8 +97,8 @@ def simulate(
     drivers = sorted(k for k, v in by_id.items() if len(v) >= min_images)
     others = sorted(by_id)
     tallies: dict[str, list[SessionOutcome]] = {"genuine": [], "proxy": [], "swap": []}
-    for name in drivers:
-        idx = by_id[name]
+    for name, r in ((n, r) for n in drivers for r in range(min(rotations, len(by_id[n])))):
+        idx = by_id[name][r:] + by_id[name][:r]
         ref = vectors[idx[0]]
         own = [vectors[idx[1 + (k % (len(idx) - 1))]] for k in range(captures)]
         proxy_name = name
@@ -96,9 +106,10 @@ def simulate(
             proxy_name = others[int(rng.integers(len(others)))]
         pidx = by_id[proxy_name]
         proxy = [vectors[pidx[k % len(pidx)]] for k in range(captures)]
-        tallies["genuine"].append(play(ref, own, zones, anchor_policy))
-        tallies["proxy"].append(play(ref, proxy, zones, anchor_policy))
-        tallies["swap"].append(play(ref, own[:1] + proxy[1:], zones, anchor_policy))
+        score = _scorer(cohort, ref, name)
+        tallies["genuine"].append(play(ref, own, zones, anchor_policy, score))
+        tallies["proxy"].append(play(ref, proxy, zones, anchor_policy, score))
+        tallies["swap"].append(play(ref, own[:1] + proxy[1:], zones, anchor_policy, score))
     out: dict[str, dict[str, Any]] = {}
     for kind, rows in tallies.items():
         n = len(rows)
@@ -114,6 +125,12 @@ def simulate(
     return out
 
 
+def _scorer(cohort: LabelledCohort | None, ref: np.ndarray, identity: str) -> Scorer | None:
+    if cohort is None:
+        return None
+    return lambda vec: cohort.score(ref, vec, identity)
+
+
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval of a proportion k/n (sound at k = 0 and small n)."""
     if n == 0:
@@ -125,24 +142,38 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
 
 
-def run_sessions(pipe: Pipeline, images_tsv: Path, root: Path, population: str) -> dict[str, Any]:
-    """Sessions at the shipped settings (three zones at entry + anchor) and, for comparison,
-    with a single reference threshold (the registry's) at entry."""
+def run_sessions(
+    pipe: Pipeline, images_tsv: Path, root: Path, population: str, rotations: int = 1
+) -> dict[str, Any]:
+    """Sessions at the shipped settings (three zones at entry, on the s-norm z with the
+    cohort as configured, + anchor) and, for comparison, raw zones (no cohort) and a single
+    raw reference threshold (the registry's) at entry. Photos, not bursts: the multi-frame
+    fusion of entry bursts is not simulated here (``proctor bench fusion`` measures it)."""
+    from proctor.bench.policy import bench_cohort, describe
     from proctor.bootstrap import anchor_policy, zone_policy
     from proctor.calibration.runner import embed_labelled, read_images_tsv
     from proctor.config import ProctorSettings
 
     settings = ProctorSettings()
     data = embed_labelled(pipe, root, read_images_tsv(images_tsv, population))
+    cohort = bench_cohort(settings, pipe, images_tsv)
     anchor = anchor_policy(settings, pipe.model_id)
     single = ZonePolicy(pipe.match_policy.threshold_l2, pipe.match_policy.threshold_l2)
     zones = zone_policy(settings, pipe.model_id) or single
-    out: dict[str, Any] = {
+    raw_zones = ZonePolicy(zones.match_l2, zones.no_match_l2)
+
+    def run(z: ZonePolicy, c: LabelledCohort | None) -> dict[str, Any]:
+        limits = [z.match_z, z.no_match_z] if c is not None else [z.match_l2, z.no_match_l2]
+        return {"zones": limits, "score": "snorm_z" if c is not None else "raw_l2"} | simulate(
+            data.vectors, data.identities, z, anchor, cohort=c, rotations=rotations
+        )
+
+    return {
         "population": population,
+        "policy": describe(settings, pipe, cohort),
+        "rotations": rotations,
         "anchor": None if anchor is None else [anchor.anchor_l2, anchor.reference_loose_l2],
-        "shipped": {"zones": [zones.match_l2, zones.no_match_l2]}
-        | simulate(data.vectors, data.identities, zones, anchor),
-        "single_threshold": {"zones": [single.match_l2, single.no_match_l2]}
-        | simulate(data.vectors, data.identities, single, anchor),
+        "shipped": run(zones, cohort),
+        "raw_zones": run(raw_zones, None),
+        "single_threshold": run(single, None),
     }
-    return out
