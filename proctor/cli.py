@@ -30,6 +30,7 @@ mount_service(app, bench_app)
 bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"]).liveness)
 app.add_typer(cohort_app, name="cohort")
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
+__import__("proctor.cohort_cli", fromlist=["_"]).mount(cohort_app, bench_app)
 console = Console()
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_REJECTED = 0, 1, 2
@@ -214,6 +215,10 @@ def bench_accuracy(
         Path | None,
         typer.Option(help="images.tsv naming the people (cohort; default: next to the pairs)"),
     ] = None,
+    rotations: Annotated[
+        int,
+        typer.Option(help="with --sessions: each driver's first N images take turns as reference"),
+    ] = 1,
 ) -> None:
     """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures.
 
@@ -224,7 +229,7 @@ def bench_accuracy(
     if sessions is not None:
         from proctor.bench.sessions import run_sessions
 
-        res_s = run_sessions(_pipeline(), sessions, root or sessions.parent, population)
+        res_s = run_sessions(_pipeline(), sessions, root or sessions.parent, population, rotations)
         console.print_json(data=res_s)
         _write_json(json_out, res_s)
         return

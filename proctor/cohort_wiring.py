@@ -40,8 +40,6 @@ def build_cohort(
 ) -> CohortService | None:
     """The refreshed cohort from enrolled references, attached to ``pipelines`` and built
     once now; None when s-norm is off or a cohort file was configured instead."""
-    from proctor.storage.cohort_store import SealedCohortFile, StorageReferenceSource
-
     if s.cohort_source == "off" or s.cohort_path is not None or not pipelines:
         return None
     if s.cohort_source != "references":
@@ -54,22 +52,10 @@ def build_cohort(
         log.warning("s-norm is not calibrated for %s: raw thresholds decide", model_id)
         return None
     z_match, top_k = found
-    holder = CohortHolder()
+    service = cohort_service(s, storage, clock, model_id, top_k)
     for p in pipelines:
-        p.cohort_source = holder.current
+        p.cohort_source = service.holder.current
         p.match_policy = replace(p.match_policy, snorm_threshold=z_match)
-    policy = CohortPolicy(
-        size=s.cohort_size, min_size=s.cohort_min_size, top_k=top_k, seed=s.cohort_seed
-    )
-    service = CohortService(
-        model_id,
-        policy,
-        lambda: StorageReferenceSource(storage),
-        SealedCohortFile(s.data_dir, storage.template_key),
-        storage.uow,
-        clock,
-        holder,
-    )
     status = service.refresh()
     if status.mode != "snorm":
         log.warning(
@@ -78,6 +64,26 @@ def build_cohort(
             status.min_size,
         )
     return service
+
+
+def cohort_service(
+    s: ProctorSettings, storage: Storage, clock: Clock, model_id: str, top_k: int
+) -> CohortService:
+    """The refresh/import use case over the real storage (the service and the CLI)."""
+    from proctor.storage.cohort_store import SealedCohortFile, StorageReferenceSource
+
+    policy = CohortPolicy(
+        size=s.cohort_size, min_size=s.cohort_min_size, top_k=top_k, seed=s.cohort_seed
+    )
+    return CohortService(
+        model_id,
+        policy,
+        lambda: StorageReferenceSource(storage),
+        SealedCohortFile(s.data_dir, storage.template_key),
+        storage.uow,
+        clock,
+        CohortHolder(),
+    )
 
 
 def status_body(status: CohortStatus | None) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def score_pairs(
             continue
         (gen if pr.same else imp).append(float(np.linalg.norm(ea - eb)))
         if normalise is not None:
-            (z_gen if pr.same else z_imp).append(normalise.score(ea, eb, pr.a))
+            (z_gen if pr.same else z_imp).append(normalise.score(ea, eb, pr.a, pr.b))
     out = rates_from_distances(gen, imp, fta_gen, fta_imp, threshold)
     out["fta_images"] = len(failed_images)
     if normalise is None:
@@ -94,11 +94,13 @@ def score_pairs(
 
 
 class Normaliser(Protocol):
-    """s-norm of one comparison (reference embedding, probe embedding, reference path)."""
+    """s-norm of one comparison (reference and probe embeddings, and their image paths)."""
 
     threshold: float
 
-    def score(self, reference: Embedding, probe: Embedding, reference_path: str) -> float: ...
+    def score(
+        self, reference: Embedding, probe: Embedding, reference_path: str, probe_path: str
+    ) -> float: ...
 
 
 def rates_from_scores(

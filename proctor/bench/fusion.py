@@ -181,10 +181,21 @@ def run_fusion(
     per_clip: int = 4,
     thresholds: Sequence[float] = (0.43, 0.444),
 ) -> dict[str, Any]:
+    bursts = collect_bursts(video_dir, analyzer, gap_s=gap_s, per_clip=per_clip)
+    return fusion_report(bursts, gap_s, thresholds)
+
+
+def collect_bursts(
+    video_dir: Path, analyzer: BurstAnalyzer, *, gap_s: float = 6.0, per_clip: int = 4
+) -> list[Burst]:
     clips = [c for c in read_manifests(video_dir) if c.kind == "live"]
     bursts: list[Burst] = []
     for c in clips:
         bursts.extend(bursts_of(analyzer, c, gap_s=gap_s, per_clip=per_clip))
+    return bursts
+
+
+def fusion_report(bursts: list[Burst], gap_s: float, thresholds: Sequence[float]) -> dict[str, Any]:
     rules: dict[str, Any] = {}
     for k in KS:
         for w in (Weighting.QUALITY, Weighting.UNIFORM) if k > 1 else (Weighting.QUALITY,):

@@ -116,8 +116,11 @@ class PathNormaliser:
         self.identity_of = identity_of
         self.threshold = threshold
 
-    def score(self, reference: np.ndarray, probe: np.ndarray, reference_path: str) -> float:
-        return self.cohort.score(reference, probe, self.identity_of.get(reference_path, ""))
+    def score(
+        self, reference: np.ndarray, probe: np.ndarray, reference_path: str, probe_path: str
+    ) -> float:
+        who = self.identity_of.get
+        return self.cohort.score(reference, probe, who(reference_path, ""), who(probe_path, ""))
 
 
 def identities_of(images_tsv: Path) -> dict[str, str]:

@@ -107,8 +107,10 @@ def simulate(
         pidx = by_id[proxy_name]
         proxy = [vectors[pidx[k % len(pidx)]] for k in range(captures)]
         score = _scorer(cohort, ref, name)
+        impostor = _scorer(cohort, ref, name, proxy_name)
         tallies["genuine"].append(play(ref, own, zones, anchor_policy, score))
-        tallies["proxy"].append(play(ref, proxy, zones, anchor_policy, score))
+        tallies["proxy"].append(play(ref, proxy, zones, anchor_policy, impostor))
+        # entry is the driver's own capture; later captures are judged by the anchor
         tallies["swap"].append(play(ref, own[:1] + proxy[1:], zones, anchor_policy, score))
     out: dict[str, dict[str, Any]] = {}
     for kind, rows in tallies.items():
@@ -125,10 +127,12 @@ def simulate(
     return out
 
 
-def _scorer(cohort: LabelledCohort | None, ref: np.ndarray, identity: str) -> Scorer | None:
+def _scorer(
+    cohort: LabelledCohort | None, ref: np.ndarray, identity: str, probe_identity: str = ""
+) -> Scorer | None:
     if cohort is None:
         return None
-    return lambda vec: cohort.score(ref, vec, identity)
+    return lambda vec: cohort.score(ref, vec, identity, probe_identity)
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from proctor.calibration.core import OperatingPoint, eer, operating_points
-from proctor.calibration.evaluate import ScoredPairs, score_leave_identities_out
+from proctor.calibration.core import OperatingPoint, build_pairs, eer, operating_points
+from proctor.calibration.evaluate import FloatArray, ScoredPairs, score_leave_identities_out
+from proctor.calibration.reference_cohort import LabelledCohort, score_index_pairs
 from proctor.errors import ImageError
 from proctor.pipeline import Pipeline
 from proctor.quality.policy import QualityPolicy
 
-TARGETS = (0.01, 0.001, 0.0001)
+TARGETS = (0.01, 0.005, 0.003, 0.001, 0.0001)
+ANCHOR_TARGETS = (0.01, 0.001)
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / ".cache" / "embeddings"
 
@@ -150,6 +152,29 @@ def calibrate_population(
     return body, scored
 
 
+def calibrate_reference_cohort(
+    data: LabelledSet, pool: LabelledCohort, *, max_per_identity: int, n_boot: int, seed: int = 0
+) -> tuple[dict[str, Any], FloatArray, FloatArray]:
+    """s-norm operating points under the *shipped* cohort rule (``snorm_references``): one
+    reference per person pooled over every population served, each pair scored with both
+    people's rows left out (``proctor.calibration.reference_cohort``). All pairs of the set
+    take part; 95% intervals from the subject bootstrap."""
+    pairs = build_pairs(data.identities, max_per_identity, seed)
+    gen = score_index_pairs(pool, data.vectors, data.identities, pairs.genuine)
+    imp = score_index_pairs(pool, data.vectors, data.identities, pairs.impostor)
+    pts = operating_points(
+        gen,
+        imp,
+        TARGETS,
+        genuine_subjects=pairs.identity[pairs.genuine[:, 0]],
+        impostor_subjects=pairs.identity[pairs.impostor[:, 0]],
+        n_boot=n_boot,
+        seed=seed,
+    )
+    body = {f"{p.target_fmr:g}": _point_dict(p, False) for p in pts}
+    return body, gen, imp
+
+
 def calibrate_anchor(pipe: Pipeline, video_dir: Path, *, n_boot: int) -> dict[str, Any]:
     """Anchor thresholds from same-session clips; impostors are East-Asian clip pairs.
 
@@ -161,8 +186,8 @@ def calibrate_anchor(pipe: Pipeline, video_dir: Path, *, n_boot: int) -> dict[st
     clips = read_manifests(video_dir)
     ad = anchor_distances([embed_clip(pipe, c) for c in clips])
     gen, imp = -ad.genuine, -ad.impostor_east_asian
-    pts = operating_points(gen, imp, TARGETS[:2], n_boot=0)
-    all_pts = operating_points(gen, -ad.impostor, TARGETS[:2], n_boot=0)
+    pts = operating_points(gen, imp, ANCHOR_TARGETS, n_boot=0)
+    all_pts = operating_points(gen, -ad.impostor, ANCHOR_TARGETS, n_boot=0)
     e, e_t = eer(gen, imp)
     return {
         "images": ad.frames_used,
@@ -196,7 +221,7 @@ def markdown_table(population: str, body: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for target in body["raw_l2"]:
-        for score in ("raw_l2", "snorm", "raw_l2_all_people"):
+        for score in ("raw_l2", "snorm", "snorm_references", "raw_l2_all_people"):
             if score not in body:
                 continue
             p = body[score][target]
@@ -208,7 +233,12 @@ def markdown_table(population: str, body: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def det_png(path: Path, population: str, scored: ScoredPairs) -> None:
+def det_png(
+    path: Path,
+    population: str,
+    scored: ScoredPairs,
+    extra: Sequence[tuple[str, FloatArray, FloatArray]] = (),
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -219,7 +249,8 @@ def det_png(path: Path, population: str, scored: ScoredPairs) -> None:
     fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
     for label, g, i in (
         ("raw L2", scored.raw_genuine, scored.raw_impostor),
-        ("s-norm", scored.norm_genuine, scored.norm_impostor),
+        ("s-norm (fold cohort)", scored.norm_genuine, scored.norm_impostor),
+        *extra,
     ):
         fmr, fnmr = det_curve(g, i, 400)
         keep = (fmr > 0) & (fnmr > 0)

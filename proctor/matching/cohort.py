@@ -88,7 +88,7 @@ def snorm(distance: float, ref: CohortStats, probe: CohortStats) -> float:
 SELF_EPS = 1e-9  # a cohort row this close to the reference *is* the reference (leave-self-out)
 
 
-def leave_self_out(distances: FloatArray, eps: float = SELF_EPS) -> FloatArray:
+def leave_self_out(distances: FloatArray, eps: float = SELF_EPS) -> npt.NDArray[np.bool_]:
     """Boolean mask of cohort rows that are not the reference itself.
 
     The service's cohort is drawn from every enrolled reference, so the driver's own
@@ -97,7 +97,7 @@ def leave_self_out(distances: FloatArray, eps: float = SELF_EPS) -> FloatArray:
     pulled towards the driver and the genuine z-score down. Rows at distance 0 from the
     reference are dropped from both sides.
     """
-    keep: FloatArray = distances > eps
+    keep: npt.NDArray[np.bool_] = distances > eps
     return keep
 
 

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import TracebackType
 from typing import Protocol
 
 import numpy as np
@@ -49,11 +50,17 @@ class ImportedCohortStore(Protocol):
 
 
 class AuditUnitOfWork(Protocol):
-    audit: AuditLog
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> AuditUnitOfWork: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
     def commit(self) -> None: ...
 
