@@ -45,6 +45,7 @@ def calibrate(
     from proctor.calibration.runner import (
         calibrate_population,
         calibrate_reference_cohort,
+        calibrate_two_references,
         det_png,
         embed_labelled,
         markdown_table,
@@ -73,6 +74,9 @@ def calibrate(
             data, pool, max_per_identity=max_per_identity, n_boot=boot
         )
         body["snorm_references"] = ref_body
+        two = calibrate_two_references(data, pool, n_boot=boot)
+        if two["people"]:
+            points.setdefault(pipe.model_id, {})[f"{pop}-two-references"] = two
         body["reference_cohort_size"] = pool.cohort.size
         body["reference_cohort_sets"] = list(sets)
         points.setdefault(pipe.model_id, {})[pop] = body

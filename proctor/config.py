@@ -44,8 +44,8 @@ class ProctorSettings(BaseSettings):
     cohort_seed: int = 0
     # Multi-frame probes at entry and exam start (bursts): fuse the k best frames' embeddings
     # (k and weighting chosen on the dev clips); 1 compares the single best frame.
-    fusion_k: int = 2  # chosen on the dev clips (`proctor bench fusion`, the card)
-    fusion_weighting: str = "uniform"
+    fusion_k: int = 5  # chosen on the dev clips (`proctor bench fusion`, the card)
+    fusion_weighting: str = "quality"
     # Session anchoring: later captures are judged against the session's own first
     # passing capture (threshold at this FMR on same-session clips) and loosely
     # against the reference (the population's raw EER threshold).

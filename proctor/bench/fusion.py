@@ -213,3 +213,25 @@ def fusion_report(bursts: list[Burst], gap_s: float, thresholds: Sequence[float]
         "thresholds": list(thresholds),
         "rules": rules,
     }
+
+
+def scored_pairs(
+    bursts: list[Burst], policy: FusionPolicy, cohort: Any | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(genuine, impostor) similarities of burst probes against the clips' reference frames:
+    −L2 without a cohort, s-norm z with one (``LabelledCohort`` of other people)."""
+    firsts: dict[str, Burst] = {}
+    for b in bursts:
+        firsts.setdefault(b.clip, b)
+    gen: list[float] = []
+    imp: list[float] = []
+    for b in bursts:
+        v = b.probe(policy)
+        for clip, other in firsts.items():
+            if other is b:
+                continue
+            ref = other.vectors[other.best_k]
+            d = float(np.linalg.norm(v - ref))
+            s = -d if cohort is None else cohort.score(ref, v, "", "")
+            (gen if other.person == b.person else imp).append(s)
+    return np.asarray(gen), np.asarray(imp)

@@ -119,6 +119,8 @@ def simulate(
             "terminated": sum(r.terminated for r in rows),
             "manual_review": sum(r.manual_review for r in rows),
             "passed": sum(r.passed for r in rows),
+            # a genuine driver stopped: sent to a human or terminated (the issue-21 figure)
+            "review_or_terminated": sum(r.manual_review or r.terminated for r in rows),
         }
         out[kind] = {"sessions": n, **counts}
         for name, k in counts.items():

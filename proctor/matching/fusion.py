@@ -34,8 +34,8 @@ class FusionPolicy:
     """``k`` frames at most (1 = the single best frame, no fusion); frames below
     ``min_quality`` never take part."""
 
-    k: int = 2
-    weighting: Weighting = Weighting.UNIFORM
+    k: int = 5
+    weighting: Weighting = Weighting.QUALITY
     min_quality: float = 0.0
 
     def __post_init__(self) -> None:

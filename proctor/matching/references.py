@@ -8,7 +8,10 @@ Later checks compare the probe with both and combine the two scores under one ru
   to match raise the false-match rate, so the rule has its own operating point
   (``two_reference`` in ``models/operating_points.toml``), calibrated on the minimum of
   the two impostor distances.
-- ``mean``: the mean of the two similarities.
+- ``mean``: the mean of the two similarities. **Shipped** (the default here): on the
+  East-Asian dev photos (simulated: another photo stands in for the live capture) it
+  keeps FNMR at FMR 0.1% at 18.6% against 26.7% for ``max`` and 22.1% for the authority
+  photo alone (``asian-dev-two-references`` in ``models/operating_points.toml``).
 
 The first verification (实人认证 itself, and any check while no live reference exists)
 uses the authority photo alone: ``combine`` returns its score unchanged.
@@ -25,7 +28,7 @@ class TwoReferenceRule(StrEnum):
 
 
 def combine_distances(
-    authority: float, live: float | None, rule: TwoReferenceRule = TwoReferenceRule.MAX
+    authority: float, live: float | None, rule: TwoReferenceRule = TwoReferenceRule.MEAN
 ) -> float:
     """One L2 distance from the authority and (optional) live-verified distances: the rule
     applied to the similarities (negated distances)."""
@@ -33,7 +36,7 @@ def combine_distances(
 
 
 def combine_scores(
-    authority: float, live: float | None, rule: TwoReferenceRule = TwoReferenceRule.MAX
+    authority: float, live: float | None, rule: TwoReferenceRule = TwoReferenceRule.MEAN
 ) -> float:
     """One similarity (s-norm z, higher is more alike) from the two references' scores."""
     if live is None:

@@ -31,9 +31,8 @@ def test_the_references_own_row_is_left_out_of_both_sides() -> None:
     with_self = snorm_pair(d, ref, probe, Cohort("m", np.vstack([others, ref]), 10))
     assert with_self == pytest.approx(without)
     # left in, the reference's own row (distance 0) would drag the genuine z down
-    rs, ps = Cohort("m", np.vstack([others, ref]), 10).stats(ref), None
-    naive = snorm(d, rs, Cohort("m", np.vstack([others, ref]), 10).stats(probe))
-    assert ps is None and naive < without
+    full = Cohort("m", np.vstack([others, ref]), 10)
+    assert snorm(d, full.stats(ref), full.stats(probe)) < without
 
 
 def test_exclude_mask_leaves_out_rows_of_the_reference_identity() -> None:
@@ -67,7 +66,8 @@ def test_cohort_id_is_a_content_digest() -> None:
 
 def test_two_reference_rules() -> None:
     assert combine_distances(0.5, None) == 0.5  # first verification: the authority alone
-    assert combine_distances(0.5, 0.3) == 0.3
-    assert combine_distances(0.5, 0.3, TwoReferenceRule.MEAN) == pytest.approx(0.4)
-    assert combine_scores(1.0, 2.0) == 2.0
-    assert combine_scores(1.0, None, TwoReferenceRule.MEAN) == 1.0
+    assert combine_distances(0.5, 0.3, TwoReferenceRule.MAX) == 0.3
+    assert combine_distances(0.5, 0.3) == pytest.approx(0.4)  # shipped: mean
+    assert combine_scores(1.0, 2.0, TwoReferenceRule.MAX) == 2.0
+    assert combine_scores(1.0, 2.0) == pytest.approx(1.5)
+    assert combine_scores(1.0, None, TwoReferenceRule.MAX) == 1.0
