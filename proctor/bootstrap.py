@@ -413,7 +413,15 @@ def anchor_policy(s: ProctorSettings, model_id: str) -> AnchorPolicy | None:
 
     points = load_points(s.models_dir or default_models_dir())
     found = anchor_thresholds(points, model_id, s.anchor_target_fmr, s.operating_population)
-    return None if found is None else AnchorPolicy(*found)
+    if found is None:
+        return None
+    loose_z = (
+        points.get(model_id, {})
+        .get(s.operating_population, {})
+        .get("snorm_references_eer_threshold")
+    )
+    snorm_on = s.cohort_path is not None or s.cohort_source != "off"
+    return AnchorPolicy(*found, float(loose_z) if snorm_on and loose_z is not None else None)
 
 
 def zone_policy(s: ProctorSettings, model_id: str) -> ZonePolicy | None:

@@ -41,6 +41,7 @@ def calibrate(
 ) -> None:
     """Score every same- and cross-identity pair, leave-identities-out, raw and s-norm."""
     from proctor.bootstrap import build_pipeline
+    from proctor.calibration.core import eer
     from proctor.calibration.points import FILE_NAME, dump_points, load_points
     from proctor.calibration.runner import (
         calibrate_population,
@@ -74,6 +75,9 @@ def calibrate(
             data, pool, max_per_identity=max_per_identity, n_boot=boot
         )
         body["snorm_references"] = ref_body
+        ref_eer, ref_eer_t = eer(ref_gen, ref_imp)
+        body["snorm_references_eer"] = ref_eer
+        body["snorm_references_eer_threshold"] = ref_eer_t
         two = calibrate_two_references(data, pool, n_boot=boot)
         if two["people"]:
             points.setdefault(pipe.model_id, {})[f"{pop}-two-references"] = two

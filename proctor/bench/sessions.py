@@ -62,7 +62,8 @@ def play(
             verdict = decide_reference(d_ref, zones, z).verdict
         else:
             d_anchor = float(np.linalg.norm(vec - anchor))
-            verdict = decide_with_anchor(d_ref, d_anchor, anchor_policy).verdict
+            z = score(vec) if score is not None else None
+            verdict = decide_with_anchor(d_ref, d_anchor, anchor_policy, z).verdict
         if verdict is Verdict.MATCH:
             strikes = 0
             if anchor is None:

@@ -53,6 +53,9 @@ class ZonePolicy:
 class AnchorPolicy:
     anchor_l2: float  # same-session threshold against the anchor
     reference_loose_l2: float  # the reference must not be clearly someone else
+    # The same loose check on the s-norm z (the shipped cohort's EER threshold), used when
+    # the comparison was normalised: fair to faces the raw L2 threshold was not fitted to.
+    reference_loose_z: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.anchor_l2 < 2 or not 0 < self.reference_loose_l2 < 2:
@@ -88,13 +91,21 @@ def decide_reference(
 
 
 def decide_with_anchor(
-    reference_distance: float, anchor_distance: float, policy: AnchorPolicy
+    reference_distance: float,
+    anchor_distance: float,
+    policy: AnchorPolicy,
+    reference_score: float | None = None,
 ) -> SessionDecision:
-    """Both must agree: the anchor's face, and not clearly someone other than the driver."""
+    """Both must agree: the anchor's face, and not clearly someone other than the driver
+    (on the normalised ``reference_score`` when it and ``reference_loose_z`` are given)."""
     if anchor_distance > policy.anchor_l2:
         reasons: tuple[str, ...] = (SessionReason.FACE_MISMATCH.value,)
         return SessionDecision(Verdict.NO_MATCH, reasons, reference_distance, anchor_distance)
-    if reference_distance > policy.reference_loose_l2:
+    if reference_score is not None and policy.reference_loose_z is not None:
+        far = reference_score < policy.reference_loose_z
+    else:
+        far = reference_distance > policy.reference_loose_l2
+    if far:
         reasons = (SessionReason.REFERENCE_MISMATCH.value,)
         return SessionDecision(Verdict.NO_MATCH, reasons, reference_distance, anchor_distance)
     return SessionDecision(Verdict.MATCH, (), reference_distance, anchor_distance)

@@ -474,7 +474,7 @@ class SessionService:
         ):
             return result, None
         d_anchor = l2_distance(result.probe.vector, anchor.vector)
-        decision = decide_with_anchor(result.distance, d_anchor, self._anchor)
+        decision = decide_with_anchor(result.distance, d_anchor, self._anchor, result.score)
         return replace(result, verdict=decision.verdict, reasons=decision.reasons), d_anchor
 
     def _in_zones(
