@@ -227,7 +227,7 @@ def scored_pairs(
     imp: list[float] = []
     for b in bursts:
         v = b.probe(policy)
-        for clip, other in firsts.items():
+        for other in firsts.values():
             if other is b:
                 continue
             ref = other.vectors[other.best_k]

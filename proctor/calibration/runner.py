@@ -307,18 +307,18 @@ def calibrate_two_references(
                 zl = pool.score(live, data.vectors[int(j)], name, who)
                 rows[kind].append((za, zl, subject[name]))
     g = np.asarray(rows["genuine"])
-    i = np.asarray(rows["impostor"])
+    im = np.asarray(rows["impostor"])
     out: dict[str, Any] = {
         "simulated": "live_verified = another photo of the person",
         "people": len(people),
     }
     for label, fg, fi in (
-        ("authority_only", g[:, 0], i[:, 0]),
-        ("two_reference_max", np.maximum(g[:, 0], g[:, 1]), np.maximum(i[:, 0], i[:, 1])),
+        ("authority_only", g[:, 0], im[:, 0]),
+        ("two_reference_max", np.maximum(g[:, 0], g[:, 1]), np.maximum(im[:, 0], im[:, 1])),
         (
             "two_reference_mean",
             np.array([combine_scores(a, b, TwoReferenceRule.MEAN) for a, b, _ in g]),
-            np.array([combine_scores(a, b, TwoReferenceRule.MEAN) for a, b, _ in i]),
+            np.array([combine_scores(a, b, TwoReferenceRule.MEAN) for a, b, _ in im]),
         ),
     ):
         pts = operating_points(
@@ -326,7 +326,7 @@ def calibrate_two_references(
             fi,
             ANCHOR_TARGETS,
             genuine_subjects=g[:, 2].astype(np.int64),
-            impostor_subjects=i[:, 2].astype(np.int64),
+            impostor_subjects=im[:, 2].astype(np.int64),
             n_boot=n_boot,
             seed=seed,
         )
