@@ -42,6 +42,7 @@ class ProctorSettings(BaseSettings):
     cohort_size: int = 1000
     cohort_min_size: int = 300  # z spread / decision flips by size: models/cards/dlib_resnet_v1.md
     cohort_seed: int = 0
+    cohort_refresh_s: float = 24 * 3600.0  # the scheduler's period for CohortService.refresh
     # Multi-frame probes at entry and exam start (bursts): fuse the k best frames' embeddings
     # (k and weighting chosen on the dev clips); 1 compares the single best frame.
     fusion_k: int = 5  # chosen on the dev clips (`proctor bench fusion`, the card)
