@@ -35,6 +35,9 @@ def calibrate(
     cohort_size: Annotated[
         int, typer.Option(help="shipped-rule cohort: at most this many people, one image each")
     ] = 1000,
+    bursts: Annotated[
+        bool, typer.Option(help="with --video: fused burst probes' operating points (slow)")
+    ] = False,
     write: Annotated[
         bool, typer.Option("--write/--dry-run", help="update operating_points.toml")
     ] = True,
@@ -96,6 +99,13 @@ def calibrate(
 
         body = calibrate_anchor(pipe, video, n_boot=boot)
         points.setdefault(pipe.model_id, {})["session-anchor"] = body
+        if bursts:
+            from proctor.bench.fusion import collect_bursts
+            from proctor.calibration.runner import calibrate_bursts
+            from proctor.liveness.burst import BurstAnalyzer
+
+            found = collect_bursts(video, BurstAnalyzer(pipe), gap_s=5.0, per_clip=6)
+            points[pipe.model_id]["burst-fused"] = calibrate_bursts(found, pool)
         table = markdown_table("session-anchor", body)
         (reports / f"{pipe.model_id}_session-anchor.md").write_text(table, encoding="utf-8")
         console.print(table)

@@ -332,3 +332,30 @@ def calibrate_two_references(
         )
         out[label] = {f"{p.target_fmr:g}": _point_dict(p, False) for p in pts}
     return out
+
+
+def calibrate_bursts(bursts: Sequence[Any], pool: LabelledCohort | None) -> dict[str, Any]:
+    """Operating points of the *fused* burst probe against single-frame references, beside
+    the single best frame, on the dev clips (``proctor.bench.fusion``): raw L2 and, with the
+    shipped cohort, s-norm z. Genuine: same session and other videos of the same person;
+    impostors: every other person's clip. No bootstrap (a few dozen people)."""
+    from proctor.bench.fusion import scored_pairs
+    from proctor.config import ProctorSettings
+    from proctor.matching.fusion import FusionPolicy, Weighting
+
+    s = ProctorSettings()
+    fused = FusionPolicy(k=s.fusion_k, weighting=Weighting(s.fusion_weighting))
+    body: dict[str, Any] = {"bursts": len(bursts), "fusion_k": fused.k}
+    body["fusion_weighting"] = fused.weighting.value
+    for label, policy, cohort in (
+        ("raw_l2_single", FusionPolicy(k=1), None),
+        ("raw_l2_fused", fused, None),
+        ("snorm_single", FusionPolicy(k=1), pool),
+        ("snorm_fused", fused, pool),
+    ):
+        if label.startswith("snorm") and cohort is None:
+            continue
+        gen, imp = scored_pairs(list(bursts), policy, cohort)
+        pts = operating_points(gen, imp, ANCHOR_TARGETS, n_boot=0)
+        body[label] = {f"{p.target_fmr:g}": _point_dict(p, label.startswith("raw")) for p in pts}
+    return body
