@@ -41,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "contract_mismatch": 409,
     "operating_policy_invalid": 503,  # thresholds asked for but not calibrated (start-up)
     "proctor_error": 500,  # the base class itself: never raised on purpose
+    "cohort_file_invalid": 400,
     # sessions, challenges, rules
     "illegal_transition": 409,
     "challenge_refused": 409,

@@ -388,3 +388,5 @@ class HealthOut(BaseModel):
     # thresholds that decide each kind of capture (entry, anchored) plus the flag margin.
     policy_id: str | None = None
     thresholds: dict[str, dict[str, float]] | None = None
+    # /readyz: "snorm" with the cohort's size and id, or "raw" and why (issue 21)
+    cohort: dict[str, Any] | None = None

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from proctor.scheduler.jobs import JobRun
     from proctor.scheduler.runner import Scheduler
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.cohort import CohortService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.ports import RecordsUnitOfWork
@@ -101,6 +102,10 @@ class Container:
     notifications: NotificationOps | None = None
     # Every capture threshold, loaded and validated once at start (``/readyz`` names it).
     policy: OperatingPolicy | None = None
+    # The s-norm cohort from enrolled references (issue 21); None: raw thresholds decide.
+    cohort: CohortService | None = None
+    # The operating policy naming the live cohort (``policy`` + its id); ``policy`` if None.
+    live_policy: Callable[[], OperatingPolicy] | None = None
 
 
 def build_container(
@@ -110,6 +115,7 @@ def build_container(
     clock: Clock | None = None,
 ) -> Container:
     """Storage (migrated), the warmed pipeline and every use case, from one settings object."""
+    from proctor.cohort_wiring import LivePolicy, build_cohort
     from proctor.rules import ChineseWorkdayCalendar, load_bank, load_policy
     from proctor.rules.deadlines import review_due
     from proctor.rules.policy import UnknownYearMode
@@ -132,11 +138,15 @@ def build_container(
         [build_pipeline(s) for _ in range(max(0, s.cpu_workers - 1))] if pipeline is None else []
     )
     verifier = PipelinePool(
-        [pipe, *extra], burst_factory=burst_analyzer_factory(s), burst_limits=s.burst_limits()
+        [pipe, *extra],
+        burst_factory=burst_analyzer_factory(s, policy),
+        burst_limits=s.burst_limits(),
     )
     if s.liveness_bursts:
         verifier.warm_bursts()  # load and digest-check the 68-point predictors at start
     clk = clock or SystemClock()
+    cohort = build_cohort(s, policy, storage, clk, [pipe, *extra])
+    live = LivePolicy(policy, pipe)
     rules = load_policy()
 
     def uow() -> RecordsUnitOfWork:
@@ -146,7 +156,7 @@ def build_container(
         uow,
         verifier,
         clk,
-        policy=policy,
+        policy=live,
         capture_policy=s.capture_policy(),
         question_budget_s=s.question_budget_s,
         burst_judge=verifier,
@@ -184,9 +194,12 @@ def build_container(
         review_cases=cases,
         review_jobs=jobs,
         policy=policy,
+        cohort=cohort,
+        live_policy=live,
     )
     c.notifications = build_notifications(s, storage, clk)
     c.scheduler = build_scheduler(s, storage, clk, c.notifications, c.applications)
+    register_cohort_refresh(c.scheduler, cohort, s.cohort_refresh_s)
     return c
 
 
@@ -232,8 +245,11 @@ def build_review(
     return cases, jobs
 
 
-def burst_analyzer_factory(s: ProctorSettings) -> Callable[[Pipeline], BurstAnalyzer]:
-    """Builds one ``BurstAnalyzer`` over a worker's own pipeline (digest-checked 68 points)."""
+def burst_analyzer_factory(
+    s: ProctorSettings, policy: OperatingPolicy | None = None
+) -> Callable[[Pipeline], BurstAnalyzer]:
+    """Builds one ``BurstAnalyzer`` over a worker's own pipeline (digest-checked 68 points);
+    its multi-frame probe is the operating policy's ``fusion`` (issue 21)."""
 
     def make(p: Pipeline) -> BurstAnalyzer:
         from proctor.embedding.registry import model_spec, verify_files
@@ -241,7 +257,8 @@ def burst_analyzer_factory(s: ProctorSettings) -> Callable[[Pipeline], BurstAnal
 
         spec = model_spec(p.model_id, s.models_dir)
         verify_files(spec)
-        return BurstAnalyzer(p, spec.file("landmarks68"), limits=s.burst_limits())
+        fusion = (policy or load_operating_policy(s, p.model_id)).fusion
+        return BurstAnalyzer(p, spec.file("landmarks68"), limits=s.burst_limits(), fusion=fusion)
 
     return make
 
@@ -386,6 +403,24 @@ def build_scheduler(
     )
     register_application_tick(sched, applications, s.application_tick_interval_s)
     return sched
+
+
+def register_cohort_refresh(
+    sched: Scheduler, cohort: CohortService | None, interval_s: float
+) -> bool:
+    """Schedule the s-norm cohort's refresh from enrolled references (issue 21): one audited
+    ``CohortService.refresh`` per ``cohort_refresh_s``. Returns whether it was registered."""
+    from proctor.scheduler.jobs import FunctionJob
+
+    if cohort is None:
+        return False
+
+    def run(_: datetime) -> dict[str, object]:
+        st = cohort.refresh()
+        return {"refreshed": 1, "mode": st.mode, "size": st.size, "cohort_id": st.cohort_id}
+
+    sched.register(FunctionJob("cohort.refresh", run), interval_s)
+    return True
 
 
 def register_application_tick(sched: Scheduler, applications: object, interval_s: float) -> bool:

@@ -33,15 +33,24 @@ def calibrate(
     folds: Annotated[int, typer.Option(help="identity folds (cohort = other folds)")] = 3,
     max_per_identity: Annotated[int, typer.Option(help="cap so no one person dominates")] = 5,
     boot: Annotated[int, typer.Option(help="bootstrap resamples (by subject)")] = 200,
+    cohort_size: Annotated[
+        int, typer.Option(help="shipped-rule cohort: at most this many people, one image each")
+    ] = 1000,
+    bursts: Annotated[
+        bool, typer.Option(help="with --video: fused burst probes' operating points (slow)")
+    ] = False,
     write: Annotated[
         bool, typer.Option("--write/--dry-run", help="update operating_points.toml")
     ] = True,
 ) -> None:
     """Score every same- and cross-identity pair, leave-identities-out, raw and s-norm."""
     from proctor.bootstrap import build_pipeline
+    from proctor.calibration.core import eer
     from proctor.calibration.points import FILE_NAME, dump_points, load_points
     from proctor.calibration.runner import (
         calibrate_population,
+        calibrate_reference_cohort,
+        calibrate_two_references,
         det_png,
         embed_labelled,
         markdown_table,
@@ -55,19 +64,35 @@ def calibrate(
     base = root or images.parent
     points: dict[str, Any] = load_points(models_dir)
     summary: dict[str, Any] = {}
+    sets = {}
     for pop in population:
         rows = read_images_tsv(images, pop)
         if not rows:
             raise typer.BadParameter(f"no labelled images for set {pop!r} in {images}")
-        data = embed_labelled(pipe, base, rows)
+        sets[pop] = embed_labelled(pipe, base, rows)
+    pool = shipped_pool(pipe.model_id, list(sets.values()), top_k, cohort_size)
+    for pop, data in sets.items():
         body, scored = calibrate_population(
             data, top_k=top_k, folds=folds, max_per_identity=max_per_identity, n_boot=boot
         )
+        ref_body, ref_gen, ref_imp = calibrate_reference_cohort(
+            data, pool, max_per_identity=max_per_identity, n_boot=boot
+        )
+        body["snorm_references"] = ref_body
+        ref_eer, ref_eer_t = eer(ref_gen, ref_imp)
+        body["snorm_references_eer"] = ref_eer
+        body["snorm_references_eer_threshold"] = ref_eer_t
+        two = calibrate_two_references(data, pool, n_boot=boot)
+        if two["people"]:
+            points.setdefault(pipe.model_id, {})[f"{pop}-two-references"] = two
+        body["reference_cohort_size"] = pool.cohort.size
+        body["reference_cohort_sets"] = list(sets)
         points.setdefault(pipe.model_id, {})[pop] = body
         table = markdown_table(pop, body)
         reports.mkdir(parents=True, exist_ok=True)
         (reports / f"{pipe.model_id}_{pop}.md").write_text(table, encoding="utf-8")
-        det_png(reports / f"{pipe.model_id}_{pop}_det.png", pop, scored)
+        extra = [("s-norm (shipped: one reference per person)", ref_gen, ref_imp)]
+        det_png(reports / f"{pipe.model_id}_{pop}_det.png", pop, scored, extra)
         console.print(table)
         summary[pop] = {k: v for k, v in body.items() if k in ("raw_eer", "snorm_eer", "images")}
     if video is not None:
@@ -75,6 +100,13 @@ def calibrate(
 
         body = calibrate_anchor(pipe, video, n_boot=boot)
         points.setdefault(pipe.model_id, {})["session-anchor"] = body
+        if bursts:
+            from proctor.bench.fusion import collect_bursts
+            from proctor.calibration.runner import calibrate_bursts
+            from proctor.liveness.burst import BurstAnalyzer
+
+            found = collect_bursts(video, BurstAnalyzer(pipe), gap_s=5.0, per_clip=6)
+            points[pipe.model_id]["burst-fused"] = calibrate_bursts(found, pool)
         table = markdown_table("session-anchor", body)
         (reports / f"{pipe.model_id}_session-anchor.md").write_text(table, encoding="utf-8")
         console.print(table)
@@ -82,6 +114,17 @@ def calibrate(
         (models_dir / FILE_NAME).write_text(dump_points(points), encoding="utf-8")
         console.print(f"wrote {models_dir / FILE_NAME}")
     console.print(json.dumps(summary))
+
+
+def shipped_pool(model_id: str, sets: list[Any], top_k: int, size: int) -> Any:
+    """One image per person over every calibrated population: the shipped cohort rule."""
+    import numpy as np
+
+    from proctor.calibration.reference_cohort import labelled_cohort
+
+    vectors = np.vstack([d.vectors for d in sets])
+    identities = [i for d in sets for i in d.identities]
+    return labelled_cohort(model_id, vectors, identities, size=size, top_k=top_k)
 
 
 cohort_app = typer.Typer(

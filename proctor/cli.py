@@ -31,6 +31,7 @@ bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"
 app.add_typer(cohort_app, name="cohort")
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
 __import__("proctor.notifications_cli", fromlist=["_"]).mount(app)
+__import__("proctor.cohort_cli", fromlist=["_"]).mount(cohort_app, bench_app)
 
 console = make_console()
 
@@ -224,6 +225,14 @@ def bench_accuracy(
     population: Annotated[
         str, typer.Option(help="set column value, with --sessions")
     ] = "asian-dev",
+    images: Annotated[
+        Path | None,
+        typer.Option(help="images.tsv naming the people (cohort; default: next to the pairs)"),
+    ] = None,
+    rotations: Annotated[
+        int,
+        typer.Option(help="with --sessions: each driver's first N images take turns as reference"),
+    ] = 1,
 ) -> None:
     """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures.
 
@@ -234,17 +243,34 @@ def bench_accuracy(
     if sessions is not None:
         from proctor.bench.sessions import run_sessions
 
-        res_s = run_sessions(_pipeline(), sessions, root or sessions.parent, population)
+        res_s = run_sessions(_pipeline(), sessions, root or sessions.parent, population, rotations)
         console.print_json(data=res_s)
         _write_json(json_out, res_s)
         return
     if pairs is None:
         raise typer.BadParameter("give --pairs FILE or --sessions images.tsv")
 
-    res = run_accuracy(
-        pairs, root, _pipeline(), threshold=threshold, baseline=baseline, ref_jitters=ref_jitters
+    from proctor.bench.policy import configured_normaliser
+    from proctor.config import ProctorSettings
+
+    pipe = _pipeline()
+    tsv = images or pairs.parent / "images.tsv"
+    normalise, policy, operating = configured_normaliser(
+        ProctorSettings(), pipe, tsv if tsv.exists() else None
     )
+    res = run_accuracy(
+        pairs,
+        root,
+        pipe,
+        threshold=threshold,
+        baseline=baseline,
+        ref_jitters=ref_jitters,
+        normalise=normalise,
+        policy=operating,
+    )
+    res["policy"] = policy
     show = summary(res)
+    console.print(f"operating policy {policy['policy_id']}, cohort {policy['cohort']}")
     table = Table(title=f"proctor bench accuracy: {pairs.name}")
     table.add_column("figure")
     table.add_column("ours", justify="right")
@@ -268,6 +294,10 @@ def bench_accuracy(
     for k in ("fmr", "fnmr", "accuracy"):
         vals = [show["system"][k]] + ([show["baseline"]["system"][k]] if baseline else [])
         table.add_row(f"{k.upper() if k != 'accuracy' else k} (system)", *[_fmt(v) for v in vals])
+    dec = show["decided"]
+    table.add_row("FMR (decided, entry zones)", _fmt(dec["fmr"]))
+    table.add_row("FNMR (decided: not passed)", _fmt(dec["fnmr"]))
+    table.add_row("genuine uncertain (decided)", _fmt(dec["uncertain_genuine"]))
     console.print(table)
     _write_json(json_out, res if distances else show)
 

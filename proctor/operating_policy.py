@@ -9,11 +9,14 @@ start (``operating_policy_invalid``), instead of silently falling back at run ti
 
 from __future__ import annotations
 
+from typing import Any
+
 from proctor.calibration.points import anchor_thresholds, load_points, zone_thresholds
 from proctor.config import ProctorSettings
-from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
+from proctor.decision.policy import AnchorPolicy, OperatingPolicy, SnormPolicy, ZonePolicy
 from proctor.embedding.registry import default_models_dir, model_spec
 from proctor.errors import ModelError
+from proctor.matching.fusion import FusionPolicy, Weighting
 
 
 class OperatingPolicyInvalid(ModelError):
@@ -36,13 +39,14 @@ def load_operating_policy(
     sources: dict[str, str] = {"population": pop}
     try:
         snorm: tuple[float, float] | None = None
-        if s.cohort_path is not None:
+        cohort = snorm_policy(s, points, spec.model_id)
+        if cohort is not None:
             target = s.operating_target_fmr
             z = zone_thresholds(points, spec.model_id, pop, target, target)
             if z is None or z.match_z is None:
                 raise _missing(f"s-norm operating point {spec.model_id}/{pop} at FMR {target}")
             snorm = (z.match_z, z.match_z)
-            sources["reference_z"] = f"operating_points.toml snorm@{target}"
+            sources["reference_z"] = f"operating_points.toml {cohort.rule}@{target}"
         if s.three_zones:
             z = zone_thresholds(points, spec.model_id, pop, s.zone_match_fmr, s.zone_no_match_fmr)
             if z is None:
@@ -52,7 +56,8 @@ def load_operating_policy(
                     raise _missing(f"s-norm zone points {spec.model_id}/{pop}")
                 snorm = (z.match_z, z.no_match_z)
                 sources["reference_z"] = (
-                    f"operating_points.toml snorm@{s.zone_match_fmr}/{s.zone_no_match_fmr}"
+                    f"operating_points.toml {cohort and cohort.rule}"
+                    f"@{s.zone_match_fmr}/{s.zone_no_match_fmr}"
                 )
             reference = ZonePolicy(z.match_l2, z.no_match_l2, *(snorm or (None, None)))
             sources["reference"] = (
@@ -66,16 +71,55 @@ def load_operating_policy(
             found = anchor_thresholds(points, spec.model_id, s.anchor_target_fmr, pop)
             if found is None:
                 raise _missing(f"session-anchor operating point {spec.model_id}")
-            anchor = AnchorPolicy(*found)
+            loose_z = _loose_z(points, spec.model_id, pop) if cohort is not None else None
+            anchor = AnchorPolicy(*found, loose_z)
             sources["anchor"] = (
                 f"operating_points.toml session-anchor raw_l2@{s.anchor_target_fmr}; "
                 f"reference_loose = {pop} raw EER threshold"
+                + ("" if loose_z is None else f"; reference_loose_z = {pop} {RULE} EER threshold")
             )
-        return OperatingPolicy(spec.model_id, reference, anchor, sources=sources)
+        fusion = FusionPolicy(k=s.fusion_k, weighting=Weighting(s.fusion_weighting))
+        sources["fusion"] = "settings fusion_k/fusion_weighting (chosen on the dev clips)"
+        return OperatingPolicy(
+            spec.model_id, reference, anchor, snorm=cohort, fusion=fusion, sources=sources
+        )
     except KeyError as gap:  # an FMR target the points file does not have
         raise _missing(f"operating point {gap.args[0]} for {spec.model_id}/{pop}") from gap
     except ValueError as bad:  # thresholds out of range or out of order
         raise OperatingPolicyInvalid(str(bad), details={"models_dir": str(models_dir)}) from bad
+
+
+RULE = "snorm_references"  # the shipped cohort rule: one reference per person
+
+
+def snorm_on(s: ProctorSettings) -> bool:
+    return s.cohort_path is not None or s.cohort_source != "off"
+
+
+def snorm_policy(s: ProctorSettings, points: dict[str, Any], model_id: str) -> SnormPolicy | None:
+    """The cohort part of the policy, or None: s-norm off, or (for the default source,
+    enrolled references) not calibrated for this model, when the raw limits decide. A
+    configured cohort file without its calibration is refused by the caller."""
+    if not snorm_on(s):
+        return None
+    pop = points.get(model_id, {}).get(s.operating_population, {})
+    rule = RULE if RULE in pop else "snorm"
+    if s.cohort_path is None:
+        if s.cohort_source != "references":
+            raise OperatingPolicyInvalid(
+                f"unknown cohort source {s.cohort_source!r}: references or off",
+                details={"cohort_source": s.cohort_source},
+            )
+        if rule not in pop:
+            return None
+    top_k = int(pop.get("top_k", 50))
+    source = "file" if s.cohort_path is not None else "references"
+    return SnormPolicy(source, rule, top_k, s.cohort_min_size, s.cohort_size)
+
+
+def _loose_z(points: dict[str, Any], model_id: str, pop: str) -> float | None:
+    found = points.get(model_id, {}).get(pop, {}).get(f"{RULE}_eer_threshold")
+    return None if found is None else float(found)
 
 
 def _missing(what: str) -> OperatingPolicyInvalid:

@@ -10,7 +10,7 @@ no model.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +23,8 @@ from proctor.errors import EnrollmentRejected
 from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
 from proctor.imaging.hashing import dhash64
 from proctor.imaging.transform import encode_jpeg
-from proctor.matching.cohort import Cohort, CohortStats, snorm
-from proctor.matching.decision import reference_stats, template_distance
+from proctor.matching.cohort import Cohort, CohortStats, snorm_pair
+from proctor.matching.decision import template_distance
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
 from proctor.types import (
@@ -90,8 +90,10 @@ class Pipeline:
         self.encoder = encoder
         self.config = config
         self.model_id = encoder.model_id
-        # Templates of other people for s-norm; set by the composition root when configured.
+        # Templates of other people for s-norm; set by the composition root when configured:
+        # a fixed cohort, or ``cohort_source`` (the service's refreshed cohort, which wins).
         self.cohort: Cohort | None = None
+        self.cohort_source: Callable[[], Cohort | None] | None = None
 
     # -- stages -----------------------------------------------------------------
     def analyze(self, data: bytes, policy: QualityPolicy) -> Analysis:
@@ -165,10 +167,15 @@ class Pipeline:
             cohort_std_l2=stats.std_l2 if stats else None,
         )
 
-    def _cohort_stats(self, vector: Embedding) -> CohortStats | None:
-        if self.cohort is None or self.cohort.model_id != self.model_id:
+    def current_cohort(self) -> Cohort | None:
+        cohort = self.cohort_source() if self.cohort_source is not None else self.cohort
+        if cohort is None or cohort.model_id != self.model_id:
             return None
-        return self.cohort.stats(vector)
+        return cohort
+
+    def _cohort_stats(self, vector: Embedding) -> CohortStats | None:
+        cohort = self.current_cohort()
+        return None if cohort is None else cohort.stats(vector)
 
     def measure(self, reference: Template, probe: bytes | DecodedImage) -> FaceMeasurement:
         """Measure a probe (bytes, or pixels decoded earlier) against ``reference``."""
@@ -179,20 +186,28 @@ class Pipeline:
             a = self.analyze(probe, self.config.snapshot_quality)
         return self.measure_analysis(reference, a)
 
-    def measure_analysis(self, reference: Template, a: Analysis) -> FaceMeasurement:
-        """Embed an analysed face (unless the face stage gave reasons) and compare it."""
+    def measure_analysis(
+        self, reference: Template, a: Analysis, vector: Embedding | None = None
+    ) -> FaceMeasurement:
+        """Embed an analysed face (unless the face stage gave reasons) and compare it;
+        ``vector``: a fused multi-frame probe of that face, compared in its place."""
         if a.reasons:
             return self._measured(a, None, None, None)
-        vec = self.embed(a, self.config.probe_jitters)
+        vec = vector if vector is not None else self.embed(a, self.config.probe_jitters)
         with _timed(a.timings_ms, "compare"):
             probe = Template(self.model_id, vec)
             d = template_distance(probe, reference)
-            ref_stats = reference_stats(reference)
-            probe_stats = self._cohort_stats(vec)
-            z = None
-            if ref_stats is not None and probe_stats is not None:
-                z = snorm(d, ref_stats, probe_stats)
+            z = self._reference_z(d, reference, vec)
         return self._measured(a, d, z, probe)
+
+    def _reference_z(self, d: float, reference: Template, vec: Embedding) -> float | None:
+        """s-norm z of ``d`` against the current cohort, both sides' statistics measured
+        live (the reference's own row left out: the service's cohort holds every enrolled
+        reference); None without a cohort (the raw limits decide)."""
+        cohort = self.current_cohort()
+        if cohort is None:
+            return None
+        return snorm_pair(d, reference.vector, vec, cohort)
 
     def _measured(
         self, a: Analysis, distance: float | None, z: float | None, probe: Template | None

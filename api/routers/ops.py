@@ -13,6 +13,7 @@ from api.deps import Admin, Auditor, Services, signer
 from api.routers.driver import IdPath
 from api.routers.notifications import refresh_metrics as refresh_delivery_metrics
 from api.schemas import AuditOut, DriverRecordIn, HealthOut, TokenIn, TokenOut
+from proctor.cohort_wiring import status_body
 
 router = APIRouter(tags=["ops"])
 
@@ -35,9 +36,12 @@ async def readyz(request: Request) -> JSONResponse:
             db = False
     ok = models and db
     body = HealthOut(status="ready" if ok else "not_ready", checks={"models": models, "db": db})
-    policy = getattr(c, "policy", None)
+    live = getattr(c, "live_policy", None)
+    policy = live() if live is not None else getattr(c, "policy", None)
     if policy is not None:
         body.policy_id, body.thresholds = policy.policy_id, policy.by_kind()
+    if c is not None:  # s-norm or the raw fallback, announced (issue 21)
+        body.cohort = status_body(c.cohort.holder.status if c.cohort else None, policy)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from proctor.bench.metrics import error_rates
 from proctor.bench.pairs import Pair, read_pairs
+from proctor.decision.capture import (
+    CaptureContext,
+    CaptureDecision,
+    CaptureMeasurements,
+    decide_capture,
+)
+from proctor.decision.policy import OperatingPolicy
 from proctor.embedding.registry import model_spec
 from proctor.errors import ImageError
 from proctor.pipeline import Pipeline
 from proctor.quality.policy import QualityPolicy
-from proctor.types import Embedding
+from proctor.types import Embedding, Verdict
 
 EmbedFn = Callable[[Path], Embedding | None]
 
@@ -62,9 +69,18 @@ def score_pairs(
     probes: dict[str, Embedding | None],
     refs: dict[str, Embedding | None],
     threshold: float,
+    normalise: Normaliser | None = None,
+    policy: OperatingPolicy | None = None,
 ) -> dict[str, Any]:
+    """Raw L2 figures at ``threshold``; with ``normalise`` (the cohort as configured), the
+    figures follow its s-norm z instead and the raw figures move under ``raw``. With
+    ``policy``, every scored pair is also decided by ``decide_capture`` as an entry check
+    (``decided``: what the service would answer, zones included)."""
+    decided: list[tuple[bool, CaptureDecision]] = []
     gen: list[float] = []
     imp: list[float] = []
+    z_gen: list[float] = []
+    z_imp: list[float] = []
     fta_gen = fta_imp = 0
     failed_images = {p for p, e in {**probes, **refs}.items() if e is None}
     for pr in pairs:
@@ -75,9 +91,75 @@ def score_pairs(
             else:
                 fta_imp += 1
             continue
-        (gen if pr.same else imp).append(float(np.linalg.norm(ea - eb)))
+        d = float(np.linalg.norm(ea - eb))
+        (gen if pr.same else imp).append(d)
+        z = None
+        if normalise is not None:
+            z = normalise.score(ea, eb, pr.a, pr.b)
+            (z_gen if pr.same else z_imp).append(z)
+        if policy is not None:
+            m = CaptureMeasurements(reference_l2=d, reference_z=z)
+            decided.append((pr.same, decide_capture(m, CaptureContext(), policy)))
     out = rates_from_distances(gen, imp, fta_gen, fta_imp, threshold)
     out["fta_images"] = len(failed_images)
+    if normalise is None:
+        out["score"] = "raw_l2"
+    else:
+        normed = rates_from_scores(z_gen, z_imp, fta_gen, fta_imp, normalise.threshold)
+        normed["fta_images"] = out["fta_images"]
+        normed["raw"] = out
+        out = normed
+    if policy is not None:
+        out["decided"] = decided_rates(decided, fta_gen, fta_imp, policy)
+    return out
+
+
+def decided_rates(
+    decided: list[tuple[bool, CaptureDecision]], fta_gen: int, fta_imp: int, p: OperatingPolicy
+) -> dict[str, Any]:
+    """What ``decide_capture`` answered per pair kind: ``fmr`` impostors passed, ``fnmr``
+    genuine pairs not passed (uncertain counts as not passed: a human sees them), and the
+    uncertain share of each; a pair that failed acquisition is a genuine non-match."""
+    out: dict[str, Any] = {"policy_id": p.policy_id, "thresholds": p.reference.thresholds()}
+    for kind, same, fta in (("genuine", True, fta_gen), ("impostor", False, fta_imp)):
+        rows = [dec for s, dec in decided if s is same]
+        counts = {v.value: sum(d.verdict is v for d in rows) for v in Verdict}
+        n = len(rows) + (fta if same else 0)
+        out[kind] = {"pairs": n, **{k: c for k, c in counts.items() if c}}
+        if same:
+            out[kind]["failed_to_acquire"] = fta
+    g, i = out["genuine"], out["impostor"]
+    out["fnmr"] = 1 - g.get("match", 0) / g["pairs"] if g["pairs"] else None
+    out["uncertain_genuine"] = g.get("uncertain", 0) / g["pairs"] if g["pairs"] else None
+    out["fmr"] = i.get("match", 0) / i["pairs"] if i["pairs"] else None
+    out["uncertain_impostor"] = i.get("uncertain", 0) / i["pairs"] if i["pairs"] else None
+    return out
+
+
+class Normaliser(Protocol):
+    """s-norm of one comparison (reference and probe embeddings, and their image paths)."""
+
+    threshold: float
+
+    def score(
+        self, reference: Embedding, probe: Embedding, reference_path: str, probe_path: str
+    ) -> float: ...
+
+
+def rates_from_scores(
+    gen: list[float], imp: list[float], fta_gen: int, fta_imp: int, threshold: float
+) -> dict[str, Any]:
+    """``rates_from_distances`` for similarities (accept z >= threshold)."""
+    out = rates_from_distances([-z for z in gen], [-z for z in imp], fta_gen, fta_imp, -threshold)
+    out["threshold"] = threshold
+    out["eer_threshold"] = -out["eer_threshold"]
+    out["threshold_at_fmr"] = {
+        k: None if v is None else -v for k, v in out["threshold_at_fmr"].items()
+    }
+    out["genuine_scores"] = gen
+    out["impostor_scores"] = imp
+    del out["genuine_distances"], out["impostor_distances"]
+    out["score"] = "snorm_z"
     return out
 
 
@@ -142,6 +224,8 @@ def run_accuracy(
     baseline: bool = False,
     ref_jitters: int = 1,
     baseline_threshold: float = 0.6,
+    normalise: Normaliser | None = None,
+    policy: OperatingPolicy | None = None,
 ) -> dict[str, Any]:
     pairs = read_pairs(pairs_file)
     root = root or pairs_file.parent
@@ -152,7 +236,7 @@ def run_accuracy(
     else:
         probes = embed_all((p.b for p in pairs), root, ours_embedder(pipe, 1))
         refs = embed_all((p.a for p in pairs), root, ours_embedder(pipe, ref_jitters))
-    result = score_pairs(pairs, probes, refs, thr)
+    result = score_pairs(pairs, probes, refs, thr, normalise, policy)
     result.update(
         {"model_id": pipe.model_id, "ref_jitters": ref_jitters, "pairs_file": str(pairs_file)}
     )
@@ -166,10 +250,14 @@ def run_accuracy(
 
 def summary(result: dict[str, Any]) -> dict[str, Any]:
     """The result without raw distance lists (for printing)."""
-    out = {k: v for k, v in result.items() if not k.endswith("_distances")}
-    if "baseline" in out:
-        out["baseline"] = {k: v for k, v in out["baseline"].items() if not k.endswith("_distances")}
+    out = {k: v for k, v in result.items() if not k.endswith(RAW_LISTS)}
+    for key in ("baseline", "raw"):
+        if key in out:
+            out[key] = {k: v for k, v in out[key].items() if not k.endswith(RAW_LISTS)}
     return out
+
+
+RAW_LISTS = ("_distances", "_scores")
 
 
 __all__ = ["rescore", "run_accuracy", "score_pairs", "summary"]

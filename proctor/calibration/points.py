@@ -54,7 +54,8 @@ def zone_thresholds(
     if not isinstance(pop, dict) or "raw_l2" not in pop:
         return None
     raw = pop["raw_l2"]
-    norm = pop.get("snorm", {})
+    # the shipped cohort rule (one reference per person) when calibrated, else the fold cohort
+    norm = pop.get("snorm_references") or pop.get("snorm", {})
     return ZoneThresholds(
         match_l2=float(raw[match_fmr]["threshold"]),
         no_match_l2=float(raw[no_match_fmr]["threshold"]),

@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from proctor.calibration.core import OperatingPoint, eer, operating_points
-from proctor.calibration.evaluate import ScoredPairs, score_leave_identities_out
+from proctor.calibration.core import OperatingPoint, build_pairs, eer, operating_points
+from proctor.calibration.evaluate import FloatArray, ScoredPairs, score_leave_identities_out
+from proctor.calibration.reference_cohort import LabelledCohort, score_index_pairs
 from proctor.errors import ImageError
 from proctor.pipeline import Pipeline
 from proctor.quality.policy import QualityPolicy
 
-TARGETS = (0.01, 0.001, 0.0001)
+TARGETS = (0.01, 0.005, 0.003, 0.001, 0.0001)
+ANCHOR_TARGETS = (0.01, 0.001)
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / ".cache" / "embeddings"
 
@@ -150,6 +152,29 @@ def calibrate_population(
     return body, scored
 
 
+def calibrate_reference_cohort(
+    data: LabelledSet, pool: LabelledCohort, *, max_per_identity: int, n_boot: int, seed: int = 0
+) -> tuple[dict[str, Any], FloatArray, FloatArray]:
+    """s-norm operating points under the *shipped* cohort rule (``snorm_references``): one
+    reference per person pooled over every population served, each pair scored with both
+    people's rows left out (``proctor.calibration.reference_cohort``). All pairs of the set
+    take part; 95% intervals from the subject bootstrap."""
+    pairs = build_pairs(data.identities, max_per_identity, seed)
+    gen = score_index_pairs(pool, data.vectors, data.identities, pairs.genuine)
+    imp = score_index_pairs(pool, data.vectors, data.identities, pairs.impostor)
+    pts = operating_points(
+        gen,
+        imp,
+        TARGETS,
+        genuine_subjects=pairs.identity[pairs.genuine[:, 0]],
+        impostor_subjects=pairs.identity[pairs.impostor[:, 0]],
+        n_boot=n_boot,
+        seed=seed,
+    )
+    body = {f"{p.target_fmr:g}": _point_dict(p, False) for p in pts}
+    return body, gen, imp
+
+
 def calibrate_anchor(pipe: Pipeline, video_dir: Path, *, n_boot: int) -> dict[str, Any]:
     """Anchor thresholds from same-session clips; impostors are East-Asian clip pairs.
 
@@ -161,8 +186,8 @@ def calibrate_anchor(pipe: Pipeline, video_dir: Path, *, n_boot: int) -> dict[st
     clips = read_manifests(video_dir)
     ad = anchor_distances([embed_clip(pipe, c) for c in clips])
     gen, imp = -ad.genuine, -ad.impostor_east_asian
-    pts = operating_points(gen, imp, TARGETS[:2], n_boot=0)
-    all_pts = operating_points(gen, -ad.impostor, TARGETS[:2], n_boot=0)
+    pts = operating_points(gen, imp, ANCHOR_TARGETS, n_boot=0)
+    all_pts = operating_points(gen, -ad.impostor, ANCHOR_TARGETS, n_boot=0)
     e, e_t = eer(gen, imp)
     return {
         "images": ad.frames_used,
@@ -196,7 +221,7 @@ def markdown_table(population: str, body: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for target in body["raw_l2"]:
-        for score in ("raw_l2", "snorm", "raw_l2_all_people"):
+        for score in ("raw_l2", "snorm", "snorm_references", "raw_l2_all_people"):
             if score not in body:
                 continue
             p = body[score][target]
@@ -208,7 +233,12 @@ def markdown_table(population: str, body: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def det_png(path: Path, population: str, scored: ScoredPairs) -> None:
+def det_png(
+    path: Path,
+    population: str,
+    scored: ScoredPairs,
+    extra: Sequence[tuple[str, FloatArray, FloatArray]] = (),
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -219,7 +249,8 @@ def det_png(path: Path, population: str, scored: ScoredPairs) -> None:
     fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
     for label, g, i in (
         ("raw L2", scored.raw_genuine, scored.raw_impostor),
-        ("s-norm", scored.norm_genuine, scored.norm_impostor),
+        ("s-norm (fold cohort)", scored.norm_genuine, scored.norm_impostor),
+        *extra,
     ):
         fmr, fnmr = det_curve(g, i, 400)
         keep = (fmr > 0) & (fnmr > 0)
@@ -236,3 +267,95 @@ def det_png(path: Path, population: str, scored: ScoredPairs) -> None:
 
 
 __all__ = ["asdict", "calibrate_population", "det_png", "embed_labelled", "markdown_table"]
+
+
+def calibrate_two_references(
+    data: LabelledSet,
+    pool: LabelledCohort,
+    *,
+    n_boot: int,
+    max_probes: int = 5,
+    max_impostors: int = 40,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The two-reference rule (``max`` of the two z-scores) against the authority photo alone,
+    on the same probes. SIMULATED: the second reference is another *photo* of the person
+    standing in for the ``live_verified`` capture (no labelled 实人认证 captures exist here).
+
+    People with >= 3 images: image 0 is the authority reference, image 1 the live one,
+    images 2.. the genuine probes; impostor probes are up to ``max_impostors`` images of
+    other people (seeded). Both people's rows leave the cohort, as in calibration.
+    """
+    from proctor.matching.references import TwoReferenceRule, combine_scores
+
+    rng = np.random.default_rng(seed)
+    by_id: dict[str, list[int]] = {}
+    for i, ident in enumerate(data.identities):
+        by_id.setdefault(ident, []).append(i)
+    people = sorted(k for k, v in by_id.items() if len(v) >= 3)
+    subject = {k: n for n, k in enumerate(sorted(by_id))}
+    rows: dict[str, list[tuple[float, float, int]]] = {"genuine": [], "impostor": []}
+    for name in people:
+        idx = by_id[name]
+        auth, live = data.vectors[idx[0]], data.vectors[idx[1]]
+        others = [i for i in range(len(data.identities)) if data.identities[i] != name]
+        picks = rng.choice(others, min(max_impostors, len(others)), replace=False)
+        for kind, probes in (("genuine", idx[2 : 2 + max_probes]), ("impostor", picks)):
+            for j in probes:
+                who = data.identities[int(j)]
+                za = pool.score(auth, data.vectors[int(j)], name, who)
+                zl = pool.score(live, data.vectors[int(j)], name, who)
+                rows[kind].append((za, zl, subject[name]))
+    g = np.asarray(rows["genuine"])
+    im = np.asarray(rows["impostor"])
+    out: dict[str, Any] = {
+        "simulated": "live_verified = another photo of the person",
+        "people": len(people),
+    }
+    for label, fg, fi in (
+        ("authority_only", g[:, 0], im[:, 0]),
+        ("two_reference_max", np.maximum(g[:, 0], g[:, 1]), np.maximum(im[:, 0], im[:, 1])),
+        (
+            "two_reference_mean",
+            np.array([combine_scores(a, b, TwoReferenceRule.MEAN) for a, b, _ in g]),
+            np.array([combine_scores(a, b, TwoReferenceRule.MEAN) for a, b, _ in im]),
+        ),
+    ):
+        pts = operating_points(
+            fg,
+            fi,
+            ANCHOR_TARGETS,
+            genuine_subjects=g[:, 2].astype(np.int64),
+            impostor_subjects=im[:, 2].astype(np.int64),
+            n_boot=n_boot,
+            seed=seed,
+        )
+        out[label] = {f"{p.target_fmr:g}": _point_dict(p, False) for p in pts}
+    return out
+
+
+def calibrate_bursts(bursts: Sequence[Any], pool: LabelledCohort | None) -> dict[str, Any]:
+    """Operating points of the *fused* burst probe against single-frame references, beside
+    the single best frame, on the dev clips (``proctor.bench.fusion``): raw L2 and, with the
+    shipped cohort, s-norm z. Genuine: same session and other videos of the same person;
+    impostors: every other person's clip. No bootstrap (a few dozen people)."""
+    from proctor.bench.fusion import scored_pairs
+    from proctor.config import ProctorSettings
+    from proctor.matching.fusion import FusionPolicy, Weighting
+
+    s = ProctorSettings()
+    fused = FusionPolicy(k=s.fusion_k, weighting=Weighting(s.fusion_weighting))
+    body: dict[str, Any] = {"bursts": len(bursts), "fusion_k": fused.k}
+    body["fusion_weighting"] = fused.weighting.value
+    for label, policy, cohort in (
+        ("raw_l2_single", FusionPolicy(k=1), None),
+        ("raw_l2_fused", fused, None),
+        ("snorm_single", FusionPolicy(k=1), pool),
+        ("snorm_fused", fused, pool),
+    ):
+        if label.startswith("snorm") and cohort is None:
+            continue
+        gen, imp = scored_pairs(list(bursts), policy, cohort)
+        pts = operating_points(gen, imp, ANCHOR_TARGETS, n_boot=0)
+        body[label] = {f"{p.target_fmr:g}": _point_dict(p, label.startswith("raw")) for p in pts}
+    return body

@@ -178,7 +178,10 @@ def _check_identity(
     a.distances["reference_l2"] = m.reference_l2
     if ctx.anchored and p.anchor is not None and m.anchor_l2 is not None:
         a.distances["anchor_l2"] = m.anchor_l2
-        _anchored(m.reference_l2, m.anchor_l2, p.anchor, a)
+        z = m.reference_z if p.anchor.reference_loose_z is not None else None
+        if z is not None:
+            a.distances["reference_z"] = z
+        _anchored(m.reference_l2, m.anchor_l2, z, p.anchor, a)
         if CaptureReason.FACE_MISMATCH.value in a.reasons and not m.quality_reasons:
             a.flags.append(CaptureFlag.PROXY_FACE.value)  # not the face that anchored it
     else:
@@ -212,13 +215,22 @@ def _entry(d: float, z: float | None, zones: ZonePolicy, a: _Acc) -> None:
         a.reasons.append(CaptureReason.FACE_MISMATCH.value)
 
 
-def _anchored(d_ref: float, d_anchor: float, anchor: AnchorPolicy, a: _Acc) -> None:
-    """Both must agree: the anchor's face, and not clearly someone other than the driver."""
+def _anchored(
+    d_ref: float, d_anchor: float, z: float | None, anchor: AnchorPolicy, a: _Acc
+) -> None:
+    """Both must agree: the anchor's face, and not clearly someone other than the driver
+    (on the s-norm ``z`` against ``reference_loose_z`` when the comparison was normalised)."""
     a.kind = DecisionKind.ANCHORED.value
     a.thresholds |= anchor.thresholds()
     if d_anchor > anchor.anchor_l2:
         a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_anchor, anchor.anchor_l2
         a.reasons.append(CaptureReason.FACE_MISMATCH.value)
+    elif z is not None and anchor.reference_loose_z is not None:
+        if z < anchor.reference_loose_z:
+            a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_ref, anchor.reference_loose_l2
+            a.reasons.append(CaptureReason.REFERENCE_MISMATCH.value)
+        else:
+            a.distance, a.threshold = d_anchor, anchor.anchor_l2
     elif d_ref > anchor.reference_loose_l2:
         a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_ref, anchor.reference_loose_l2
         a.reasons.append(CaptureReason.REFERENCE_MISMATCH.value)

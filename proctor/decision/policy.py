@@ -12,7 +12,14 @@ Decision kinds and the thresholds that decide them:
   reference (``reference_match_l2`` / ``reference_no_match_l2``; the z-score pair when
   cohort s-norm is on). With three zones off both limits are the registry threshold.
 - ``anchored`` (a later capture of a session with an anchor): the anchor distance
-  (``anchor_l2``) and, loosely, the reference distance (``reference_loose_l2``).
+  (``anchor_l2``) and, loosely, the reference (``reference_loose_l2``, or on the s-norm z
+  ``reference_loose_z`` when the comparison was normalised).
+
+Cohort s-norm (issue 21) is part of the policy: ``snorm`` names the calibrated rule
+(``snorm_references``: one reference per person), the cohort's ``top_k`` and minimum size;
+``cohort_id`` is the live cohort the z-scores were measured with (None: raw fallback).
+``fusion`` is the burst's multi-frame probe (k frames, weighting). All of them reach
+``policy_id`` and ``by_kind()``, so a refreshed cohort is a new, named policy.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from proctor.matching.fusion import FusionPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +72,45 @@ class ZonePolicy:
 class AnchorPolicy:
     anchor_l2: float  # same-session threshold against the anchor
     reference_loose_l2: float  # the reference must not be clearly someone else
+    # The same loose check on the s-norm z (the shipped cohort rule's EER threshold), used
+    # when the comparison was normalised: fair to faces the raw L2 limit was not fitted to.
+    reference_loose_z: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.anchor_l2 < 2 or not 0 < self.reference_loose_l2 < 2:
             raise ValueError("thresholds must lie in (0, 2)")
 
     def thresholds(self) -> dict[str, float]:
-        return {"anchor_l2": self.anchor_l2, "reference_loose_l2": self.reference_loose_l2}
+        out = {"anchor_l2": self.anchor_l2, "reference_loose_l2": self.reference_loose_l2}
+        if self.reference_loose_z is not None:
+            out["reference_loose_z"] = self.reference_loose_z
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SnormPolicy:
+    """Adaptive s-norm against a cohort of other people's templates.
+
+    ``rule``: the calibrated cohort rule whose z thresholds are used (``snorm_references``:
+    one reference per person, the shipped cohort; ``snorm``: the calibration folds).
+    Below ``min_size`` templates the service holds no cohort and the raw limits decide."""
+
+    source: str  # "references" (enrolled drivers, refreshed) or "file" (cohort_path)
+    rule: str
+    top_k: int
+    min_size: int
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.top_k < 2 or self.min_size < 2 or self.size < self.min_size:
+            raise ValueError("need top_k >= 2 and 2 <= min_size <= size")
+
+    def thresholds(self) -> dict[str, float]:
+        return {
+            "top_k": float(self.top_k),
+            "min_size": float(self.min_size),
+            "size": float(self.size),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +132,9 @@ class OperatingPolicy:
     reference: ZonePolicy
     anchor: AnchorPolicy | None = None
     flags: FlagPolicy = field(default_factory=FlagPolicy)
+    snorm: SnormPolicy | None = None  # None: raw L2 limits only
+    fusion: FusionPolicy = field(default_factory=lambda: FusionPolicy(k=1))
+    cohort_id: str | None = None  # the live cohort (None: none installed, raw fallback)
     # provenance, e.g. {"population": "asian-dev", "reference_match": "raw_l2@0.001"}
     sources: Mapping[str, str] = field(default_factory=dict)
     policy_id: str = field(init=False, default="")
@@ -100,7 +144,14 @@ class OperatingPolicy:
             raise ValueError("an operating policy names its model")
         object.__setattr__(self, "sources", dict(sorted(self.sources.items())))
         body = json.dumps(
-            {"model_id": self.model_id, "kinds": self.by_kind(), "sources": self.sources},
+            {
+                "model_id": self.model_id,
+                "kinds": self.by_kind(),
+                "sources": self.sources,
+                "snorm": None if self.snorm is None else [self.snorm.source, self.snorm.rule],
+                "fusion_weighting": self.fusion.weighting.value,
+                "cohort_id": self.cohort_id,
+            },
             sort_keys=True,
         )
         digest = hashlib.sha256(body.encode()).hexdigest()[:16]
@@ -115,12 +166,27 @@ class OperatingPolicy:
             sources={"reference": "single threshold"},
         )
 
+    @property
+    def cohort_live(self) -> bool:
+        """z-scores decide: s-norm is configured and a cohort of enough templates is live."""
+        return self.snorm is not None and self.cohort_id is not None
+
+    def with_cohort(self, cohort_id: str | None) -> OperatingPolicy:
+        """The same thresholds with the live cohort named (a refresh: a new policy id)."""
+        if cohort_id == self.cohort_id:
+            return self
+        return replace(self, cohort_id=cohort_id)
+
     def by_kind(self) -> dict[str, dict[str, float]]:
-        """The thresholds that decide each kind of capture (plus the flag margin)."""
+        """The thresholds that decide each kind of capture (plus the flag margin, the
+        s-norm cohort's parameters and the multi-frame fusion's)."""
         kinds = {
             "entry": self.reference.thresholds(),
             "flags": {"proxy_margin_l2": self.flags.proxy_margin_l2},
+            "fusion": {"k": float(self.fusion.k), "min_quality": self.fusion.min_quality},
         }
         if self.anchor is not None:
             kinds["anchored"] = self.anchor.thresholds()
+        if self.snorm is not None:
+            kinds["snorm"] = self.snorm.thresholds()
         return kinds

@@ -49,6 +49,7 @@ from proctor.liveness.judge import (
     judge,
 )
 from proctor.liveness.outcome import BurstJudgement
+from proctor.matching.fusion import FusionPolicy, frontal_quality, fuse, select_frames
 from proctor.pipeline import Analysis, Pipeline
 from proctor.types import BBox, RGBImage, Template
 
@@ -254,6 +255,7 @@ class BurstAnalyzer:
         landmarks68: Path | None = None,
         policy: LivenessPolicy | None = None,
         limits: BurstLimits | None = None,
+        fusion: FusionPolicy | None = None,
     ) -> None:
         if landmarks68 is None:
             from proctor.embedding.registry import model_spec, verify_files
@@ -264,6 +266,9 @@ class BurstAnalyzer:
         self.pipeline = pipeline
         self.policy = policy or LivenessPolicy()
         self.limits = limits or BurstLimits()
+        # Multi-frame probe: the identity comparison uses the fused embedding of the k best
+        # frames (issue 21); k = 1 compares the single best frame as before.
+        self.fusion = fusion or FusionPolicy()
         self._shape68 = dlib.shape_predictor(str(landmarks68))
         self._hog = dlib.get_frontal_face_detector()
 
@@ -329,7 +334,9 @@ class BurstAnalyzer:
                 anchor = vecs.pop(0)
             distances = [float(np.linalg.norm(v - anchor)) for v in vecs if anchor is not None]
         with _timed(t, "verify_best"):
-            verification = pipe.measure_analysis(reference, _fresh(best_analysis))
+            known = dict(zip(others[-len(vecs) :] if vecs else [], vecs, strict=True))
+            fused = self._fused_probe(frames, idx, pts, found, rel, best_k, anchor, known)
+            verification = pipe.measure_analysis(reference, _fresh(best_analysis), fused)
         with _timed(t, "judge"):
             lr = judge(series, actions, self.policy, distances)
         chosen = tuple(dict.fromkeys(idx[k] for k in (best_k, *others)))
@@ -480,6 +487,47 @@ class BurstAnalyzer:
             for k in ks
         ]
         return ks[int(np.argmin(scores))]
+
+    def frame_qualities(self, pts: Sequence[Points], found: Sequence[bool]) -> list[float]:
+        """Fusion quality of each tracked frame: frontality (``frontal_quality`` of the yaw,
+        0 beyond ``ID_MAX_YAW_DEG``); NaN for frames HOG did not re-find or caught with the
+        eyes closed (the same test as ``_best_frontal``), which never take part."""
+        ears = [eye_aspect_ratio(p) for p in pts]
+        open_eyes = float(np.median(ears)) * 0.85 if ears else 0.0
+        return [
+            frontal_quality(yaw_deg(p), ID_MAX_YAW_DEG)
+            if found[k] and ears[k] >= open_eyes
+            else float("nan")
+            for k, p in enumerate(pts)
+        ]
+
+    def _fused_probe(
+        self,
+        frames: Sequence[RGBImage],
+        idx: Sequence[int],
+        pts: Sequence[Points],
+        found: Sequence[bool],
+        rel: tuple[float, float, float, float],
+        best_k: int,
+        best_vec: np.ndarray | None,
+        known: dict[int, np.ndarray],
+    ) -> np.ndarray | None:
+        """The burst's identity probe: the best frame fused with the next best (None: the
+        best frame alone, when fusion is off or no other frame qualifies)."""
+        if self.fusion.k <= 1 or best_vec is None:
+            return None
+        q = self.frame_qualities(pts, found)
+        rest = [k for k in select_frames(q, self.fusion) if k != best_k][: self.fusion.k - 1]
+        if not rest:
+            return None
+        vecs, weights = [best_vec], [q[best_k] if np.isfinite(q[best_k]) else 1.0]
+        for k in rest:
+            try:
+                vecs.append(known[k] if k in known else self._embed_at(frames[idx[k]], pts[k], rel))
+            except ValueError:  # the tracked face left the frame
+                continue
+            weights.append(q[k])
+        return fuse(vecs, weights, self.fusion.weighting) if len(vecs) > 1 else None
 
     def _embed_at(
         self, rgb: RGBImage, pts: Points, rel: tuple[float, float, float, float]

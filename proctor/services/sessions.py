@@ -134,7 +134,7 @@ class SessionService:
         verifier: FaceVerifier,
         clock: Clock,
         *,
-        policy: OperatingPolicy,
+        policy: OperatingPolicy | Callable[[], OperatingPolicy],
         rng: random.Random | None = None,
         capture_policy: CapturePolicy | None = None,
         replay_policy: ReplayPolicy | None = None,
@@ -153,8 +153,10 @@ class SessionService:
         self._burst = burst_judge
         # Every capture threshold (zones at entry, session anchoring, flag margin): the one
         # operating policy, loaded once at start. Anchoring is on when it has an anchor part.
-        self._policy = policy
-        self._anchor = policy.anchor
+        # A callable gives the policy naming the live s-norm cohort (issue 21): the same
+        # thresholds, read once per capture so the decision names the cohort it ran with.
+        self._policy = policy if callable(policy) else (lambda: policy)
+        self._anchor = self._policy().anchor
         # Decode an upload before its challenge is claimed: an unusable file (wrong format,
         # corrupt, truncated, too large) is refused with its 4xx code and costs no attempt.
         # The decoded pixels travel to the comparison explicitly.
@@ -327,7 +329,7 @@ class SessionService:
         on_recorded: OnRecorded | None,
     ) -> SubmissionResult:
         context = CaptureContext(anchored=claimed.anchor is not None)
-        decision = decide_capture(measured, context, self._policy)  # the one decision site
+        decision = decide_capture(measured, context, self._policy())  # the one decision site
         if measured.anchor_l2 is not None:
             claimed = replace(claimed, anchor_distance=measured.anchor_l2)
         return self._record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from proctor.bench.sessions import play, simulate
-from proctor.decision.policy import AnchorPolicy, ZonePolicy
+from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
 
 
 def _v(x: float) -> np.ndarray:
@@ -14,35 +14,37 @@ def _v(x: float) -> np.ndarray:
 
 ZONES = ZonePolicy(match_l2=0.4, no_match_l2=0.5)
 ANCHOR = AnchorPolicy(anchor_l2=0.2, reference_loose_l2=0.6)
+ANCHORED = OperatingPolicy("bench", ZONES, ANCHOR)
+UNANCHORED = OperatingPolicy("bench", ZONES)
 
 
 def test_genuine_session_passes_and_anchors() -> None:
-    out = play(_v(0.0), [_v(0.3), _v(0.45), _v(0.5)], ZONES, ANCHOR)  # later ones near the anchor
+    out = play(_v(0.0), [_v(0.3), _v(0.45), _v(0.5)], ANCHORED)  # later ones near the anchor
     assert out.passed and not out.terminated
 
 
 def test_uncertain_entry_goes_to_manual_review_not_a_strike() -> None:
-    out = play(_v(0.0), [_v(0.45), _v(0.45), _v(0.45)], ZONES, ANCHOR)
+    out = play(_v(0.0), [_v(0.45), _v(0.45), _v(0.45)], ANCHORED)
     assert out.manual_review and not out.terminated
 
 
 def test_three_consecutive_failures_terminate_and_a_match_resets() -> None:
-    assert play(_v(0.0), [_v(0.9)] * 3, ZONES, None).terminated
+    assert play(_v(0.0), [_v(0.9)] * 3, UNANCHORED).terminated
     reset = [_v(0.9), _v(0.9), _v(0.1), _v(0.9), _v(0.9)]
-    assert play(_v(0.0), reset, ZONES, None).passed
+    assert play(_v(0.0), reset, UNANCHORED).passed
 
 
 def test_a_swap_after_entry_is_caught_by_the_anchor() -> None:
     # after entry at 0.1, captures at 0.35 pass the reference zone but not the anchor
     swap = [_v(0.1), _v(0.35), _v(0.35), _v(0.35)]
-    assert play(_v(0.0), swap, ZONES, ANCHOR).terminated
-    assert play(_v(0.0), swap, ZONES, None).passed
+    assert play(_v(0.0), swap, ANCHORED).terminated
+    assert play(_v(0.0), swap, UNANCHORED).passed
 
 
 def test_simulate_counts_every_kind() -> None:
     vecs = np.array([[0.0, 0.0], [0.05, 0.0], [0.0, 0.05], [0.05, 0.05], [5.0, 5.0], [5.1, 5.0]])
     ids = ["a", "a", "a", "a", "b", "b"]
-    out = simulate(vecs, ids, ZONES, ANCHOR, captures=4)
+    out = simulate(vecs, ids, ANCHORED, captures=4)
     assert out["genuine"]["sessions"] == 1 and out["genuine"]["passed"] == 1
     assert out["proxy"]["terminated"] == 1 and out["swap"]["terminated"] == 1
 
@@ -59,7 +61,7 @@ def test_wilson_interval_contains_the_rate_and_is_sound_at_zero() -> None:
 
 def test_simulate_reports_counts_with_intervals() -> None:
     vecs = np.array([[0.0, 0.0]] * 4 + [[5.0, 0.0]] * 4)
-    out = simulate(vecs, ["a"] * 4 + ["b"] * 4, ZONES, ANCHOR)
+    out = simulate(vecs, ["a"] * 4 + ["b"] * 4, ANCHORED)
     assert out["genuine"]["sessions"] == 2 and out["genuine"]["passed"] == 2
     lo, hi = out["proxy"]["passed_ci95"]
     assert out["proxy"]["passed"] == 0 and lo == 0.0 and hi > 0
