@@ -101,12 +101,17 @@ def calibrate(
         body = calibrate_anchor(pipe, video, n_boot=boot)
         points.setdefault(pipe.model_id, {})["session-anchor"] = body
         if bursts:
-            from proctor.bench.fusion import collect_bursts
+            from proctor.bench.fusion import collect_bursts, scored_pairs
             from proctor.calibration.runner import calibrate_bursts
+            from proctor.config import ProctorSettings
             from proctor.liveness.burst import BurstAnalyzer
+            from proctor.operating_policy import fusion_of
 
+            fused = fusion_of(ProctorSettings())
             found = collect_bursts(video, BurstAnalyzer(pipe), gap_s=5.0, per_clip=6)
-            points[pipe.model_id]["burst-fused"] = calibrate_bursts(found, pool)
+            points[pipe.model_id]["burst-fused"] = calibrate_bursts(
+                found, pool, fused, scored_pairs
+            )
         table = markdown_table("session-anchor", body)
         (reports / f"{pipe.model_id}_session-anchor.md").write_text(table, encoding="utf-8")
         console.print(table)

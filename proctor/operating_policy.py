@@ -78,7 +78,7 @@ def load_operating_policy(
                 f"reference_loose = {pop} raw EER threshold"
                 + ("" if loose_z is None else f"; reference_loose_z = {pop} {RULE} EER threshold")
             )
-        fusion = FusionPolicy(k=s.fusion_k, weighting=Weighting(s.fusion_weighting))
+        fusion = fusion_of(s)
         sources["fusion"] = "settings fusion_k/fusion_weighting (chosen on the dev clips)"
         return OperatingPolicy(
             spec.model_id, reference, anchor, snorm=cohort, fusion=fusion, sources=sources
@@ -87,6 +87,11 @@ def load_operating_policy(
         raise _missing(f"operating point {gap.args[0]} for {spec.model_id}/{pop}") from gap
     except ValueError as bad:  # thresholds out of range or out of order
         raise OperatingPolicyInvalid(str(bad), details={"models_dir": str(models_dir)}) from bad
+
+
+def fusion_of(s: ProctorSettings) -> FusionPolicy:
+    """The burst's multi-frame probe as configured (k best frames, weighting)."""
+    return FusionPolicy(k=s.fusion_k, weighting=Weighting(s.fusion_weighting))
 
 
 RULE = "snorm_references"  # the shipped cohort rule: one reference per person

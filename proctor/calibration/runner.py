@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from proctor.calibration.core import OperatingPoint, build_pairs, eer, operating
 from proctor.calibration.evaluate import FloatArray, ScoredPairs, score_leave_identities_out
 from proctor.calibration.reference_cohort import LabelledCohort, score_index_pairs
 from proctor.errors import ImageError
+from proctor.matching.fusion import FusionPolicy
 from proctor.pipeline import Pipeline
 from proctor.quality.policy import QualityPolicy
 
@@ -334,17 +335,19 @@ def calibrate_two_references(
     return out
 
 
-def calibrate_bursts(bursts: Sequence[Any], pool: LabelledCohort | None) -> dict[str, Any]:
+def calibrate_bursts(
+    bursts: Sequence[Any],
+    pool: LabelledCohort | None,
+    fused: FusionPolicy,
+    scored_pairs: Callable[..., tuple[Any, Any]],
+) -> dict[str, Any]:
     """Operating points of the *fused* burst probe against single-frame references, beside
     the single best frame, on the dev clips (``proctor.bench.fusion``): raw L2 and, with the
     shipped cohort, s-norm z. Genuine: same session and other videos of the same person;
-    impostors: every other person's clip. No bootstrap (a few dozen people)."""
-    from proctor.bench.fusion import scored_pairs
-    from proctor.config import ProctorSettings
-    from proctor.matching.fusion import FusionPolicy, Weighting
+    impostors: every other person's clip. No bootstrap (a few dozen people). ``fused``: the
+    operating policy's fusion; ``scored_pairs``: ``proctor.bench.fusion.scored_pairs``."""
+    from proctor.matching.fusion import FusionPolicy
 
-    s = ProctorSettings()
-    fused = FusionPolicy(k=s.fusion_k, weighting=Weighting(s.fusion_weighting))
     body: dict[str, Any] = {"bursts": len(bursts), "fusion_k": fused.k}
     body["fusion_weighting"] = fused.weighting.value
     for label, policy, cohort in (
