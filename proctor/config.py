@@ -39,14 +39,14 @@ class ProctorSettings(BaseSettings):
     # refreshed at start and by the scheduler's job; "file" uses cohort_path only; "off"
     # decides raw. Below cohort_min_size the raw thresholds decide and /readyz says so.
     cohort_source: str = "references"
-    cohort_size: int = 1000
+    cohort_size: int = 1000  # at most this many templates in the cohort
     cohort_min_size: int = 300  # z spread / decision flips by size: models/cards/dlib_resnet_v1.md
-    cohort_seed: int = 0
+    cohort_seed: int = 0  # seed of the one-reference-per-driver sample
     cohort_refresh_s: float = 24 * 3600.0  # the scheduler's period for CohortService.refresh
     # Multi-frame probes at entry and exam start (bursts): fuse the k best frames' embeddings
     # (k and weighting chosen on the dev clips); 1 compares the single best frame.
     fusion_k: int = 5  # chosen on the dev clips (`proctor bench fusion`, the card)
-    fusion_weighting: str = "quality"
+    fusion_weighting: str = "quality"  # "quality" (frontality) or "uniform"
     # Session anchoring: later captures are judged against the session's own first
     # passing capture (threshold at this FMR on same-session clips) and loosely
     # against the reference (the population's raw EER threshold).

@@ -13,10 +13,14 @@ import pytest
 
 from proctor.bootstrap import build_container
 from proctor.config import ProctorSettings
+from proctor.decision.capture import CaptureContext, CaptureMeasurements, decide_capture
 from proctor.errors import EnrollmentRejected
 from proctor.types import Verdict
 
 pytestmark = [pytest.mark.model, pytest.mark.db, pytest.mark.slow, pytest.mark.data]
+
+
+ENTRY = CaptureContext()
 
 
 def _others(face_data: Path, n: int) -> list[Path]:
@@ -43,8 +47,13 @@ def test_raw_fallback_then_snorm_after_refresh(
         status = c.cohort.holder.status
         assert (status.mode, status.reason, status.size) == ("raw", "cohort_too_small", 0)
         ref = c.pipeline.enroll([(portraits / "obama.jpg").read_bytes()])
-        raw = c.pipeline.verify(ref, (portraits / "obama2.jpg").read_bytes())
-        assert raw.score is None and raw.distance is not None  # raw thresholds decided
+        assert c.live_policy is not None and c.policy is not None
+        raw_policy = c.live_policy()
+        assert raw_policy.cohort_id is None and raw_policy.policy_id == c.policy.policy_id
+        raw = c.pipeline.measure(ref, (portraits / "obama2.jpg").read_bytes())
+        assert raw.reference_z is None and raw.reference_l2 is not None  # raw limits decide
+        raw_decided = decide_capture(CaptureMeasurements.of_face(raw), ENTRY, raw_policy)
+        assert "reference_z" not in raw_decided.distances
 
         storage_refs = {"sk-obama": ref}
         storage_refs["sk-biden"] = c.pipeline.enroll([(portraits / "biden.jpg").read_bytes()])
@@ -66,12 +75,16 @@ def test_raw_fallback_then_snorm_after_refresh(
 
         status = c.cohort.refresh()
         assert (status.mode, status.size) == ("snorm", 5)
-        same = c.pipeline.verify(ref, (portraits / "obama2.jpg").read_bytes())
-        other = c.pipeline.verify(ref, (portraits / "biden.jpg").read_bytes())
-        assert same.score is not None and other.score is not None
-        assert same.score_threshold == c.pipeline.match_policy.snorm_threshold
-        assert same.score > other.score
-        assert other.verdict is Verdict.NO_MATCH
-        assert same.distance == pytest.approx(raw.distance)  # same pixels, now normalised
+        live = c.live_policy()  # the refreshed cohort is named: another policy id
+        assert live.cohort_id == status.cohort_id and live.policy_id != raw_policy.policy_id
+        same = c.pipeline.measure(ref, (portraits / "obama2.jpg").read_bytes())
+        other = c.pipeline.measure(ref, (portraits / "biden.jpg").read_bytes())
+        assert same.reference_z is not None and other.reference_z is not None
+        assert same.reference_z > other.reference_z
+        decided = decide_capture(CaptureMeasurements.of_face(other), ENTRY, live)
+        assert decided.verdict is Verdict.NO_MATCH and decided.policy_id == live.policy_id
+        assert decided.distances["reference_z"] == other.reference_z
+        assert decided.thresholds["reference_no_match_z"] == live.reference.no_match_z
+        assert same.reference_l2 == pytest.approx(raw.reference_l2)  # same pixels, normalised
     finally:
         c.close()
