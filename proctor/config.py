@@ -115,11 +115,11 @@ class ProctorSettings(BaseSettings):
     # The job runner inside `proctor serve`: every replica polls; a database lease lets
     # exactly one of them run each tick of each job (proctor/scheduler).
     scheduler_enabled: bool = True
-    scheduler_poll_s: float = 5.0
+    scheduler_poll_s: float = 5.0  # how often each replica looks for due jobs
     scheduler_lease_s: float = 300.0  # a dead holder's jobs move to another replica after this
     application_tick_interval_s: float = 60.0  # windows, voids, due 复核, reminders
     purge_interval_s: float = 3600.0  # evidence retention purge
-    notify_dispatch_interval_s: float = 30.0
+    notify_dispatch_interval_s: float = 30.0  # notification outbox dispatch
     notify_sender: Literal["log", "file", "webhook"] = "log"
     notify_file_path: Path | None = None  # default: <data_dir>/notifications.jsonl
     notify_webhook_url: str | None = None  # https://, or http:// to a loopback host
