@@ -120,14 +120,14 @@ class ProctorSettings(BaseSettings):
     application_tick_interval_s: float = 60.0  # windows, voids, due 复核, reminders
     purge_interval_s: float = 3600.0  # evidence retention purge
     notify_dispatch_interval_s: float = 30.0  # notification outbox dispatch
-    notify_sender: Literal["log", "file", "webhook"] = "log"
+    notify_sender: Literal["log", "file", "webhook"] = "log"  # where notifications go
     notify_file_path: Path | None = None  # default: <data_dir>/notifications.jsonl
     notify_webhook_url: str | None = None  # https://, or http:// to a loopback host
     notify_webhook_secret: SecretStr | None = None  # HMAC-SHA256 key, at least 16 bytes
-    notify_webhook_timeout_s: float = 5.0
+    notify_webhook_timeout_s: float = 5.0  # one webhook call
     notify_max_attempts: int = 8  # then the message is parked for an operator
-    notify_backoff_base_s: float = 30.0
-    notify_backoff_max_s: float = 3600.0
+    notify_backoff_base_s: float = 30.0  # first retry delay (doubles)
+    notify_backoff_max_s: float = 3600.0  # longest retry delay
     notify_max_age_s: float = 7 * 86400.0  # older unsent messages are parked, not sent
 
     def resolved_audit_checkpoints(self) -> Path:
