@@ -90,3 +90,27 @@ def test_vectorised_calibration_scores_equal_the_per_pair_function() -> None:
     fast = score_index_pairs(lc, v, ids, pairs)
     slow = [lc.score(v[a], v[b], ids[a], ids[b]) for a, b in pairs]
     assert np.allclose(fast, slow, atol=1e-9)
+
+
+def test_bench_pairs_are_decided_by_decide_capture_with_the_policy() -> None:
+    from proctor.decision.policy import OperatingPolicy, SnormPolicy, ZonePolicy
+
+    vecs, ids = _world()
+    emb = dict(vecs)
+    refs = [k for k in vecs if k.endswith("_ref")]
+    lc = labelled_cohort(
+        "m", np.stack([vecs[k] for k in refs]), [ids[k] for k in refs], size=100, top_k=3
+    )
+    snorm = SnormPolicy("references", "snorm_references", top_k=3, min_size=4, size=100)
+    zones = ZonePolicy(0.40, 0.40, 3.0, 3.0)
+    raw_policy = OperatingPolicy("m", zones, snorm=snorm)  # no live cohort: raw limits decide
+    raw = score_pairs(_pairs(), emb, emb, 0.40, policy=raw_policy)["decided"]
+    assert (raw["fmr"], raw["fnmr"]) == (pytest.approx(0.5), pytest.approx(0.5))
+    live = raw_policy.with_cohort(lc.cohort.cohort_id)
+    assert live.policy_id != raw_policy.policy_id  # the cohort is part of the named policy
+    normed = score_pairs(
+        _pairs(), emb, emb, 0.40, PathNormaliser(lc, ids, threshold=3.0), policy=live
+    )["decided"]
+    assert (normed["fmr"], normed["fnmr"]) == (0.0, 0.0)
+    assert normed["policy_id"] == live.policy_id
+    assert normed["genuine"]["match"] == normed["genuine"]["pairs"] == N * 2
