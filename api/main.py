@@ -27,7 +27,7 @@ from api.concurrency import CpuPool
 from api.errors import install_error_handlers
 from api.limits import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send
 from api.ratelimit import build_rate_limiter
-from api.routers import driver, exam, ops, review
+from api.routers import driver, exam, lifecycle, ops, review
 from proctor.bootstrap import Container, build_container, seed_demo, warm
 from proctor.config import ProctorSettings
 
@@ -144,6 +144,10 @@ def create_app(
         app.include_router(r)
     if s.dev_token_endpoint:
         app.include_router(ops.dev_router)
+    app.include_router(lifecycle.router)
+    if s.dev_clock:
+        app.include_router(lifecycle.dev_router)
+    lifecycle.register_metrics(app.state.registry, lambda: getattr(app.state, "container", None))
     mount_pages(app)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from proctor.clock import Clock, SystemClock
+from proctor.clock import Clock, OffsetClock, SystemClock
 from proctor.config import ProctorSettings
 from proctor.imaging.decode import decode_image
 from proctor.pipeline import Pipeline, build_verifier
@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from proctor.rules.calendar import WorkdayCalendar
     from proctor.rules.policy import RulesPolicy
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.application_flow import ApplicationFlow
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.ports import RecordsUnitOfWork
-    from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.review import ReviewService
     from proctor.services.sessions import SessionService
     from proctor.storage.uow import Storage
@@ -80,7 +81,7 @@ class Container:
     adjudication: AdjudicationService
     consent: ConsentService
     enrollment: EnrollmentService
-    applications: ApplicationService
+    applications: ApplicationFlow
     exams: ExamService
     review: ReviewService
     idempotency: IdempotencyService
@@ -102,15 +103,18 @@ def build_container(
     clock: Clock | None = None,
 ) -> Container:
     """Storage (migrated), the warmed pipeline and every use case, from one settings object."""
-    from proctor.rules import ChineseWorkdayCalendar, load_bank, load_policy
+    from proctor.rules import load_bank, load_policy
+    from proctor.rules.calendar import ReloadingCalendar
     from proctor.rules.deadlines import review_due
     from proctor.rules.policy import UnknownYearMode
     from proctor.rules.timeutil import local_date
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.application_flow import ApplicationFlow
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
-    from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.review import ReviewService
+    from proctor.services.session_gate import admit
     from proctor.services.sessions import SessionService
     from proctor.storage.records import ping, records_uow_factory
     from proctor.storage.uow import open_storage
@@ -127,7 +131,7 @@ def build_container(
     )
     if s.liveness_bursts:
         verifier.warm_bursts()  # load and digest-check the 68-point predictors at start
-    clk = clock or SystemClock()
+    clk = clock or (OffsetClock() if s.dev_clock else SystemClock())
     rules = load_policy()
 
     def uow() -> RecordsUnitOfWork:
@@ -144,11 +148,14 @@ def build_container(
         zone_policy=zone_policy(s, pipe.model_id),
         image_check=verifier.check_image,
         image_release=verifier.release_image,
+        admit=admit,
     )
-    calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
+    calendar = ReloadingCalendar(s.calendar_overrides, UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)
     adjudication = AdjudicationService(uow, clk, cases=cases)
     consent = ConsentService(lambda: records_uow_factory(storage), clk, s.consent_text_version)
+    applications = ApplicationFlow(uow, clk, rules, calendar)
+    cases.on_fuxi_decided = applications.review_decided_in
     return Container(
         settings=s,
         pipeline=pipe,
@@ -157,8 +164,10 @@ def build_container(
         adjudication=adjudication,
         consent=consent,
         enrollment=EnrollmentService(uow, sessions, verifier, consent, clk),
-        applications=ApplicationService(uow, clk, rules, calendar),
-        exams=ExamService(uow, sessions, load_bank(), rules.exam, clk),
+        applications=applications,
+        exams=ExamService(
+            uow, sessions, load_bank(), rules.exam, clk, on_finished=applications.exam_finished_in
+        ),
         review=ReviewService(
             uow,
             adjudication,
