@@ -201,9 +201,7 @@ class ApplicationFlow(ApplicationService):
         report = TickReport(at)
         lc = self.lifecycle
         with self._uow() as uow:
-            ids = uow.applications.ids_in_states(  # type: ignore[attr-defined]
-                sorted(s.value for s in ACTIVE), TICK_BATCH
-            )
+            ids = uow.applications.ids_in_states(sorted(s.value for s in ACTIVE), TICK_BATCH)
         for application_id in ids:
             with _step(report), self._uow() as uow:
                 item = lc.lock(uow, application_id)
@@ -221,7 +219,7 @@ class ApplicationFlow(ApplicationService):
                 lc.save(uow, item, SYSTEM, at)
                 uow.commit()
         with self._uow() as uow:
-            report.pending_calendar = uow.applications.pending_calendar_count()  # type: ignore[attr-defined]
+            report.pending_calendar = uow.applications.pending_calendar_count()
         if report.pending_calendar:
             log.warning(
                 "calendar_pending: %d application(s) have a deadline in a calendar year that is "
@@ -232,7 +230,7 @@ class ApplicationFlow(ApplicationService):
 
     def pending_calendar(self) -> int:
         with self._uow() as uow:
-            return int(uow.applications.pending_calendar_count())  # type: ignore[attr-defined]
+            return int(uow.applications.pending_calendar_count())
 
     def calendar_status(self) -> CalendarStatus:
         """Last known calendar year, days left in it, applications waiting for a year."""

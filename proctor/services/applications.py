@@ -198,7 +198,7 @@ class Lifecycle:
             details=details,
         )
         item.record = record
-        uow.applications.save(record, pending_calendar=bool(app.pending_calendar))  # type: ignore[attr-defined]
+        uow.applications.save(record, pending_calendar=bool(app.pending_calendar))
 
     @staticmethod
     def emit(uow: RecordsUnitOfWork, event: RuleEvent) -> None:
@@ -221,8 +221,7 @@ class Lifecycle:
         return None
 
     def lock(self, uow: RecordsUnitOfWork, application_id: str) -> Loaded | None:
-        getter = getattr(uow.applications, "get_for_update", uow.applications.get)
-        record = getter(application_id)
+        record = uow.applications.get_for_update(application_id)
         if record is None or "aggregate" not in record.details:
             return None
         return self.load(uow, record)
