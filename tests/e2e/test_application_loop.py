@@ -31,6 +31,9 @@ from tests.e2e.conftest import IMAGES, Api, Served, settings
 pytestmark = [pytest.mark.model, pytest.mark.db, pytest.mark.slow]
 
 PG_ENV = "PROCTOR_TEST_POSTGRES_URL"
+# Entry and exam-start captures are judged in three zones: clear of the uncertain zone (about
+# 0.38 at FMR 0.1% for asian-dev), so that a genuine look never waits for an ID review here.
+ZONE_MARGIN = 0.35
 ANSWERS = {q.id: q.answer for q in load_bank().questions}
 ADMIN = ("ops-admin", Role.ADMIN)
 REVIEWER = ("rev-loop", Role.REVIEWER)
@@ -86,13 +89,14 @@ def _looks(container: Any) -> list[bytes]:
             r.verdict.value == "match"
             and r.distance is not None
             and r.threshold is not None
-            and r.distance < r.threshold - 0.03
+            and r.distance < min(r.threshold - 0.03, ZONE_MARGIN)
             and (r.perceptual_hash ^ ref_hash).bit_count() >= 8
         )
         return ok, int(r.perceptual_hash)
 
-    bases = {n: letterbox(cv2.imread(str(IMAGES / f"{n}.jpg")), 640, 480) for n in ("obama2",)}
-    chosen = distinct_looks(bases, judge, limit=12)
+    names = ("obama2", "obama3")
+    bases = {n: letterbox(cv2.imread(str(IMAGES / f"{n}.jpg")), 640, 480) for n in names}
+    chosen = distinct_looks(bases, judge, limit=14)
     assert len(chosen) >= 10, f"only {len(chosen)} distinct looks"
     return [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes() for _, f in chosen]
 
