@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,9 +39,10 @@ class WalkthroughFailed(RuntimeError):
     pass
 
 
-def looks(photo: bytes) -> Iterator[bytes]:
-    """Captures of the genuine driver that are not replays of each other: the photo, mirrored,
-    and under side light from either side (a live camera never sends the same frame twice)."""
+def looks(photo: bytes, amounts: tuple[float, ...]) -> Iterator[bytes]:
+    """Captures of the genuine driver that are not replays of each other: the photo and its
+    mirror image, under side light from either side (a camera never sends one frame twice).
+    ``0.0`` is the photo itself."""
     import cv2
     import numpy as np
 
@@ -49,12 +51,17 @@ def looks(photo: bytes) -> Iterator[bytes]:
         raise WalkthroughFailed("a fixture photo does not decode")
     w = base.shape[1]
     x = np.arange(w, dtype=np.float32)[None, :]
-    for mirror in (False, True):
-        img = (base[:, ::-1] if mirror else base).astype(np.float32)
-        for amount in (0.0, 0.3, -0.3, 0.45, -0.45):
+    for amount in amounts:
+        for mirror in (False, True):
+            img = (base[:, ::-1] if mirror else base).astype(np.float32)
             gain = 1 + amount * np.tanh((x - w / 2) / 40.0)
             out = np.clip(img * gain[:, :, None], 0, 255).astype(np.uint8)
             yield cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+# Entry and exam-start captures are judged against the reference in three zones: they get
+# the plain photos; captures judged against the session's own first capture get lit ones.
+REFERENCE_KINDS = frozenset({"entry", "exam_start"})
 
 
 @dataclass
@@ -70,9 +77,13 @@ class Walkthrough:
 
     def __post_init__(self) -> None:
         self.client = httpx.Client(base_url=self.base_url, timeout=120.0)
-        self._genuine: Iterator[bytes] = iter([])  # filled after enrolment
+        self._plain: list[bytes] = []  # filled after enrolment
+        self._lit: list[bytes] = []
 
     # ---- plumbing -----------------------------------------------------------------------
+    def photo(self, name: str) -> bytes:
+        return (self.images / f"{name}.jpg").read_bytes()
+
     def token(self, sub: str, role: str) -> dict[str, str]:
         return {"Authorization": "Bearer " + issue_token(self.secret, sub, role)}
 
@@ -85,6 +96,11 @@ class Walkthrough:
         if method == "POST":
             headers.setdefault("Idempotency-Key", uuid.uuid4().hex)
         r = self.client.request(method, path, headers=headers, **kw)
+        for _ in range(30):  # the per-driver rate limit: wait as told, like any client
+            if r.status_code != 429:
+                break
+            time.sleep(float(r.headers.get("retry-after", "1")))
+            r = self.client.request(method, path, headers=headers, **kw)
         line = f"{method} {path} -> {r.status_code}"
         self.log.append(line)
         if self.curl:
@@ -110,7 +126,15 @@ class Walkthrough:
     def genuine(self, who: tuple[str, str], sid: str, challenge: dict[str, Any]) -> Any:
         """Answer a challenge as the driver; a quality retry gets the next look."""
         for _ in range(3):
-            r = self.snapshot(who, sid, challenge["id"], next(self._genuine))
+            first, second = (
+                (self._plain, self._lit)
+                if challenge["kind"] in REFERENCE_KINDS
+                else (self._lit, self._plain)
+            )
+            pool = first or second
+            if not pool:
+                raise WalkthroughFailed("no unused photo of the driver is left")
+            r = self.snapshot(who, sid, challenge["id"], pool.pop(0))
             if r["passed"]:
                 return r
             challenge = r["session"]["challenge"]
@@ -154,12 +178,9 @@ class Walkthrough:
         self.ok("POST", "/v1/me/consent", self.who, json={"text_sha256": text["text_sha256"]})
         reference = (self.images / "obama.jpg").read_bytes()
         self.enrol(reference)
-        self._genuine = iter(
-            [
-                *looks((self.images / "obama2.jpg").read_bytes()),
-                *looks((self.images / "obama3.jpg").read_bytes()),
-            ]
-        )
+        photos = [self.photo("obama2"), self.photo("obama3")]
+        self._plain = [x for p in photos for x in looks(p, (0.0,))]
+        self._lit = [x for p in photos for x in looks(p, (0.2, -0.2))]
 
     def apply(self) -> str:
         self.ok("GET", "/v1/me/eligibility", self.who)
