@@ -156,6 +156,10 @@ def build_container(
     consent = ConsentService(lambda: records_uow_factory(storage), clk, s.consent_text_version)
     applications = ApplicationFlow(uow, clk, rules, calendar)
     cases.on_fuxi_decided = applications.review_decided_in
+    exams = ExamService(
+        uow, sessions, load_bank(), rules.exam, clk, on_finished=applications.exam_finished_in
+    )
+    applications.finish_exam = exams.finish
     return Container(
         settings=s,
         pipeline=pipe,
@@ -165,9 +169,7 @@ def build_container(
         consent=consent,
         enrollment=EnrollmentService(uow, sessions, verifier, consent, clk),
         applications=applications,
-        exams=ExamService(
-            uow, sessions, load_bank(), rules.exam, clk, on_finished=applications.exam_finished_in
-        ),
+        exams=exams,
         review=ReviewService(
             uow,
             adjudication,

@@ -203,7 +203,8 @@ class ApplicationFlow(ApplicationService):
         with self._uow() as uow:
             ids = uow.applications.ids_in_states(sorted(s.value for s in ACTIVE), TICK_BATCH)
         for application_id in ids:
-            with _step(report), self._uow() as uow:
+            unsettled: tuple[str, str] | None = None
+            with _step(report, application_id), self._uow() as uow:
                 item = lc.lock(uow, application_id)
                 if item is None:
                     continue
@@ -216,8 +217,13 @@ class ApplicationFlow(ApplicationService):
                     report.reductions += 1
                 report.calendar_resolved += len(pending) - len(item.app.pending_calendar)
                 report.reminders += int(lc.remind(uow, item, at))
+                sid = self._unsettled_exam(uow, item)
                 lc.save(uow, item, SYSTEM, at)
                 uow.commit()
+                unsettled = (sid, item.app.driver_id) if sid is not None else None
+            if unsettled is not None and self.finish_exam is not None:
+                with _step(report, application_id):
+                    self.finish_exam(*unsettled)  # scores it; the hook settles the application
         with self._uow() as uow:
             report.pending_calendar = uow.applications.pending_calendar_count()
         if report.pending_calendar:
@@ -227,6 +233,21 @@ class ApplicationFlow(ApplicationService):
                 report.pending_calendar,
             )
         return report
+
+    # ExamService.finish, set by the composition root: a face-invalid attempt that the driver
+    # never finished is scored by the tick, so its application moves on (复核 window, retake).
+    finish_exam: Callable[[str, str], object] | None = None
+
+    @staticmethod
+    def _unsettled_exam(uow: RecordsUnitOfWork, item: Loaded) -> str | None:
+        """The attempt's exam session when it ended (invalid) without a stored outcome."""
+        if item.app.state is not S.EXAM_IN_PROGRESS or not item.links["exam_sessions"]:
+            return None
+        sid = str(item.links["exam_sessions"][-1])
+        s, exam = uow.sessions.get(sid), uow.exams.get(sid)
+        if s is None or exam is None or exam.finished_at is not None:
+            return None
+        return sid if s.state.value == "terminated_invalid" else None
 
     def pending_calendar(self) -> int:
         with self._uow() as uow:

@@ -27,6 +27,7 @@ segment from its passed entry check to its completion; a terminated session cred
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from proctor.session.states import SessionKind, SessionState
 
 S = ApplicationState
 SYSTEM = "system"
+log = logging.getLogger("proctor.applications")
 
 
 class ApplicationRequired(ProctorError):
@@ -366,11 +368,14 @@ def _answers_pass(outcome: Mapping[str, Any], policy: RulesPolicy) -> bool:
 
 
 @contextmanager
-def _step(report: TickReport) -> Iterator[None]:
+def _step(report: TickReport, application_id: str) -> Iterator[None]:
+    """One application's step of a tick: a failure is logged and counted, and the tick goes on
+    with the next application (its transaction rolled back)."""
     try:
         yield
-    except ProctorError:
+    except Exception:
         report.errors += 1
+        log.exception("tick: application %s failed", application_id)
 
 
 def open_kind_refusal(kind: SessionKind, item: Loaded | None, at: datetime) -> ProctorError | None:

@@ -197,7 +197,12 @@ def study(loop: Loop, who: tuple[str, Role], minutes: int = 35) -> dict[str, Any
 
 
 def exam(
-    loop: Loop, who: tuple[str, Role], *, wrong: bool = False, proxy_at_end: bytes | None = None
+    loop: Loop,
+    who: tuple[str, Role],
+    *,
+    wrong: bool = False,
+    proxy_at_end: bytes | None = None,
+    finish: bool = True,
 ) -> dict[str, Any]:
     """One attempt: right answers (or wrong ones until it ends); optionally a proxy at the end."""
     api = loop.api
@@ -228,6 +233,8 @@ def exam(
                 assert not r.json()["passed"], r.text
                 final = r.json()["session"]["challenge"] or {"id": "none"}
             assert r.json()["session"]["state"] == "terminated_invalid", r.text
+    if not finish:
+        return {"session_id": eid}
     result: dict[str, Any] = api.ok("POST", f"/v1/exams/{eid}/finish", who)
     result["session_id"] = eid
     return result
@@ -351,8 +358,10 @@ def test_fuxi_on_face_invalid_exam_leads_to_reduction(loop: Loop, photos: dict[s
     app = apply(loop, who)
     loop.clock.set(shanghai_morning(2026, 12, 15))
     study(loop, who)
-    result = exam(loop, who, proxy_at_end=photos["biden"])
-    assert not result["valid"] and not result["passed"], result
+    # the driver never presses finish: the tick scores the face-invalid attempt
+    result = exam(loop, who, proxy_at_end=photos["biden"], finish=False)
+    assert status(loop, who, app["application_id"])["state"] == "exam_in_progress"
+    loop.container.applications.tick()
     st = status(loop, who, app["application_id"])
     assert st["state"] == "result_invalid_auth", st
     m = loop.api.ok(
@@ -479,3 +488,32 @@ def test_timestamps_are_shanghai(loop: Loop, photos: dict[str, bytes]) -> None:
     app = apply(loop, who)
     st = status(loop, who, app["application_id"])
     assert st["study_window"]["opens_at"].startswith("2026-12-03T00:00:00+08:00"), st
+
+
+def test_data_sync_hold_then_approval_by_tick(loop: Loop) -> None:
+    """A violation processed 2 h ago: the system review waits 24 h for the data sync."""
+    loop.clock.set(shanghai_morning(2026, 12, 2))
+    driver = f"sync-{secrets.token_hex(3)}"
+    who = (driver, Role.DRIVER)
+    processed = (loop.clock.now() - timedelta(hours=2)).isoformat()
+    loop.api.ok(
+        "PUT",
+        f"/v1/admin/driver-records/{driver}",
+        ADMIN,
+        json={
+            "first_licence_date": "2015-03-01",
+            "cycle_points": 4,
+            "last_violation_processed_at": processed,
+        },
+    )
+    app = loop.api.ok("POST", "/v1/me/applications", who)
+    assert app["state"] == "pending_approval", app
+    loop.clock.advance(21 * 3600)
+    loop.container.applications.tick()
+    assert status(loop, who, app["application_id"])["state"] == "pending_approval"
+    loop.clock.advance(2 * 3600)
+    report = loop.container.applications.tick()
+    assert report.transitions.get("study_open", 0) >= 1, report
+    st = status(loop, who, app["application_id"])
+    assert st["state"] == "study_open" and st["study_window"] is not None, st
+    assert "application_approved" in loop.outbox(driver)
