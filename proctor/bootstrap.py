@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from proctor.services.ports import RecordsUnitOfWork
     from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.review import ReviewService
+    from proctor.services.session_gate import SessionGate
     from proctor.services.sessions import SessionService
     from proctor.storage.uow import Storage
 
@@ -94,6 +95,8 @@ class Container:
     # jobs (one background worker; the review profile runs in a separate process pool).
     review_cases: ReviewCaseService | None = None
     review_jobs: ReviewJobs | None = None
+    # the driver's way out of an open study session (issue 17 item 3)
+    session_gate: SessionGate | None = None
 
 
 def build_container(
@@ -114,7 +117,7 @@ def build_container(
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.review import ReviewService
-    from proctor.services.session_gate import admit
+    from proctor.services.session_gate import SessionGate, admit
     from proctor.services.sessions import SessionService
     from proctor.storage.records import ping, records_uow_factory
     from proctor.storage.uow import open_storage
@@ -186,6 +189,7 @@ def build_container(
         bursts=verifier,
         review_cases=cases,
         review_jobs=jobs,
+        session_gate=SessionGate(uow, clk),
     )
 
 

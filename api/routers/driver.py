@@ -219,6 +219,16 @@ async def submit_burst(
     return await idempotent(request, c, who, kind + digest, run)
 
 
+@router.post("/sessions/{session_id}/abandon", response_model=SessionOut)
+async def abandon_study(session_id: IdPath, who: Driver, c: Services) -> SessionOut:
+    """End one's own open study session without credit (``session_already_open`` names it),
+    so that a new one can open. An exam attempt cannot be abandoned."""
+    assert c.session_gate is not None
+    await anyio.to_thread.run_sync(c.session_gate.abandon, session_id, who.subject)
+    v = await anyio.to_thread.run_sync(c.sessions.heartbeat, session_id, who.subject)
+    return session_out(v, c.clock.now())
+
+
 @router.post("/sessions/{session_id}/complete", response_model=SessionOut)
 async def complete_study(session_id: IdPath, who: Driver, c: Services) -> SessionOut:
     v = await anyio.to_thread.run_sync(c.sessions.complete_study, session_id, who.subject)

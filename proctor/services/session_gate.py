@@ -13,12 +13,15 @@ transaction): they close without credit, reason ``consent_withdrawn``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, cast
 
+from proctor.clock import Clock
 from proctor.errors import ProctorError
+from proctor.services.common import NotFound
 from proctor.services.ports import ConsentRepository, ExamRepository, UnitOfWork
-from proctor.session.states import SessionKind
+from proctor.session.states import SessionKind, WrongSessionKind
 
 CONSENT_WITHDRAWN = "consent_withdrawn"
 
@@ -80,3 +83,36 @@ def end_open_sessions(uow: UnitOfWork, driver_id: str, now: datetime) -> list[st
         gate.sessions.save(s)
         ended.append(session_id)
     return ended
+
+
+ABANDONED = "abandoned"
+
+
+class SessionGate:
+    """The driver's way out of an open study session (so that a new one can open)."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    def abandon(self, session_id: str, driver_id: str) -> str:
+        """End one's own open *study* session without credit; returns its state. An exam
+        attempt cannot be abandoned (it ends by its answers, its clock or its face checks)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            s = uow.sessions.get(session_id)
+            if s is None or s.driver_id != driver_id:
+                raise NotFound(details={"session_id": session_id})
+            if s.kind is not SessionKind.STUDY:
+                raise WrongSessionKind("only a study session can be abandoned")
+            if not s.terminal:
+                s.end(now, ABANDONED)
+                uow.sessions.save(s)
+                uow.audit.append(
+                    actor=driver_id,
+                    action="session_abandoned",
+                    subject=session_id,
+                    details={"kind": s.kind.value},
+                    at=now,
+                )
+                uow.commit()
+            return s.state.value
