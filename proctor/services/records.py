@@ -388,10 +388,3 @@ class ApplicationService:
         with self._uow() as uow:
             uow.driver_records.put(driver_id, body)
             uow.commit()
-
-    def get(self, application_id: str, driver_id: str) -> ApplicationRecord:
-        with self._uow() as uow:
-            app = uow.applications.get(application_id)
-        if app is None or app.driver_id != driver_id:
-            raise NotFound(details={"application_id": application_id})
-        return app
