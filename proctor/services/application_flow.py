@@ -210,6 +210,7 @@ class ApplicationFlow(ApplicationService):
                     continue
                 report.examined += 1
                 before, pending = item.app.state, item.app.pending_calendar
+                snapshot = lc.fingerprint(item)
                 self._advance(uow, lc, item, at)
                 if item.app.state is not before:
                     report.count(item.app.state.value)
@@ -218,8 +219,9 @@ class ApplicationFlow(ApplicationService):
                 report.calendar_resolved += len(pending) - len(item.app.pending_calendar)
                 report.reminders += int(lc.remind(uow, item, at))
                 sid = self._unsettled_exam(uow, item)
-                lc.save(uow, item, SYSTEM, at)
-                uow.commit()
+                if item.app.events or lc.fingerprint(item) != snapshot:
+                    lc.save(uow, item, SYSTEM, at)
+                    uow.commit()  # nothing changed: no write (most applications, most ticks)
                 unsettled = (sid, item.app.driver_id) if sid is not None else None
             if unsettled is not None and self.finish_exam is not None:
                 with _step(report, application_id):

@@ -27,6 +27,7 @@ segment from its passed entry check to its completion; a terminated session cred
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -201,6 +202,11 @@ class Lifecycle:
         )
         item.record = record
         uow.applications.save(record, pending_calendar=bool(app.pending_calendar))
+
+    @staticmethod
+    def fingerprint(item: Loaded) -> str:
+        """What a save would write (the aggregate and its links), to skip saving no change."""
+        return json.dumps([to_dict(item.app), item.links], sort_keys=True, default=str)
 
     @staticmethod
     def emit(uow: RecordsUnitOfWork, event: RuleEvent) -> None:
