@@ -9,6 +9,7 @@ later ones. From ``warning_days`` before the last known year ends, readiness car
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -41,17 +42,30 @@ def calendar_status(calendar: KnowsLastYear, today: date, pending: int) -> Calen
     return CalendarStatus(last, days_left, pending)
 
 
+_LOG_EVERY_S = 3600.0
+_logged: dict[str, float] = {}
+
+
+def _due(key: str) -> bool:
+    """Readiness probes come every few seconds: each warning is logged at most hourly."""
+    now = time.monotonic()
+    if now - _logged.get(key, -_LOG_EVERY_S) < _LOG_EVERY_S:
+        return False
+    _logged[key] = now
+    return True
+
+
 def alert(status: CalendarStatus, warning_days: int) -> list[str]:
-    """Log the warnings (once per call) and return them."""
+    """Return the warnings; log each (at most hourly)."""
     found = status.warnings(warning_days)
-    if "calendar_year_ending" in found:
+    if "calendar_year_ending" in found and _due("calendar_year_ending"):
         log.warning(
             "calendar_year_ending: the working-day calendar ends with %d (%d days left); add "
             "the next year's schedule to the override file (PROCTOR_CALENDAR_OVERRIDES)",
             status.last_known_year,
             status.days_left,
         )
-    if "calendar_pending" in found:
+    if "calendar_pending" in found and _due("calendar_pending"):
         log.warning(
             "calendar_pending: %d application(s) wait for a calendar year", status.pending_calendar
         )
