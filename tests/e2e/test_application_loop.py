@@ -73,7 +73,16 @@ class Loop:
         return [r[0] for r in rows]
 
 
+_LOOKS: list[bytes] = []  # chosen once per test run (the same for both databases)
+
+
 def _looks(container: Any) -> list[bytes]:
+    if not _LOOKS:
+        _LOOKS.extend(_choose_looks(container))
+    return list(_LOOKS)
+
+
+def _choose_looks(container: Any) -> list[bytes]:
     import cv2
 
     from tests.browser.y4m import distinct_looks, letterbox
