@@ -70,6 +70,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "consent_required": 403,
     "driver_record_missing": 404,
     "review_window_closed": 409,
+    # the application lifecycle and the session-open gate (issue 18, issue 17 item 3)
+    "application_required": 409,
+    "study_not_allowed": 409,
+    "exam_not_allowed": 409,
+    "session_already_open": 409,
+    "invalid_driver_record": 422,
     "review_jobs_unavailable": 503,
     # access
     "not_found": 404,

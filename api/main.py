@@ -28,7 +28,7 @@ from api.docs_pages import mount_docs
 from api.errors import install_error_handlers
 from api.limits import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send
 from api.ratelimit import build_rate_limiter
-from api.routers import driver, exam, notifications, ops, review
+from api.routers import driver, exam, lifecycle, notifications, ops, review
 from proctor.bootstrap import Container, build_container, seed_demo, warm
 from proctor.config import ProctorSettings
 
@@ -155,6 +155,10 @@ def create_app(
     notifications.install_metrics(app)
     if s.dev_token_endpoint:
         app.include_router(ops.dev_router)
+    app.include_router(lifecycle.router)
+    if s.dev_clock:
+        app.include_router(lifecycle.dev_router)
+    lifecycle.register_metrics(app.state.registry, lambda: getattr(app.state, "container", None))
     mount_pages(app)
     app.add_middleware(
         BodyLimitMiddleware,

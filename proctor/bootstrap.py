@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from proctor.clock import Clock, SystemClock
+from proctor.clock import Clock, OffsetClock, SystemClock
 from proctor.config import ProctorSettings
 from proctor.decision.policy import OperatingPolicy
 from proctor.operating_policy import load_operating_policy
@@ -26,11 +26,13 @@ if TYPE_CHECKING:
     from proctor.scheduler.jobs import JobRun
     from proctor.scheduler.runner import Scheduler
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.application_flow import ApplicationFlow
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.ports import RecordsUnitOfWork
-    from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.review import ReviewService
+    from proctor.services.session_gate import SessionGate
     from proctor.services.sessions import SessionService
     from proctor.storage.uow import Storage
 
@@ -82,7 +84,7 @@ class Container:
     adjudication: AdjudicationService
     consent: ConsentService
     enrollment: EnrollmentService
-    applications: ApplicationService
+    applications: ApplicationFlow
     exams: ExamService
     review: ReviewService
     idempotency: IdempotencyService
@@ -101,6 +103,8 @@ class Container:
     notifications: NotificationOps | None = None
     # Every capture threshold, loaded and validated once at start (``/readyz`` names it).
     policy: OperatingPolicy | None = None
+    # the driver's way out of an open study session (issue 17 item 3)
+    session_gate: SessionGate | None = None
 
 
 def build_container(
@@ -110,15 +114,18 @@ def build_container(
     clock: Clock | None = None,
 ) -> Container:
     """Storage (migrated), the warmed pipeline and every use case, from one settings object."""
-    from proctor.rules import ChineseWorkdayCalendar, load_bank, load_policy
+    from proctor.rules import load_bank, load_policy
+    from proctor.rules.calendar import ReloadingCalendar
     from proctor.rules.deadlines import review_due
     from proctor.rules.policy import UnknownYearMode
     from proctor.rules.timeutil import local_date
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.application_flow import ApplicationFlow
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
-    from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.review import ReviewService
+    from proctor.services.session_gate import SessionGate, admit
     from proctor.services.sessions import SessionService
     from proctor.storage.records import ping, records_uow_factory
     from proctor.storage.uow import open_storage
@@ -136,7 +143,7 @@ def build_container(
     )
     if s.liveness_bursts:
         verifier.warm_bursts()  # load and digest-check the 68-point predictors at start
-    clk = clock or SystemClock()
+    clk = clock or (OffsetClock() if s.dev_clock else SystemClock())
     rules = load_policy()
 
     def uow() -> RecordsUnitOfWork:
@@ -152,11 +159,18 @@ def build_container(
         burst_judge=verifier,
         image_check=verifier.check_image,
         burst_check=verifier,
+        admit=admit,
     )
-    calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
+    calendar = ReloadingCalendar(s.calendar_overrides, UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)
     adjudication = AdjudicationService(uow, clk, cases=cases)
     consent = ConsentService(lambda: records_uow_factory(storage), clk, s.consent_text_version)
+    applications = ApplicationFlow(uow, clk, rules, calendar)
+    cases.on_fuxi_decided = applications.review_decided_in
+    exams = ExamService(
+        uow, sessions, load_bank(), rules.exam, clk, on_finished=applications.exam_finished_in
+    )
+    applications.finish_exam = exams.finish
     c = Container(
         settings=s,
         pipeline=pipe,
@@ -165,8 +179,8 @@ def build_container(
         adjudication=adjudication,
         consent=consent,
         enrollment=EnrollmentService(uow, sessions, verifier, consent, clk),
-        applications=ApplicationService(uow, clk, rules, calendar),
-        exams=ExamService(uow, sessions, load_bank(), rules.exam, clk),
+        applications=applications,
+        exams=exams,
         review=ReviewService(
             uow,
             adjudication,
@@ -184,6 +198,7 @@ def build_container(
         review_cases=cases,
         review_jobs=jobs,
         policy=policy,
+        session_gate=SessionGate(uow, clk),
     )
     c.notifications = build_notifications(s, storage, clk)
     c.scheduler = build_scheduler(s, storage, clk, c.notifications, c.applications)

@@ -116,6 +116,20 @@ class ProctorSettings(BaseSettings):
     notify_backoff_base_s: float = 30.0
     notify_backoff_max_s: float = 3600.0
     notify_max_age_s: float = 7 * 86400.0  # older unsent messages are parked, not sent
+    # ---- the application lifecycle (issue 18) --------------------------------------------
+    # Study and exam sessions belong to an application in the right state (approved and in
+    # its window; study complete). Off only for tests of the face checks alone.
+    application_gate: bool = True
+    # Operator override of the working-day calendar, re-read when it changes (default: the
+    # packaged proctor/rules/data/calendar_overrides.toml). Add a year here when chinesecalendar
+    # lacks it: deadlines waiting for it (pending_calendar) resolve on the next tick.
+    calendar_overrides: Path | None = None
+    # /readyz warns this many days before the last known calendar year ends
+    calendar_warning_days: int = 60
+    # Demo and test only: a clock that an admin moves forward (POST /v1/dev/clock), so the
+    # walkthrough's 30 minutes of study and next-day window run in seconds. `proctor serve`
+    # refuses it on a non-loopback address; never enable it in production.
+    dev_clock: bool = False
 
     def resolved_audit_checkpoints(self) -> Path:
         return self.audit_checkpoints or self.data_dir / "audit-checkpoints.jsonl"

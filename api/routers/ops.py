@@ -4,6 +4,8 @@ the audit-chain check (auditor), driver-record sync and token minting (admin; no
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -34,7 +36,18 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception:  # any failure means not ready
             db = False
     ok = models and db
-    body = HealthOut(status="ready" if ok else "not_ready", checks={"models": models, "db": db})
+    details: dict[str, Any] = {}
+    warnings: list[str] = []
+    if c is not None and db:
+        from api.routers.lifecycle import readiness_details
+
+        details, warnings = await anyio.to_thread.run_sync(readiness_details, c)
+    body = HealthOut(
+        status="ready" if ok else "not_ready",
+        checks={"models": models, "db": db},
+        details=details,
+        warnings=warnings,
+    )
     policy = getattr(c, "policy", None)
     if policy is not None:
         body.policy_id, body.thresholds = policy.policy_id, policy.by_kind()

@@ -123,6 +123,8 @@ class SubmissionResult:
 
 # runs inside the transaction that records a decision (see submit_snapshot)
 OnRecorded = Callable[[UnitOfWork, SubmissionResult], None]
+# runs inside the transaction that opens a session; raises to refuse (consent, one open)
+Admit = Callable[[UnitOfWork, str, SessionKind, datetime], None]
 
 
 class SessionService:
@@ -142,8 +144,10 @@ class SessionService:
         burst_judge: BurstJudge | None = None,
         image_check: Callable[[bytes], DecodedImage] | None = None,
         burst_check: BurstChecker | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._admit = admit  # the session-open gate (proctor.services.session_gate)
         self._verifier = verifier
         self._clock = clock
         self._rng = rng or default_rng()
@@ -198,6 +202,8 @@ class SessionService:
                 raise NotEnrolled(details={"driver_id": driver_id})
             if any(e.active_at(now) for e in uow.blacklist.for_driver(driver_id)):
                 raise Blacklisted(details={"driver_id": driver_id})
+            if self._admit is not None:
+                self._admit(uow, driver_id, kind, now)
             s = ProctorSession.open(
                 session_id=new_id(self._rng),
                 driver_id=driver_id,

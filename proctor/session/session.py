@@ -470,6 +470,12 @@ class ProctorSession:
             self.events.append(RetryRequested(self.id, at, retry.id, retry.guidance))
         return attempt
 
+    def end(self, at: datetime, reason: str) -> None:
+        """Close an open session without credit for a reason outside the face checks
+        (consent withdrawn); a closed session stays as it is."""
+        if not self.terminal:
+            self._terminate(at, reason)
+
     def _terminate(self, at: datetime, reason: str) -> None:
         self.state = SessionState.TERMINATED_INVALID
         self.closed_at = at

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -324,11 +325,13 @@ class ApplicationRow(Base):
     __tablename__ = "xfjf_application"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     driver_id: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32), index=True)
     reasons: Mapped[Any] = mapped_column(JSON)
     details: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # a deadline waits for a calendar year (revision 0007)
+    pending_calendar: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DriverRecordRow(Base):

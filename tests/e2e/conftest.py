@@ -69,6 +69,9 @@ def settings(tmp: Path, **overrides: Any) -> Any:
         # photos, which cannot blink). Bursts, ON by default, have their own tests with
         # real clips: tests/e2e/test_bursts.py and tests/browser/test_burst_page.py.
         "liveness_bursts": False,
+        # These flows test the face checks alone; the application lifecycle that sessions
+        # belong to (ON by default) has its own tests: tests/e2e/test_application_loop.py.
+        "application_gate": False,
     }
     base.update(overrides)
     return ProctorSettings(**base)

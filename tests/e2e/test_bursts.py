@@ -168,6 +168,8 @@ def open_with(api: Api, who: tuple[str, Role], wanted: set[str]) -> dict[str, An
         assert ch["kind"] == "entry" and len(ch["actions"]) == 1, ch
         if ch["actions"][0] in wanted:
             return v
+        # one open session per driver: end this one before drawing another
+        api.ok("POST", f"/v1/sessions/{v['session_id']}/abandon", who)
     raise AssertionError(f"no entry challenge asked for {wanted}")
 
 
