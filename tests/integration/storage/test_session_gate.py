@@ -13,7 +13,7 @@ from proctor.services.sessions import SessionService
 from proctor.session.states import SessionKind, WrongSessionKind
 from proctor.storage.records import SqlAlchemyRecordsUnitOfWork, records_uow_factory
 from proctor.storage.uow import Storage
-from proctor.testing.fakes import FakeVerifier, fake_image
+from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy
 
 
 def test_one_open_session_consent_and_withdrawal(storage: Storage) -> None:
@@ -23,7 +23,7 @@ def test_one_open_session_consent_and_withdrawal(storage: Storage) -> None:
     def uow() -> SqlAlchemyRecordsUnitOfWork:
         return records_uow_factory(storage)
 
-    sessions = SessionService(uow, verifier, clock, admit=admit)
+    sessions = SessionService(uow, verifier, clock, policy=fake_policy(), admit=admit)
     consent = ConsentService(uow, clock, "v1")
     EnrollmentService(uow, sessions, verifier, consent, clock)
     consent.give("d1", consent.text[2], "web")
