@@ -26,7 +26,7 @@ models: $(STAMP)
 	$(BIN)/proctor models build
 
 run: fixtures models
-	mkdir -p var
+	mkdir -p -m 700 var
 	PROCTOR_DATA_DIR=var PROCTOR_SEED_DEMO=true \
 	PROCTOR_DEV_TOKEN_ENDPOINT=$${PROCTOR_DEV_TOKEN_ENDPOINT:-true} \
 	PROCTOR_TOKEN_SECRET=$${PROCTOR_TOKEN_SECRET:-dev-only-secret-change-me-0123456789} \

@@ -25,11 +25,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from api.auth import TokenSigner
 from api.concurrency import CpuPool
 from api.errors import install_error_handlers
+from api.hardening import AnonymousRateLimit, SecurityHeaders
 from api.limits import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send
 from api.ratelimit import build_rate_limiter
-from api.routers import driver, exam, ops, review
+from api.routers import driver, exam, ops, references, review
 from proctor.bootstrap import Container, build_container, seed_demo, warm
 from proctor.config import ProctorSettings
+from proctor.serve_guard import refuse_public_dev_tokens
 
 log = logging.getLogger("proctor.api")
 WARM_PHOTO = Path(__file__).resolve().parents[1] / "fixtures/images/downloaded/obama.jpg"
@@ -101,6 +103,7 @@ def create_app(
     settings: ProctorSettings | None = None, *, container: Container | None = None
 ) -> FastAPI:
     s = settings or ProctorSettings()
+    refuse_public_dev_tokens(s.dev_token_endpoint, s.bind_host)
     secret = s.token_secret.get_secret_value().encode() if s.token_secret else None
     if secret is None:
         log.warning("PROCTOR_TOKEN_SECRET is not set: tokens are valid for this process only")
@@ -123,6 +126,8 @@ def create_app(
         finally:
             app.state.models_ready = False
             await app.state.limiter.close()
+            await app.state.staff_limiter.close()
+            await app.state.client_limiter.close()
             if container is None:
                 c.close()
 
@@ -137,11 +142,19 @@ def create_app(
     app.state.limiter = build_rate_limiter(
         s.rate_limit_per_min, s.rate_limit_burst, s.rate_limit_redis_url, s.rate_limit_redis_prefix
     )
+    prefix = s.rate_limit_redis_prefix
+    app.state.staff_limiter = build_rate_limiter(
+        s.staff_rate_limit_per_min, s.staff_rate_limit_burst, s.rate_limit_redis_url, prefix
+    )
+    app.state.client_limiter = build_rate_limiter(
+        s.client_rate_limit_per_min, s.client_rate_limit_burst, s.rate_limit_redis_url, prefix
+    )
     app.state.registry = CollectorRegistry()
     app.state.models_ready = False
     install_error_handlers(app)
     for r in (ops.router, driver.router, exam.router, review.router):
         app.include_router(r)
+    app.include_router(references.router)
     if s.dev_token_endpoint:
         app.include_router(ops.dev_router)
     mount_pages(app)
@@ -151,5 +164,7 @@ def create_app(
         json_max=s.json_max_bytes,
         burst_max=s.burst_max_bytes,
     )
+    app.add_middleware(AnonymousRateLimit, limiter=app.state.client_limiter)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(Observability, registry=app.state.registry)
     return app

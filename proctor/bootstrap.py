@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.ports import RecordsUnitOfWork
     from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.references import ReferenceService
     from proctor.services.review import ReviewService
     from proctor.services.sessions import SessionService
     from proctor.storage.uow import Storage
@@ -93,6 +94,8 @@ class Container:
     # jobs (one background worker; the review profile runs in a separate process pool).
     review_cases: ReviewCaseService | None = None
     review_jobs: ReviewJobs | None = None
+    # Where references come from: authority photo, 实人认证, replacement (issue 17).
+    references: ReferenceService | None = None
 
 
 def build_container(
@@ -110,13 +113,14 @@ def build_container(
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.references import ReferenceService
     from proctor.services.review import ReviewService
     from proctor.services.sessions import SessionService
-    from proctor.storage.records import ping, records_uow_factory
+    from proctor.storage.records import SqlAlchemyRecordsUnitOfWork, ping, records_uow_factory
     from proctor.storage.uow import open_storage
 
     s = settings or ProctorSettings()
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    s.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     storage = open_storage(s.resolved_database_url(), data_dir=s.data_dir)
     pipe = pipeline or build_pipeline(s)
     extra = (
@@ -149,6 +153,23 @@ def build_container(
     cases, jobs = build_review(s, storage, clk, calendar, rules)
     adjudication = AdjudicationService(uow, clk, cases=cases)
     consent = ConsentService(lambda: records_uow_factory(storage), clk, s.consent_text_version)
+    references = ReferenceService(
+        lambda: records_uow_factory(storage),
+        verifier,
+        consent,
+        clk,
+        sessions.enroll,
+        sessions.mirror_template,
+        burst_judge=verifier,
+    )
+
+    def on_identity(uow: RecordsUnitOfWork, subject: str, approve: bool, who: str) -> bool:
+        # a session waiting for an ID review, else the 实人认证 fallback (no session)
+        if sessions.apply_identity_review(uow, subject, approve, who):
+            return True
+        assert isinstance(uow, SqlAlchemyRecordsUnitOfWork)  # it carries .references
+        return references.apply_id_photo_decision(uow, subject, approve, who)
+
     return Container(
         settings=s,
         pipeline=pipe,
@@ -165,7 +186,7 @@ def build_container(
             verifier,
             clk,
             due=lambda at: review_due(local_date(at), calendar, rules.review, rules.calendar),
-            on_identity_decided=sessions.apply_identity_review,
+            on_identity_decided=on_identity,
             cases=cases,
         ),
         idempotency=IdempotencyService(uow, clk, ttl_s=s.idempotency_ttl_s),
@@ -175,6 +196,7 @@ def build_container(
         bursts=verifier,
         review_cases=cases,
         review_jobs=jobs,
+        references=references,
     )
 
 
@@ -390,8 +412,14 @@ def seed_demo(c: Container, photo: bytes | None) -> None:
     c.applications.put_record(DEMO_DRIVER, DEMO_RECORD)
     if c.consent.current(DEMO_DRIVER) is None:
         c.consent.give(DEMO_DRIVER, c.consent.text[2], "seed")
-    if photo is not None:
-        c.enrollment.enroll(DEMO_DRIVER, [photo], "演示驾驶人")
+    refs = c.references
+    # the authority path, as the traffic-management sync would (issue 17)
+    if (
+        photo is not None
+        and refs is not None
+        and not refs.verification(DEMO_DRIVER).authority_reference
+    ):
+        refs.set_authority(DEMO_DRIVER, photo, "demo-seed", "演示驾驶人")
 
 
 def anchor_policy(s: ProctorSettings, model_id: str) -> AnchorPolicy | None:

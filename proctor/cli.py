@@ -29,6 +29,7 @@ app.command("calibrate")(calibrate)
 mount_service(app, bench_app)
 bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"]).liveness)
 app.add_typer(cohort_app, name="cohort")
+app.command("enroll")(__import__("proctor.reference_cli", fromlist=["_"]).enroll)
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
 console = Console()
 

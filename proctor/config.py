@@ -70,6 +70,14 @@ class ProctorSettings(BaseSettings):
     # unset: each process keeps its own (api/ratelimit.py).
     rate_limit_redis_url: str | None = None
     rate_limit_redis_prefix: str = "proctor:rl:"
+    # Staff tokens per subject, and requests without a token per client address (issue 17).
+    staff_rate_limit_per_min: float = 600.0
+    staff_rate_limit_burst: int = 120
+    client_rate_limit_per_min: float = 600.0
+    client_rate_limit_burst: int = 120
+    # The address `proctor serve` binds (set by it): the dev token endpoint refuses to
+    # start on anything but loopback.
+    bind_host: str = "127.0.0.1"
     idempotency_ttl_s: int = 24 * 3600
     consent_text_version: str = "biometric-consent/2026-05"
     capture_challenge_ttl_s: float = 90.0

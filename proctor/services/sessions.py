@@ -30,8 +30,14 @@ from proctor.capture.challenge import (
 from proctor.capture.policy import CapturePolicy
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
-from proctor.errors import IllegalTransition, ImageError, ModelUnavailable
+from proctor.errors import IllegalTransition, ImageError, ModelUnavailable, ProctorError
+from proctor.imaging.transform import mirrored_jpeg
 from proctor.liveness.outcome import BurstJudge, outcome_from_burst
+from proctor.liveness.reference_replay import (
+    ReferenceReplayPolicy,
+    mirrored_fingerprints,
+    reference_replay_reasons,
+)
 from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
 from proctor.matching.decision import l2_distance
 from proctor.matching.session_decision import (
@@ -51,6 +57,7 @@ from proctor.services.common import (
     publish,
 )
 from proctor.services.ports import NotificationEvent, RetentionClass, UnitOfWork
+from proctor.services.template_keys import mirror_key
 from proctor.session.adjudication import Flag
 from proctor.session.exam_clock import QuestionTiming
 from proctor.session.outcome import (
@@ -58,6 +65,7 @@ from proctor.session.outcome import (
     FlagPolicy,
     outcome_from_error,
     outcome_from_result,
+    with_reference_replay,
 )
 from proctor.session.session import ProctorSession
 from proctor.session.states import FlagReason, SessionKind, SessionState
@@ -143,6 +151,7 @@ class SessionService:
         zone_policy: ZonePolicy | None = None,
         image_check: Callable[[bytes], object] | None = None,
         image_release: Callable[[], None] | None = None,
+        reference_replay_policy: ReferenceReplayPolicy | None = None,
     ) -> None:
         self._uow = uow_factory
         self._verifier = verifier
@@ -162,6 +171,7 @@ class SessionService:
         # corrupt, truncated, too large) is refused with its 4xx code and costs no attempt.
         self._image_check = image_check
         self._image_release = image_release
+        self._reference_replay_policy = reference_replay_policy or ReferenceReplayPolicy()
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -171,6 +181,8 @@ class SessionService:
         for photo in photos:
             r = self._verifier.verify(template, photo)
             refs.append(Fingerprint(r.pixel_sha256, r.perceptual_hash))
+        refs += mirrored_fingerprints(template, refs)  # a mirrored copy is a replay too
+        mirror = self.mirror_template(photos[0])
         now = self._clock.now()
         with self._uow() as uow:
             subject_key = uow.drivers.subject_key(driver_id)
@@ -178,6 +190,8 @@ class SessionService:
                 subject_key = new_id(self._rng)
                 uow.drivers.add(driver_id, subject_key, display_name, now)
             uow.templates.put(subject_key, template, now)
+            if mirror is not None:
+                uow.templates.put(mirror_key(subject_key), mirror, now)
             for fp in refs:
                 uow.fingerprints.add(subject_key, fp, now, reference=True)
             uow.audit.append(
@@ -189,6 +203,17 @@ class SessionService:
             )
             uow.commit()
         return subject_key
+
+    def mirror_template(self, photo: bytes) -> Template | None:
+        """The template of the photo flipped left-right: a mirrored copy of the reference
+        lands on it (issue 17). None when the photo cannot be mirrored or enrolled."""
+        flipped = mirrored_jpeg(photo)
+        if flipped is None:
+            return None
+        try:
+            return self._verifier.enroll([flipped])
+        except ProctorError:
+            return None
 
     # ---- session lifecycle --------------------------------------------------------------
     def open_session(
@@ -265,6 +290,7 @@ class SessionService:
             probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
             replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
             outcome = outcome_from_result(result, replay, self._flags)
+            outcome = self._reference_replay(outcome, result, claimed)
             if anchor_distance is not None:
                 outcome = self._anchor_flag(outcome, result)
                 claimed = replace(claimed, anchor_distance=anchor_distance)
@@ -308,6 +334,8 @@ class SessionService:
                 probe = Fingerprint(result.pixel_sha256, result.perceptual_hash)
                 replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
             outcome = outcome_from_burst(judgement, replay, self._flags)
+            if result is not None:
+                outcome = self._reference_replay(outcome, result, claimed)
             if result is not None and anchor_distance is not None:
                 outcome = self._anchor_flag(outcome, result)
                 claimed = replace(claimed, anchor_distance=anchor_distance)
@@ -384,6 +412,7 @@ class SessionService:
                 earlier=uow.fingerprints.snapshots(subject_key),
                 references=uow.fingerprints.references(subject_key),
                 actions=challenge.actions,
+                mirror=uow.templates.get(mirror_key(subject_key)),
             )
             self._flush(uow, s)
             uow.commit()
@@ -460,6 +489,23 @@ class SessionService:
                 on_recorded(uow, submitted)
             uow.commit()
             return submitted
+
+    def _reference_replay(
+        self, outcome: ComparisonOutcome, result: VerificationResult, claimed: _Claimed
+    ) -> ComparisonOutcome:
+        """A copy of the reference photo (resized, re-encoded, cropped, mirrored) is a
+        failed attempt with ``reference_replayed`` and a flag (issue 17)."""
+        mirror_distance = None
+        if claimed.mirror is not None and result.probe is not None:
+            mirror_distance = l2_distance(result.probe.vector, claimed.mirror.vector)
+        reasons = reference_replay_reasons(
+            result.perceptual_hash,
+            result.distance,
+            [fp.perceptual_hash for fp in claimed.references],
+            self._reference_replay_policy,
+            mirror_distance=mirror_distance,
+        )
+        return with_reference_replay(outcome, reasons)
 
     def _against_anchor(
         self, result: VerificationResult, anchor: Template | None
@@ -677,6 +723,7 @@ class _Claimed:
     references: list[Fingerprint]
     actions: tuple[str, ...]
     anchor_distance: float | None = None
+    mirror: Template | None = None  # the mirrored reference's template (issue 17)
 
 
 def is_active(view: SessionView) -> bool:

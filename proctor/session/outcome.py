@@ -10,7 +10,7 @@ Proxy evidence for the flag (never a blacklist by itself):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from proctor.liveness.replay import ReplayCheck
 from proctor.session.states import FailureReason, FlagReason
@@ -86,6 +86,23 @@ def outcome_from_result(
         model_id=result.model_id,
         timings_ms=dict(result.timings_ms),
         uncertain=uncertain,
+    )
+
+
+def with_reference_replay(
+    outcome: ComparisonOutcome, reasons: tuple[str, ...]
+) -> ComparisonOutcome:
+    """A capture that is the reference photo or a copy of it (``reasons`` from
+    ``proctor.liveness.reference_replay``) fails, whatever the comparison said, and is
+    flagged for a human (issue 17). Never uncertain: no ID review for a copy."""
+    if not reasons:
+        return outcome
+    return replace(
+        outcome,
+        passed=False,
+        uncertain=False,
+        reasons=tuple(dict.fromkeys((*reasons, *outcome.reasons))),
+        flags=tuple(dict.fromkeys((*outcome.flags, *reasons))),
     )
 
 

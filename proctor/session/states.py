@@ -49,6 +49,7 @@ class FailureReason(StrEnum):
     REPLAY = "replay"
     CAPTURE_TIMEOUT = "capture_timeout"
     IDENTITY_UNCERTAIN = "identity_uncertain"  # between the zones at entry: not a strike
+    REFERENCE_REPLAYED = "reference_replayed"  # the reference photo or a copy (issue 17)
 
 
 class FlagReason(StrEnum):
@@ -59,6 +60,7 @@ class FlagReason(StrEnum):
     REPLAY = "replay"
     REPLAY_SUSPECTED = "replay_suspected"
     SPOOF_SUSPECTED = "spoof_suspected"
+    REFERENCE_REPLAYED = "reference_replayed"
 
 
 class SessionRefused(ProctorError):
