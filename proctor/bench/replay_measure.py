@@ -210,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--max-frames", type=int, default=12)
     ap.add_argument("--skip-video", action="store_true")
     ap.add_argument("--skip-faces", action="store_true")
+    ap.add_argument("--raw", type=Path, default=None, help="also write the raw rows (JSON)")
     args = ap.parse_args(argv)
     from proctor.bootstrap import build_pipeline
 
@@ -239,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ReferenceReplayPolicy(distance_floor_l2=0.0, mirror_floor_l2=0.0),
             )
         ]
+        if args.raw is not None:
+            args.raw.write_text(json.dumps({"genuine": r.genuine, "copies": r.copies}))
     print(json.dumps(report, indent=1))
     return 0
 

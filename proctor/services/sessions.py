@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from proctor.capture.challenge import (
     BurstRequired,
     CaptureChallenge,
-    ChallengeForeign,
     ChallengeRefused,
     ChallengeUnknown,
 )
@@ -590,12 +589,10 @@ class SessionService:
     ) -> ProctorSession:
         s = uow.sessions.get(session_id)
         owner = uow.sessions.session_of_challenge(challenge_id)
-        if s is None or s.driver_id != driver_id:
-            if owner is None:
-                raise ChallengeUnknown(details={"challenge_id": challenge_id})
-            raise ChallengeForeign(details={"challenge_id": challenge_id})
-        if owner is not None and owner != s.id:
-            raise ChallengeForeign(details={"challenge_id": challenge_id})
+        # Someone else's challenge or session is answered exactly like an unknown one:
+        # the code must not tell an attacker which ids exist (issue 17).
+        if s is None or s.driver_id != driver_id or (owner is not None and owner != s.id):
+            raise ChallengeUnknown(details={"challenge_id": challenge_id})
         s.rng = self._rng
         return s
 

@@ -215,10 +215,8 @@ class Appeal:
         if flag is not None:
             involved |= {h for h in (flag.reviewer_id, flag.adjudicator_id) if h}
         if adjudicator_id in involved:
-            raise SameHumanTwice(
-                "the flag's reviewer or adjudicator may not decide its appeal",
-                details={"appeal_id": self.id},
-            )
+            # the flag's reviewer or adjudicator may not decide its appeal
+            raise SameHumanTwice(details={"appeal_id": self.id})
         self.status = AppealStatus.UPHELD if uphold else AppealStatus.REJECTED
         self.decided_by = adjudicator_id
         self.decided_at = at

@@ -101,7 +101,7 @@ def with_reference_replay(
         outcome,
         passed=False,
         uncertain=False,
-        reasons=tuple(dict.fromkeys((*reasons, *outcome.reasons))),
+        reasons=tuple(dict.fromkeys((*outcome.reasons, *reasons))),
         flags=tuple(dict.fromkeys((*outcome.flags, *reasons))),
     )
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from proctor.capture.challenge import ChallengeForeign, ChallengeUnknown
+from proctor.capture.challenge import ChallengeUnknown
 from proctor.clock import FakeClock
 from proctor.errors import IllegalTransition
 from proctor.services.adjudication import AdjudicationService
@@ -50,9 +50,10 @@ def test_foreign_and_unknown_challenges(env) -> None:  # type: ignore[no-untyped
     a = svc.open_session("d1", SessionKind.STUDY)
     b = svc.open_session("d2", SessionKind.STUDY)
     assert a.challenge and b.challenge
-    with pytest.raises(ChallengeForeign):
+    # someone else's challenge is answered like an unknown one (issue 17)
+    with pytest.raises(ChallengeUnknown):
         svc.submit_snapshot(a.session_id, "d1", b.challenge.id, fake_image("alice", 1))
-    with pytest.raises(ChallengeForeign):  # d1 naming d2's session
+    with pytest.raises(ChallengeUnknown):  # d1 naming d2's session
         svc.submit_snapshot(b.session_id, "d1", b.challenge.id, fake_image("alice", 1))
     with pytest.raises(ChallengeUnknown):
         svc.submit_snapshot("no-such-session", "d1", "no-such-challenge", b"x")
