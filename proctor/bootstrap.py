@@ -17,6 +17,7 @@ from proctor.types import Template, VerificationResult
 if TYPE_CHECKING:
     from proctor.liveness.burst import BurstAnalyzer, BurstLimits
     from proctor.liveness.outcome import BurstJudgement
+    from proctor.liveness.reference_replay import ReferenceReplayPolicy
     from proctor.matching.session_decision import AnchorPolicy, ZonePolicy
     from proctor.review.cases import ReviewCaseService
     from proctor.review.jobs import ReviewJobs
@@ -148,6 +149,7 @@ def build_container(
         zone_policy=zone_policy(s, pipe.model_id),
         image_check=verifier.check_image,
         image_release=verifier.release_image,
+        reference_replay_policy=reference_replay_policy(s),
     )
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)
@@ -161,6 +163,7 @@ def build_container(
         sessions.enroll,
         sessions.mirror_template,
         burst_judge=verifier,
+        replay_policy=reference_replay_policy(s),
     )
 
     def on_identity(uow: RecordsUnitOfWork, subject: str, approve: bool, who: str) -> bool:
@@ -420,6 +423,13 @@ def seed_demo(c: Container, photo: bytes | None) -> None:
         and not refs.verification(DEMO_DRIVER).authority_reference
     ):
         refs.set_authority(DEMO_DRIVER, photo, "demo-seed", "演示驾驶人")
+
+
+def reference_replay_policy(s: ProctorSettings) -> ReferenceReplayPolicy:
+    from proctor.liveness.reference_replay import ReferenceReplayPolicy
+
+    floor = s.reference_replay_floor_l2
+    return ReferenceReplayPolicy(s.reference_replay_hash_bits, floor, floor)
 
 
 def anchor_policy(s: ProctorSettings, model_id: str) -> AnchorPolicy | None:

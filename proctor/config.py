@@ -71,6 +71,11 @@ class ProctorSettings(BaseSettings):
     rate_limit_redis_url: str | None = None
     rate_limit_redis_prefix: str = "proctor:rl:"
     # Staff tokens per subject, and requests without a token per client address (issue 17).
+    # A capture that copies the reference photo fails as reference_replayed (issue 17):
+    # chip dHash within these bits of the reference's (or its mirror's), or L2 below the
+    # floor to the reference template (or to the mirrored photo's). Measured in SECURITY.md.
+    reference_replay_hash_bits: int = 6
+    reference_replay_floor_l2: float = 0.15
     staff_rate_limit_per_min: float = 600.0
     staff_rate_limit_burst: int = 120
     client_rate_limit_per_min: float = 600.0
