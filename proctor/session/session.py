@@ -297,7 +297,7 @@ class ProctorSession:
         and saved) and is shown, with its clock started, on the next call after the
         decision. The question stays hidden while the driver takes the capture and while
         the server compares it, so neither counts as answer time and neither can be used
-        to read the question (人脸比对时间不计入答题时间, DOMAIN.md case 26).
+        to read the question (人脸比对时间不计入答题时间, DOMAIN.md case 25).
         """
         clock = self._exam_ready(now)  # refuses while a capture is pending
         if clock.current is not None or len(clock.questions) >= self.question_count:

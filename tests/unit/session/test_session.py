@@ -102,7 +102,7 @@ def test_refusals_change_nothing() -> None:
 
 
 def test_question_text_waits_for_its_capture_decision() -> None:
-    """Issue 17, DOMAIN (c)26 (人脸比对时间不计入答题时间): a question with a random capture
+    """Issue 17, DOMAIN.md case 25 (人脸比对时间不计入答题时间): a question with a random capture
     is not shown until that capture is decided; its clock starts at the decision, so
     neither the time to take the capture nor the comparison counts, and neither can be
     spent reading the question."""
