@@ -38,7 +38,11 @@ def live_burst(api: Api, who: tuple[str, Role], frames: list[bytes]) -> Any:
     return api.call("POST", f"{VERIFY}/bursts", who, files=multipart(frames))
 
 
-def test_authority_then_live_verification(live: Api, clip: tuple[list[Any], float]) -> None:  # noqa: F811
+def test_authority_then_live_verification(
+    live: Api,  # noqa: F811
+    live_container: Any,  # noqa: F811
+    clip: tuple[list[Any], float],  # noqa: F811
+) -> None:
     frames, fps = clip
     reference = jpeg(frames[round(ENROL_AT_S * fps)])
     who = ("rpv-live", Role.DRIVER)
@@ -70,6 +74,10 @@ def test_authority_then_live_verification(live: Api, clip: tuple[list[Any], floa
     # the authority photo is still the reference sessions compare with
     s = live.ok("POST", "/v1/sessions", who, json={"kind": "study"})
     assert s["challenge"]["kind"] == "entry"
+    # the port for comparisons with both references (issue 21): authority first
+    both = live_container.references.templates_for(who[0])
+    assert [t.kind.value for t in both] == ["authority", "live_verified"]
+    assert both[0].template.model_id == both[1].template.model_id
 
 
 def test_failed_live_verification_falls_back_to_a_reviewed_id_photo(
@@ -115,3 +123,16 @@ def test_failed_live_verification_falls_back_to_a_reviewed_id_photo(
     refs = [(r["kind"], r["status"]) for r in v["references"]]
     assert refs == [("authority", "active"), ("id_photo_approved", "active")], refs
     assert live.ok("GET", "/v1/audit/verify", ("aud", Role.AUDITOR))["ok"]
+
+
+def test_demo_seed_uses_the_authority_path(
+    live_container: Any,  # noqa: F811
+    photos: dict[str, bytes],
+) -> None:
+    from proctor.bootstrap import DEMO_DRIVER, seed_demo
+
+    for _ in range(2):  # a restart seeds again: no second reference, no error
+        seed_demo(live_container, photos["obama"])
+    v = live_container.references.verification(DEMO_DRIVER)
+    assert v.authority_reference and not v.verified
+    assert [(k, s) for k, s, _ in v.references] == [("authority", "active")]
