@@ -299,6 +299,16 @@ class ReferenceService:
             records = uow.references.for_subject(sk) if sk else []
             has_authority = sk is not None and uow.templates.get(sk) is not None
             has_live = sk is not None and uow.templates.get(live_key(sk)) is not None
+        # a verification counts against the authority photo in force when it was made:
+        # a replaced (or erased and set again) photo needs a new one
+        since = max(
+            (
+                r.created_at
+                for r in records
+                if r.kind is ReferenceKind.AUTHORITY and r.status is ReferenceStatus.ACTIVE
+            ),
+            default=None,
+        )
         valid = [
             r
             for r in records
@@ -306,6 +316,8 @@ class ReferenceService:
             and r.kind in (ReferenceKind.LIVE_VERIFIED, ReferenceKind.ID_PHOTO_APPROVED)
             and (r.valid_until is None or r.valid_until > now)
             and (r.kind is ReferenceKind.ID_PHOTO_APPROVED or has_live)
+            and since is not None
+            and r.created_at >= since
         ]
         newest = valid[-1] if valid and has_authority else None
         return VerificationView(
