@@ -40,8 +40,8 @@ class ReferenceReplayPolicy:
     mirror_floor_l2: float = 0.15
 
     def __post_init__(self) -> None:
-        if not 0 <= self.max_hamming_bits <= 64:
-            raise ValueError("max_hamming_bits must be in 0..64")
+        if not -1 <= self.max_hamming_bits <= 64:
+            raise ValueError("max_hamming_bits must be in -1..64 (-1: no hash test)")
         for floor in (self.distance_floor_l2, self.mirror_floor_l2):
             if not 0.0 <= floor < 1.0:
                 raise ValueError("distance floors must be in [0, 1)")
