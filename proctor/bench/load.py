@@ -163,10 +163,15 @@ class Driver:
             if time.monotonic() > deadline:
                 return
             q = self.call("other", "POST", f"/v1/exams/{sid}/questions/next")
-            if q is None:
-                return
+            if q is None:  # 409 capture_pending: the capture comes before the question
+                hb = self.call("other", "POST", f"/v1/sessions/{sid}/heartbeat")
+                if hb is None or hb.json()["challenge"] is None:
+                    return
+                self.snap(sid, hb.json()["challenge"])
+                q = self.call("other", "POST", f"/v1/exams/{sid}/questions/next")
+                if q is None:
+                    return
             body = q.json()
-            self.snap(sid, body["session"]["challenge"])
             a = self.call(
                 "other",
                 "POST",
