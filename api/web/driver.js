@@ -143,7 +143,9 @@ $("#verify-go").addEventListener("click", async () => {
     show(msg, "正在比对…", "ok");
     const form = new FormData();
     blobs.forEach((b, i) => form.append("frames", b, `frame-${String(i).padStart(2, "0")}.jpg`));
-    const r = await api.call("POST", "/v1/me/verification/bursts", { body: form });
+    // one key per recorded burst: a retried upload is answered once (Idempotency-Key)
+    const key = `verify-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    const r = await api.call("POST", "/v1/me/verification/bursts", { body: form, headers: { "Idempotency-Key": key } });
     msg.dataset.passed = String(r.passed);
     if (r.passed) {
       show(msg, "实人认证通过。", "ok");
