@@ -132,12 +132,15 @@ class SqlAlchemyTemplateRepository:
         self._s.execute(delete(TEMPLATE).where(TEMPLATE.c.subject_key == subject_key))
 
     def reference_keys(self, model_id: str) -> list[str]:
-        """Subject keys of enrolled references of one model (session anchors left out)."""
+        """Subject keys of enrolled references of one model. Session anchors and every
+        other prefixed key (``mirror:``, ``live:``, ``pending:``; issue 17) are left out:
+        subject keys themselves are hex and never contain a colon."""
         stmt = (
             select(FaceTemplateRow.subject_key)
             .where(
                 FaceTemplateRow.model_id == model_id,
                 ~FaceTemplateRow.subject_key.startswith(ANCHOR_PREFIX),
+                ~FaceTemplateRow.subject_key.contains(":"),
             )
             .order_by(FaceTemplateRow.subject_key)
         )

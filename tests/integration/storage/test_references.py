@@ -124,3 +124,21 @@ def _audit_actions():  # type: ignore[no-untyped-def]
     from proctor.storage.tables import AuditRow
 
     return select(AuditRow.action)
+
+
+def test_cohort_sampling_sees_references_only(storage: Storage) -> None:
+    """The cohort is sampled from reference templates: the mirrored photo's, the live
+    capture's and a pending replacement's templates are not other drivers' references."""
+    import numpy as np
+
+    from proctor.services.template_keys import mirror_key, pending_key
+    from proctor.types import Template
+
+    clock = FakeClock()
+    t = Template("fake-v1", np.ones(16) / 4.0)
+    with storage.uow() as uow:
+        for key in ("abc123", mirror_key("abc123"), live_key("abc123"), pending_key("r1")):
+            uow.templates.put(key, t, clock.now())
+        uow.commit()
+    with storage.uow() as uow:
+        assert uow.templates.reference_keys("fake-v1") == ["abc123"]
