@@ -353,6 +353,7 @@ class ReferenceService:
     ) -> ReferenceRecord:
         if not reason.strip():
             raise ReferenceRefused("a replacement needs a reason", details={"reason": "no_reason"})
+        self._consent.require(driver_id)
         now = self._clock.now()
         sk, _ = self._authority(driver_id)
         with self._uow() as uow:
@@ -412,6 +413,8 @@ class ReferenceService:
         self, driver_id: str, request_id: str, staff_id: str, approve: bool, note: str = ""
     ) -> ReferenceRecord:
         now = self._clock.now()
+        # consent withdrawn meanwhile: the request ends rejected, its template erased
+        consented = self._consent.current(driver_id) is not None
         with self._uow() as uow:
             record = uow.references.get(request_id)
             sk = uow.drivers.subject_key(driver_id)
@@ -432,7 +435,7 @@ class ReferenceService:
             uow.templates.delete(record.template_key)
             uow.templates.delete(pending_mirror_key(record.id))
             record.decided_by, record.decided_at = staff_id, now
-            if approve and new is not None:
+            if approve and consented and new is not None:
                 for old in uow.references.for_subject(record.subject_key):
                     if old.kind is ReferenceKind.AUTHORITY and old.status is ReferenceStatus.ACTIVE:
                         old.status, old.decided_at = ReferenceStatus.SUPERSEDED, now
@@ -459,10 +462,15 @@ class ReferenceService:
                 actor=staff_id,
                 action="reference_replacement_decided",
                 subject=driver_id,
-                details={"request_id": record.id, "approved": approve, "note": note},
+                details={
+                    "request_id": record.id,
+                    "approved": record.status is ReferenceStatus.ACTIVE,
+                    "consent": consented,
+                    "note": note,
+                },
                 at=now,
             )
-            if approve:
+            if record.status is ReferenceStatus.ACTIVE:
                 uow.outbox.emit(
                     NotificationEvent(
                         "reference_replaced", driver_id, now, {"request_id": record.id}

@@ -142,3 +142,18 @@ def test_cohort_sampling_sees_references_only(storage: Storage) -> None:
         uow.commit()
     with storage.uow() as uow:
         assert uow.templates.reference_keys("fake-v1") == ["abc123"]
+
+
+def test_a_pending_replacement_dies_with_the_consent(storage: Storage) -> None:
+    clock = FakeClock()
+    refs, consent = _service(storage, clock)
+    _consented(consent, "d3")
+    refs.set_authority("d3", fake_image("carol", 0), "ops-1")
+    req = refs.request_replacement("d3", fake_image("carol", 1), "ops-1", "new card")
+    consent.withdraw("d3")
+    done = refs.decide_replacement("d3", req.id, "ops-2", approve=True)
+    assert done.status is ReferenceStatus.REJECTED
+    with storage.uow() as uow:
+        assert req.template_key is not None and uow.templates.get(req.template_key) is None
+        sk = uow.drivers.subject_key("d3")
+        assert sk is not None and uow.templates.get(sk) is None  # nothing came back
