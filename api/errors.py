@@ -50,6 +50,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "wrong_session_kind": 409,
     "action_refused": 409,
     "same_human_twice": 409,
+    "appeal_refused": 409,  # one appeal per blacklist entry (issue 17)
+    # where the reference comes from (issue 17)
+    "reference_authority_only": 403,  # a driver cannot write their reference
+    "reference_exists": 409,
+    "reference_refused": 409,
+    "replacement_rate_limited": 429,
+    "no_authority_reference": 409,
     "blacklisted": 403,
     "not_enrolled": 409,
     "identity_not_verified": 409,

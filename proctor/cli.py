@@ -31,6 +31,7 @@ mount_service(app, bench_app)
 bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"]).liveness)
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(demo_app, name="demo")
+app.command("enroll")(__import__("proctor.reference_cli", fromlist=["_"]).enroll)
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
 __import__("proctor.notifications_cli", fromlist=["_"]).mount(app)
 

@@ -70,6 +70,19 @@ class ProctorSettings(BaseSettings):
     # unset: each process keeps its own (api/ratelimit.py).
     rate_limit_redis_url: str | None = None
     rate_limit_redis_prefix: str = "proctor:rl:"
+    # Staff tokens per subject, and requests without a token per client address (issue 17).
+    # A capture that copies the reference photo fails as reference_replayed (issue 17):
+    # chip dHash within these bits of the reference's (or its mirror's), or L2 below the
+    # floor to the reference template (or to the mirrored photo's). Measured in SECURITY.md.
+    reference_replay_hash_bits: int = 6
+    reference_replay_floor_l2: float = 0.15
+    staff_rate_limit_per_min: float = 600.0
+    staff_rate_limit_burst: int = 120
+    client_rate_limit_per_min: float = 600.0
+    client_rate_limit_burst: int = 120
+    # The address `proctor serve` binds (set by it): the dev token endpoint refuses to
+    # start on anything but loopback.
+    bind_host: str = "127.0.0.1"
     idempotency_ttl_s: int = 24 * 3600
     consent_text_version: str = "biometric-consent/2026-05"
     capture_challenge_ttl_s: float = 90.0

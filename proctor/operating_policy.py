@@ -14,6 +14,7 @@ from proctor.config import ProctorSettings
 from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
 from proctor.embedding.registry import default_models_dir, model_spec
 from proctor.errors import ModelError
+from proctor.liveness.reference_replay import ReferenceReplayPolicy
 
 
 class OperatingPolicyInvalid(ModelError):
@@ -71,7 +72,12 @@ def load_operating_policy(
                 f"operating_points.toml session-anchor raw_l2@{s.anchor_target_fmr}; "
                 f"reference_loose = {pop} raw EER threshold"
             )
-        return OperatingPolicy(spec.model_id, reference, anchor, sources=sources)
+        replay_floor = s.reference_replay_floor_l2
+        copies = ReferenceReplayPolicy(s.reference_replay_hash_bits, replay_floor, replay_floor)
+        sources["reference_replay"] = "settings reference_replay_* (SECURITY.md RR1)"
+        return OperatingPolicy(
+            spec.model_id, reference, anchor, reference_replay=copies, sources=sources
+        )
     except KeyError as gap:  # an FMR target the points file does not have
         raise _missing(f"operating point {gap.args[0]} for {spec.model_id}/{pop}") from gap
     except ValueError as bad:  # thresholds out of range or out of order

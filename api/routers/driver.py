@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import AnyRole, Driver, Services
+from api.errors import ApiError
 from api.idempotency import Journal, idempotent, idempotent_cpu
 from api.limits import BURST_BODY_OPENAPI, IMAGE_BODY_OPENAPI, read_burst, read_image
 from api.routers.views import manual_out, session_out, submission_out
@@ -64,15 +65,22 @@ async def withdraw_consent(who: Driver, c: Services) -> WithdrawOut:
 
 
 @router.post(
-    "/me/enrollment", response_model=EnrolledOut, status_code=201, openapi_extra=IMAGE_BODY_OPENAPI
+    "/me/enrollment",
+    response_model=EnrolledOut,
+    status_code=201,
+    openapi_extra=IMAGE_BODY_OPENAPI,
+    deprecated=True,
 )
-async def enroll(request: Request, who: Driver, c: Services) -> EnrolledOut:
-    """Enrol the certified real-name photo (consent first); only the template is kept."""
-    photo = await read_image(request)
-    await anyio.to_thread.run_sync(c.consent.require, who.subject)
-    pool = request.app.state.cpu
-    await pool.run(c.enrollment.enroll, who.subject, [photo])
-    return EnrolledOut(enrolled=True)
+async def enroll(who: Driver) -> EnrolledOut:
+    """Refused, always: 403 ``reference_authority_only`` (issue 17). The reference is the
+    authority's real-name photo, set by an operator; a driver proves it is them with
+    实人认证 (``POST /v1/me/verification/bursts``). The body is never read."""
+    raise ApiError(
+        "reference_authority_only",
+        "the reference photo comes from the traffic-management authority; "
+        "use 实人认证 (POST /v1/me/verification/bursts)",
+        details={"driver_id": who.subject},
+    )
 
 
 @router.post(

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import Admin, Auditor, Services, signer
+from api.deps import Admin, Auditor, Operator, Services, signer
+from api.errors import ApiError
 from api.routers.driver import IdPath
 from api.routers.notifications import refresh_metrics as refresh_delivery_metrics
 from api.schemas import AuditOut, DriverRecordIn, HealthOut, TokenIn, TokenOut
+from proctor.serve_guard import is_loopback
 
 router = APIRouter(tags=["ops"])
 
@@ -55,7 +57,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, _: Operator) -> Response:
+    """Prometheus metrics; an operator token (admin or auditor) is required."""
     await refresh_delivery_metrics(request)
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -87,6 +90,10 @@ dev_router = APIRouter(tags=["dev"])
 
 @dev_router.post("/v1/dev/tokens", response_model=TokenOut, status_code=201)
 async def dev_token(request: Request, body: TokenIn) -> TokenOut:
-    """Development only (``PROCTOR_DEV_TOKEN_ENDPOINT=true``): mint any token, unauthenticated."""
+    """Development only (``PROCTOR_DEV_TOKEN_ENDPOINT=true``): mint any token, unauthenticated.
+    Served on a loopback address only (``proctor.serve_guard``)."""
+    server = request.scope.get("server")
+    if server is None or not is_loopback(str(server[0])):
+        raise ApiError("not_found", "not found")
     s = signer(request)
     return TokenOut(token=s.issue(body.sub, body.role), expires_in_s=s.ttl_s)

@@ -122,7 +122,7 @@ function step(name) {
   document.querySelectorAll("nav.steps button").forEach((b) => b.classList.toggle("on", b.dataset.step === name));
   if (name === "record") { $("#record").classList.remove("hidden"); loadRecord(); }
   if (name === "consent") { $("#consent").classList.remove("hidden"); loadConsent(); }
-  if (name === "enroll") $("#enroll").classList.remove("hidden");
+  if (name === "enroll") { $("#enroll").classList.remove("hidden"); loadVerification(); }
   if (name === "study" || name === "exam") openSessionView(name);
 }
 
@@ -171,15 +171,56 @@ $("#consent-give").addEventListener("click", async () => {
     show($("#consent-msg"), errText(e));
   }
 });
-$("#enroll-file").addEventListener("change", (e) => ($("#enroll-go").disabled = !e.target.files.length));
-$("#enroll-go").addEventListener("click", async () => {
-  const f = $("#enroll-file").files[0];
-  show($("#enroll-msg"), "正在登记…", "ok");
+// ---- 实人认证: the reference is the authority's photo; a live blink is matched against it ----
+const KINDS = { live_verified: "实人认证", id_photo_approved: "手持证件照人工审核" };
+async function loadVerification() {
+  const box = $("#verify-status");
   try {
-    await api.call("POST", "/v1/me/enrollment", { body: f, contentType: f.type || "image/jpeg" });
-    show($("#enroll-msg"), "登记成功", "ok");
-    markDone("enroll");
-    step("study");
+    const v = await api.call("GET", "/v1/me/verification");
+    box.dataset.authority = String(v.authority_reference);
+    box.dataset.verified = String(v.verified);
+    if (!v.authority_reference) box.textContent = "交管部门尚未同步您的实名照片，暂不能认证。";
+    else if (v.verified) {
+      box.textContent = `已通过${KINDS[v.kind] || v.kind}，有效期至 ${fmtTime(v.valid_until)}。`;
+      markDone("enroll");
+    } else box.textContent = "已有实名照片，尚未完成实人认证。";
+    $("#verify-go").disabled = !v.authority_reference;
+  } catch (e) {
+    box.textContent = errText(e);
+  }
+}
+$("#verify-go").addEventListener("click", async () => {
+  const msg = $("#enroll-msg");
+  try {
+    openSessionView("verify");
+    await startCamera();
+    show(msg, "请正对摄像头，现在眨眼一次…", "ok");
+    const blobs = await recordBurst(BURST_FRAMES);
+    show(msg, "正在比对…", "ok");
+    const form = new FormData();
+    blobs.forEach((b, i) => form.append("frames", b, `frame-${String(i).padStart(2, "0")}.jpg`));
+    // one key per recorded burst: a retried upload is answered once (Idempotency-Key)
+    const key = `verify-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    const r = await api.call("POST", "/v1/me/verification/bursts", { body: form, headers: { "Idempotency-Key": key } });
+    msg.dataset.passed = String(r.passed);
+    if (r.passed) {
+      show(msg, "实人认证通过。", "ok");
+      $("#id-photo-row").classList.add("hidden");
+    } else {
+      show(msg, "实人认证未通过：" + r.reasons.map(reasonText).join("、") + "。可上传手持身份证件照申请人工审核。");
+      $("#id-photo-row").classList.remove("hidden");
+    }
+    await loadVerification();
+  } catch (e) {
+    show(msg, errText(e));
+  }
+});
+$("#id-photo-file").addEventListener("change", (e) => ($("#id-photo-go").disabled = !e.target.files.length));
+$("#id-photo-go").addEventListener("click", async () => {
+  const f = $("#id-photo-file").files[0];
+  try {
+    const m = await api.call("POST", "/v1/me/identity-review", { body: f, contentType: f.type || "image/jpeg" });
+    show($("#enroll-msg"), `已提交人工审核（编号 ${m.review_id}），审核通过后即完成认证。`, "ok");
   } catch (e) {
     show($("#enroll-msg"), errText(e));
   }
@@ -229,7 +270,7 @@ async function recordBurst(n = BURST_FRAMES, onFrame = () => {}) {
 // ---- session view ---------------------------------------------------------------------------
 function openSessionView(kind) {
   $("#session").classList.remove("hidden");
-  $("#session-title").textContent = kind === "study" ? "在线学习" : "在线考试";
+  $("#session-title").textContent = { study: "在线学习", exam: "在线考试" }[kind] || "实人认证";
   $("#study-start").classList.toggle("hidden", kind !== "study");
   $("#study-complete").classList.toggle("hidden", kind !== "study");
   $("#exam-start").classList.toggle("hidden", kind !== "exam");
@@ -563,7 +604,24 @@ $("#exam-start").addEventListener("click", async () => {
 
 async function nextQuestion() {
   stopClock();
-  const q = await api.call("POST", `/v1/exams/${session.session_id}/questions/next`);
+  let q = null;
+  while (!q) {
+    try {
+      q = await api.call("POST", `/v1/exams/${session.session_id}/questions/next`);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "capture_pending") throw e;
+      // A face capture comes before this question; the question stays hidden until the
+      // capture is decided, so neither the capture nor the comparison is answer time
+      // (人脸比对时间不计入答题时间).
+      $("#question").classList.add("hidden");
+      const n = Number($("#question").dataset.capturesBefore || "0") + 1;
+      $("#question").dataset.capturesBefore = String(n);
+      const s = await api.call("POST", `/v1/sessions/${session.session_id}/heartbeat`);
+      render(s);
+      if (s.challenge) await runChallenge(s.challenge);
+      if (session.state !== "active") return;
+    }
+  }
   const shown = Date.parse(q.session.server_time);
   clock = { index: q.index, budget: q.budget_s, shownAt: shown, pauses: [], offset: shown - Date.now(), timer: null };
   delete ui.timer.dataset.remainingAtPause;

@@ -22,6 +22,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from proctor.liveness.reference_replay import ReferenceReplayPolicy
+
 
 @dataclass(frozen=True, slots=True)
 class ZonePolicy:
@@ -91,6 +93,8 @@ class OperatingPolicy:
     reference: ZonePolicy
     anchor: AnchorPolicy | None = None
     flags: FlagPolicy = field(default_factory=FlagPolicy)
+    # a capture that is a copy of the reference photo fails (issue 17)
+    reference_replay: ReferenceReplayPolicy = field(default_factory=ReferenceReplayPolicy)
     # provenance, e.g. {"population": "asian-dev", "reference_match": "raw_l2@0.001"}
     sources: Mapping[str, str] = field(default_factory=dict)
     policy_id: str = field(init=False, default="")
@@ -120,6 +124,7 @@ class OperatingPolicy:
         kinds = {
             "entry": self.reference.thresholds(),
             "flags": {"proxy_margin_l2": self.flags.proxy_margin_l2},
+            "reference_replay": self.reference_replay.thresholds(),
         }
         if self.anchor is not None:
             kinds["anchored"] = self.anchor.thresholds()

@@ -156,12 +156,12 @@ class Walkthrough:
 
     # ---- the steps ----------------------------------------------------------------------
     def enrol(self, photo: bytes) -> None:
-        """The reference photo. The one place that knows the enrolment route (issue 17 moves
-        it to the authority path: an admin route)."""
+        """The reference photo: the authority's real-name photo, set by an operator (issue
+        17); a driver cannot write it."""
         self.ok(
-            "POST",
-            "/v1/me/enrollment",
-            self.who,
+            "PUT",
+            f"/v1/admin/drivers/{self.driver}/enrollment",
+            self.admin,
             content=photo,
             headers={"content-type": "image/jpeg"},
         )

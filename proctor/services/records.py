@@ -41,6 +41,7 @@ from proctor.services.ports import (
 )
 from proctor.services.session_gate import end_open_sessions
 from proctor.services.sessions import SessionService, anchor_key
+from proctor.services.template_keys import extra_keys
 
 CONSENT_TEXT = (
     "本人同意：为核验本人在本次学法减分学习/考试中在场，系统采集并通过互联网传输本人人脸图像，"
@@ -177,6 +178,8 @@ class ConsentService:
                 doomed.append(evidence_id)
         had_template = uow.templates.get(subject_key) is not None
         uow.templates.delete(subject_key)
+        for key in extra_keys(subject_key):  # mirrored reference, 实人认证 capture
+            uow.templates.delete(key)
         for session_id in sessions:
             uow.templates.delete(anchor_key(session_id))
         return {

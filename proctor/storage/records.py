@@ -25,6 +25,7 @@ from proctor.services.ports import (
     RetentionClass,
 )
 from proctor.storage.evidence import BlobFiles
+from proctor.storage.reference_repo import SqlAlchemyReferenceRepository
 from proctor.storage.tables import (
     ApplicationRow,
     ConsentRow,
@@ -427,6 +428,7 @@ class SqlAlchemyRecordsUnitOfWork(SqlAlchemyUnitOfWork):
         self.manual_reviews = SqlAlchemyManualReviewRepository(s)
         self.erasure = SqlAlchemyConsentErasure(s, self._storage.files, self._after.append)
         self.open_sessions = SqlAlchemyOpenSessions(s)
+        self.references = SqlAlchemyReferenceRepository(s)
         return self
 
 
