@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from proctor.decision.capture import CaptureContext, CaptureMeasurements, decide_capture
+from proctor.decision.policy import OperatingPolicy, ZonePolicy
 from proctor.liveness.reference_replay import (
     REFERENCE_REPLAYED,
     ReferenceReplayPolicy,
@@ -12,7 +14,6 @@ from proctor.liveness.reference_replay import (
     reference_replay_reasons,
 )
 from proctor.liveness.replay import Fingerprint
-from proctor.session.outcome import ComparisonOutcome, with_reference_replay
 from proctor.types import Template
 
 REF = 0x0123_4567_89AB_CDEF
@@ -64,11 +65,38 @@ def test_mirrored_fingerprints_are_markers_no_capture_has() -> None:
     assert extra[0].present and extra[0].pixel_sha256 != "a" * 64
 
 
-def test_a_replay_fails_a_passing_comparison_and_raises_a_flag() -> None:
-    passed = ComparisonOutcome(True, distance=0.02, threshold=0.43)
-    out = with_reference_replay(passed, (REFERENCE_REPLAYED,))
-    assert not out.passed and not out.uncertain
-    assert out.reasons == (REFERENCE_REPLAYED,) and out.flags == (REFERENCE_REPLAYED,)
-    uncertain = ComparisonOutcome(False, ("identity_uncertain",), uncertain=True)
-    assert not with_reference_replay(uncertain, (REFERENCE_REPLAYED,)).uncertain
-    assert with_reference_replay(passed, ()) is passed
+def test_a_copy_of_the_reference_fails_in_decide_capture_and_raises_a_flag() -> None:
+    """The copy check is one step of the single capture decision (issue 16's CHECKS)."""
+    policy = OperatingPolicy("m", ZonePolicy(0.38, 0.45))
+    entry = CaptureContext()
+
+    def m(d: float, bits: int | None = None, mirror: float | None = None) -> CaptureMeasurements:
+        return CaptureMeasurements(
+            model_id="m",
+            reference_l2=d,
+            face_count=1,
+            reference_hash_bits=bits,
+            reference_mirror_l2=mirror,
+        )
+
+    # a genuine new capture: far from the copy tests
+    ok = decide_capture(m(0.30, bits=20, mirror=0.5), entry, policy)
+    assert ok.passed and REFERENCE_REPLAYED not in ok.reasons
+    # by hash, by distance, by the mirrored template: each one alone fails the capture
+    for copy in (m(0.30, bits=6), m(0.149, bits=30), m(0.30, bits=30, mirror=0.149)):
+        out = decide_capture(copy, entry, policy)
+        assert not out.passed and not out.uncertain, copy
+        assert out.reasons[0] == REFERENCE_REPLAYED and REFERENCE_REPLAYED in out.flags
+        assert out.thresholds["reference_replay_hash_bits"] == 6.0
+        assert out.policy_id == policy.policy_id
+    # never an ID review for a copy, even when the comparison alone was uncertain
+    uncertain = decide_capture(m(0.40, bits=2), entry, policy)
+    assert not uncertain.uncertain and uncertain.reasons[0] == REFERENCE_REPLAYED
+    # the boundary: 7 bits and 0.15 are not copies
+    edge = decide_capture(m(0.15, bits=7, mirror=0.15), entry, policy)
+    assert edge.passed
+    # the copy thresholds are part of the policy id
+    other = OperatingPolicy(
+        "m", ZonePolicy(0.38, 0.45), reference_replay=ReferenceReplayPolicy(max_hamming_bits=3)
+    )
+    assert other.policy_id != policy.policy_id
