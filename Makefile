@@ -28,7 +28,10 @@ models: $(STAMP)
 	$(BIN)/proctor models build
 
 run: fixtures models
-	mkdir -p var
+	mkdir -p -m 700 var
+	@if [ "$${PROCTOR_DEV_TOKEN_ENDPOINT:-true}" = "true" ]; then \
+	  echo "!!! WARNING: the dev token endpoint POST /v1/dev/tokens is ON: anyone who reaches" >&2; \
+	  echo "!!! 127.0.0.1:8000 can mint ADMIN tokens. Demo only; PROCTOR_DEV_TOKEN_ENDPOINT=false turns it off." >&2; fi
 	PROCTOR_DATA_DIR=var PROCTOR_SEED_DEMO=true \
 	PROCTOR_DEV_TOKEN_ENDPOINT=$${PROCTOR_DEV_TOKEN_ENDPOINT:-true} \
 	PROCTOR_NOTIFY_SENDER=$${PROCTOR_NOTIFY_SENDER:-file} \

@@ -34,6 +34,23 @@ class TokenInvalid(Exception):
     pass
 
 
+# No token lives longer than this (the CLI's --ttl included): a larger ``exp`` is forged
+# or absurd (issue 17: ``exp: 1e400`` once gave a 500).
+MAX_LIFETIME_S = 366 * 24 * 3600
+
+
+def _claims(data: object) -> tuple[str, str, int]:
+    """``sub``, ``role`` and ``exp`` with their exact JSON types, or TokenInvalid."""
+    if not isinstance(data, dict):
+        raise TokenInvalid("malformed token")
+    sub, role, exp = data.get("sub"), data.get("role"), data.get("exp")
+    if not isinstance(sub, str) or not 0 < len(sub) <= 128:
+        raise TokenInvalid("malformed token")
+    if not isinstance(role, str) or not isinstance(exp, int) or isinstance(exp, bool):
+        raise TokenInvalid("malformed token")
+    return sub, role, exp
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -64,12 +81,16 @@ class TokenSigner:
             if not hmac.compare_digest(expected, _unb64(sig)):
                 raise TokenInvalid("bad signature")
             data = json.loads(_unb64(body))
-            if int(data["exp"]) < (now if now is not None else time.time()):
+            t = now if now is not None else time.time()
+            sub, role, exp = _claims(data)
+            if exp < t:
                 raise TokenInvalid("token expired")
-            return Principal(str(data["sub"]), Role(data["role"]))
+            if exp > t + MAX_LIFETIME_S:
+                raise TokenInvalid("token lifetime out of range")
+            return Principal(sub, Role(role))
         except TokenInvalid:
             raise
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise TokenInvalid("malformed token") from exc
 
     def _sign(self, body: str) -> bytes:

@@ -15,6 +15,8 @@ from fastapi import Depends, Request
 
 from api.auth import Principal, Role, TokenInvalid, TokenSigner
 from api.errors import ApiError
+from api.hardening import client_key
+from api.ratelimit import RateLimiter
 from proctor.bootstrap import Container
 
 
@@ -31,10 +33,22 @@ def signer(request: Request) -> TokenSigner:
 
 
 async def principal(request: Request) -> Principal:
-    return _principal(request)
+    return await _principal(request)
 
 
-def _principal(request: Request) -> Principal:
+async def _limit(request: Request, limiter: RateLimiter, key: str) -> None:
+    wait = await limiter.take(key)
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise ApiError(
+            "rate_limited",
+            "too many requests",
+            details={"retry_after_s": retry},
+            headers={"Retry-After": str(retry)},
+        )
+
+
+async def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -46,6 +60,8 @@ def _principal(request: Request) -> Principal:
     try:
         p = signer(request).verify(token.strip())
     except TokenInvalid as exc:
+        # a failed token check takes from the client's bucket (guessing is rate-limited)
+        await _limit(request, request.app.state.client_limiter, client_key(request.scope))
         raise ApiError(
             "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from None
@@ -57,19 +73,13 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     allowed = frozenset(roles)
 
     async def dep(request: Request) -> Principal:
-        p = _principal(request)
+        p = await _principal(request)
         if p.role not in allowed:
             raise ApiError("forbidden", "this role may not use this operation")
         if p.role is Role.DRIVER:
-            wait = await request.app.state.limiter.take(p.subject)
-            if wait > 0:
-                retry = max(1, math.ceil(wait))
-                raise ApiError(
-                    "rate_limited",
-                    "too many requests",
-                    details={"retry_after_s": retry},
-                    headers={"Retry-After": str(retry)},
-                )
+            await _limit(request, request.app.state.limiter, p.subject)
+        else:  # staff: per subject, own budget (issue 17)
+            await _limit(request, request.app.state.staff_limiter, f"staff:{p.subject}")
         return p
 
     return dep
@@ -80,5 +90,6 @@ Reviewer = Annotated[Principal, Depends(require(Role.REVIEWER))]
 Adjudicator = Annotated[Principal, Depends(require(Role.ADJUDICATOR))]
 Auditor = Annotated[Principal, Depends(require(Role.AUDITOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Operator = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
 AnyRole = Annotated[Principal, Depends(principal)]
 Services = Annotated[Container, Depends(container)]

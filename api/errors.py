@@ -51,6 +51,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "wrong_session_kind": 409,
     "action_refused": 409,
     "same_human_twice": 409,
+    "appeal_refused": 409,  # one appeal per blacklist entry (issue 17)
+    # where the reference comes from (issue 17)
+    "reference_authority_only": 403,  # a driver cannot write their reference
+    "reference_exists": 409,
+    "reference_refused": 409,
+    "replacement_rate_limited": 429,
+    "no_authority_reference": 409,
     "blacklisted": 403,
     "not_enrolled": 409,
     "identity_not_verified": 409,
@@ -71,6 +78,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "consent_required": 403,
     "driver_record_missing": 404,
     "review_window_closed": 409,
+    # the application lifecycle and the session-open gate (issue 18, issue 17 item 3)
+    "application_required": 409,
+    "study_not_allowed": 409,
+    "exam_not_allowed": 409,
+    "session_already_open": 409,
+    "invalid_driver_record": 422,
     "review_jobs_unavailable": 503,
     # access
     "not_found": 404,

@@ -27,7 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 VIDEO_TYPES = frozenset({"video/webm", "video/mp4"})
-UPLOAD_SUFFIXES = ("/snapshots", "/enrollment", "/identity-review")
+UPLOAD_SUFFIXES = ("/snapshots", "/enrollment", "/identity-review", "/reference-replacements")
 BURST_SUFFIX = "/bursts"
 # Multipart limits passed to every ``request.form()``: the upload routes take file parts
 # only, so a text field (no filename) never needs more than a few bytes. File parts are

@@ -26,11 +26,13 @@ from api.auth import TokenSigner
 from api.concurrency import CpuPool
 from api.docs_pages import mount_docs
 from api.errors import install_error_handlers
+from api.hardening import AnonymousRateLimit, SecurityHeaders
 from api.limits import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send
 from api.ratelimit import build_rate_limiter
-from api.routers import driver, exam, notifications, ops, review
+from api.routers import driver, exam, lifecycle, notifications, ops, references, review
 from proctor.bootstrap import Container, build_container, seed_demo, warm
 from proctor.config import ProctorSettings
+from proctor.serve_guard import refuse_public_dev_tokens
 
 log = logging.getLogger("proctor.api")
 WARM_PHOTO = Path(__file__).resolve().parents[1] / "fixtures/images/downloaded/obama.jpg"
@@ -102,6 +104,7 @@ def create_app(
     settings: ProctorSettings | None = None, *, container: Container | None = None
 ) -> FastAPI:
     s = settings or ProctorSettings()
+    refuse_public_dev_tokens(s.dev_token_endpoint, s.bind_host)
     secret = s.token_secret.get_secret_value().encode() if s.token_secret else None
     if secret is None:
         log.warning("PROCTOR_TOKEN_SECRET is not set: tokens are valid for this process only")
@@ -128,6 +131,8 @@ def create_app(
             if c.scheduler is not None:
                 await anyio.to_thread.run_sync(c.scheduler.stop)
             await app.state.limiter.close()
+            await app.state.staff_limiter.close()
+            await app.state.client_limiter.close()
             if container is None:
                 c.close()
 
@@ -145,6 +150,13 @@ def create_app(
     app.state.limiter = build_rate_limiter(
         s.rate_limit_per_min, s.rate_limit_burst, s.rate_limit_redis_url, s.rate_limit_redis_prefix
     )
+    prefix = s.rate_limit_redis_prefix
+    app.state.staff_limiter = build_rate_limiter(
+        s.staff_rate_limit_per_min, s.staff_rate_limit_burst, s.rate_limit_redis_url, prefix
+    )
+    app.state.client_limiter = build_rate_limiter(
+        s.client_rate_limit_per_min, s.client_rate_limit_burst, s.rate_limit_redis_url, prefix
+    )
     app.state.registry = CollectorRegistry()
     app.state.models_ready = False
     install_error_handlers(app)
@@ -153,8 +165,13 @@ def create_app(
     app.include_router(notifications.router)
     app.state.scheduler_enabled = s.scheduler_enabled
     notifications.install_metrics(app)
+    app.include_router(references.router)
     if s.dev_token_endpoint:
         app.include_router(ops.dev_router)
+    app.include_router(lifecycle.router)
+    if s.dev_clock:
+        app.include_router(lifecycle.dev_router)
+    lifecycle.register_metrics(app.state.registry, lambda: getattr(app.state, "container", None))
     mount_pages(app)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -162,5 +179,7 @@ def create_app(
         json_max=s.json_max_bytes,
         burst_max=s.burst_max_bytes,
     )
+    app.add_middleware(AnonymousRateLimit, limiter=app.state.client_limiter)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(Observability, registry=app.state.registry)
     return app

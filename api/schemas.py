@@ -151,6 +151,8 @@ class ExamResultOut(BaseModel):
     questions_used: int
     ended_early: bool
     session_state: str
+    application_id: str | None = None
+    point_reduction: dict[str, Any] | None = None  # status applied/held/void, removed_points
 
 
 class StatementIn(Strict):
@@ -360,6 +362,11 @@ class AuditOut(BaseModel):
     ok: bool
 
 
+class ReductionIn(Strict):
+    on: date
+    points: int = Field(ge=0, le=12)
+
+
 class DriverRecordIn(Strict):
     first_licence_date: date
     cycle_points: int = Field(default=0, ge=0, le=36)
@@ -369,6 +376,15 @@ class DriverRecordIn(Strict):
     licence_detained: bool = False
     vehicle_inspection_overdue: bool = False
     vehicle_not_deregistered: bool = False
+    # issue 18: the rest of the record; a bad or naive date is 422 naming the field
+    last_violation_processed_at: AwareDatetime | None = None
+    temporary_permit_date: date | None = None
+    platform_blacklist_until: date | None = None
+    licence_grant_dates: list[date] = Field(default_factory=list, max_length=20)
+    full_score_education_dates: list[date] = Field(default_factory=list, max_length=50)
+    serious_offence_dates: list[date] = Field(default_factory=list, max_length=50)
+    fraud_record_dates: list[date] = Field(default_factory=list, max_length=50)
+    reductions: list[ReductionIn] = Field(default_factory=list, max_length=100)
 
 
 class TokenIn(Strict):
@@ -390,3 +406,5 @@ class HealthOut(BaseModel):
     thresholds: dict[str, dict[str, float]] | None = None
     # /readyz: "snorm" with the cohort's size and id, or "raw" and why (issue 21)
     cohort: dict[str, Any] | None = None
+    details: dict[str, Any] = {}  # e.g. the working-day calendar (issue 18)
+    warnings: list[str] = []  # e.g. calendar_year_ending, calendar_pending: still ready

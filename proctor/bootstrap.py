@@ -8,15 +8,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from proctor.clock import Clock, SystemClock
+from proctor.clock import Clock, OffsetClock, SystemClock
 from proctor.config import ProctorSettings
 from proctor.decision.policy import OperatingPolicy
+from proctor.imaging.transform import mirrored_jpeg
 from proctor.operating_policy import load_operating_policy
 from proctor.pipeline import Pipeline, build_verifier
 from proctor.pipeline_pool import PipelinePool
 
 if TYPE_CHECKING:
     from proctor.liveness.burst import BurstAnalyzer
+    from proctor.liveness.reference_replay import ReferenceReplayPolicy
     from proctor.notifications.admin import NotificationOps
     from proctor.notifications.sender import Sender
     from proctor.review.cases import ReviewCaseService
@@ -26,12 +28,15 @@ if TYPE_CHECKING:
     from proctor.scheduler.jobs import JobRun
     from proctor.scheduler.runner import Scheduler
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.application_flow import ApplicationFlow
     from proctor.services.cohort import CohortService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
     from proctor.services.ports import RecordsUnitOfWork
-    from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.records import ConsentService, EnrollmentService
+    from proctor.services.references import ReferenceService
     from proctor.services.review import ReviewService
+    from proctor.services.session_gate import SessionGate
     from proctor.services.sessions import SessionService
     from proctor.storage.uow import Storage
 
@@ -83,7 +88,7 @@ class Container:
     adjudication: AdjudicationService
     consent: ConsentService
     enrollment: EnrollmentService
-    applications: ApplicationService
+    applications: ApplicationFlow
     exams: ExamService
     review: ReviewService
     idempotency: IdempotencyService
@@ -106,6 +111,10 @@ class Container:
     cohort: CohortService | None = None
     # The operating policy naming the live cohort (``policy`` + its id); ``policy`` if None.
     live_policy: Callable[[], OperatingPolicy] | None = None
+    # the driver's way out of an open study session (issue 17 item 3)
+    session_gate: SessionGate | None = None
+    # Where references come from: authority photo, 实人认证, replacement (issue 17).
+    references: ReferenceService | None = None
 
 
 def build_container(
@@ -116,21 +125,25 @@ def build_container(
 ) -> Container:
     """Storage (migrated), the warmed pipeline and every use case, from one settings object."""
     from proctor.cohort_wiring import LivePolicy, build_cohort
-    from proctor.rules import ChineseWorkdayCalendar, load_bank, load_policy
+    from proctor.rules import load_bank, load_policy
+    from proctor.rules.calendar import ReloadingCalendar
     from proctor.rules.deadlines import review_due
     from proctor.rules.policy import UnknownYearMode
     from proctor.rules.timeutil import local_date
     from proctor.services.adjudication import AdjudicationService
+    from proctor.services.application_flow import ApplicationFlow
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
-    from proctor.services.records import ApplicationService, ConsentService, EnrollmentService
+    from proctor.services.records import ConsentService, EnrollmentService
+    from proctor.services.references import ReferenceService
     from proctor.services.review import ReviewService
+    from proctor.services.session_gate import SessionGate, admit
     from proctor.services.sessions import SessionService
-    from proctor.storage.records import ping, records_uow_factory
+    from proctor.storage.records import SqlAlchemyRecordsUnitOfWork, ping, records_uow_factory
     from proctor.storage.uow import open_storage
 
     s = settings or ProctorSettings()
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    s.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     storage = open_storage(s.resolved_database_url(), data_dir=s.data_dir)
     pipe = pipeline or build_pipeline(s)
     policy = load_operating_policy(s, pipe.model_id)  # refuses to start when not calibrated
@@ -144,7 +157,7 @@ def build_container(
     )
     if s.liveness_bursts:
         verifier.warm_bursts()  # load and digest-check the 68-point predictors at start
-    clk = clock or SystemClock()
+    clk = clock or (OffsetClock() if s.dev_clock else SystemClock())
     cohort = build_cohort(s, policy, storage, clk, [pipe, *extra])
     live = LivePolicy(policy, pipe)
     rules = load_policy()
@@ -162,11 +175,37 @@ def build_container(
         burst_judge=verifier,
         image_check=verifier.check_image,
         burst_check=verifier,
+        admit=admit,
+        mirror_image=mirrored_jpeg,
     )
-    calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
+    calendar = ReloadingCalendar(s.calendar_overrides, UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)
     adjudication = AdjudicationService(uow, clk, cases=cases)
     consent = ConsentService(lambda: records_uow_factory(storage), clk, s.consent_text_version)
+    references = ReferenceService(
+        lambda: records_uow_factory(storage),
+        verifier,
+        consent,
+        clk,
+        sessions.enroll,
+        sessions.mirror_template,
+        burst_judge=verifier,
+        policy=policy,
+    )
+
+    def on_identity(uow: RecordsUnitOfWork, subject: str, approve: bool, who: str) -> bool:
+        # a session waiting for an ID review, else the 实人认证 fallback (no session)
+        if sessions.apply_identity_review(uow, subject, approve, who):
+            return True
+        assert isinstance(uow, SqlAlchemyRecordsUnitOfWork)  # it carries .references
+        return references.apply_id_photo_decision(uow, subject, approve, who)
+
+    applications = ApplicationFlow(uow, clk, rules, calendar)
+    cases.on_fuxi_decided = applications.review_decided_in
+    exams = ExamService(
+        uow, sessions, load_bank(), rules.exam, clk, on_finished=applications.exam_finished_in
+    )
+    applications.finish_exam = exams.finish
     c = Container(
         settings=s,
         pipeline=pipe,
@@ -175,15 +214,15 @@ def build_container(
         adjudication=adjudication,
         consent=consent,
         enrollment=EnrollmentService(uow, sessions, verifier, consent, clk),
-        applications=ApplicationService(uow, clk, rules, calendar),
-        exams=ExamService(uow, sessions, load_bank(), rules.exam, clk),
+        applications=applications,
+        exams=exams,
         review=ReviewService(
             uow,
             adjudication,
             verifier,
             clk,
             due=lambda at: review_due(local_date(at), calendar, rules.review, rules.calendar),
-            on_identity_decided=sessions.apply_identity_review,
+            on_identity_decided=on_identity,
             cases=cases,
         ),
         idempotency=IdempotencyService(uow, clk, ttl_s=s.idempotency_ttl_s),
@@ -196,6 +235,8 @@ def build_container(
         policy=policy,
         cohort=cohort,
         live_policy=live,
+        session_gate=SessionGate(uow, clk),
+        references=references,
     )
     c.notifications = build_notifications(s, storage, clk)
     c.scheduler = build_scheduler(s, storage, clk, c.notifications, c.applications)
@@ -280,8 +321,21 @@ def seed_demo(c: Container, photo: bytes | None) -> None:
     c.applications.put_record(DEMO_DRIVER, DEMO_RECORD)
     if c.consent.current(DEMO_DRIVER) is None:
         c.consent.give(DEMO_DRIVER, c.consent.text[2], "seed")
-    if photo is not None:
-        c.enrollment.enroll(DEMO_DRIVER, [photo], "演示驾驶人")
+    refs = c.references
+    # the authority path, as the traffic-management sync would (issue 17)
+    if (
+        photo is not None
+        and refs is not None
+        and not refs.verification(DEMO_DRIVER).authority_reference
+    ):
+        refs.set_authority(DEMO_DRIVER, photo, "demo-seed", "演示驾驶人")
+
+
+def reference_replay_policy(s: ProctorSettings) -> ReferenceReplayPolicy:
+    from proctor.liveness.reference_replay import ReferenceReplayPolicy
+
+    floor = s.reference_replay_floor_l2
+    return ReferenceReplayPolicy(s.reference_replay_hash_bits, floor, floor)
 
 
 def audit_ok(storage: Storage, checkpoints: Path) -> bool:

@@ -13,6 +13,7 @@ from rich.table import Table
 from proctor.admin_cli import audit_app, purge_app
 from proctor.calibrate_cli import calibrate, cohort_app
 from proctor.cli_console import make_console, print_error
+from proctor.demo.cli import demo_app
 from proctor.errors import ProctorError
 from proctor.models_cli import models_app
 from proctor.serve_cli import mount as mount_service
@@ -29,6 +30,8 @@ app.command("calibrate")(calibrate)
 mount_service(app, bench_app)
 bench_app.command("liveness")(__import__("proctor.bench.liveness", fromlist=["_"]).liveness)
 app.add_typer(cohort_app, name="cohort")
+app.add_typer(demo_app, name="demo")
+app.command("enroll")(__import__("proctor.reference_cli", fromlist=["_"]).enroll)
 __import__("proctor.review_cli", fromlist=["_"]).mount(app, bench_app)
 __import__("proctor.notifications_cli", fromlist=["_"]).mount(app)
 __import__("proctor.cohort_cli", fromlist=["_"]).mount(cohort_app, bench_app)

@@ -15,6 +15,22 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """System time plus an offset that only moves forward (``PROCTOR_DEV_CLOCK``, demo/test)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self.offset += timedelta(seconds=seconds)
+        return self.now()
+
+
 class FakeClock:
     """A settable clock for tests; starts at a fixed UTC instant."""
 

@@ -83,6 +83,19 @@ class ProctorSettings(BaseSettings):
     # unset: each process keeps its own (api/ratelimit.py).
     rate_limit_redis_url: str | None = None
     rate_limit_redis_prefix: str = "proctor:rl:"
+    # Staff tokens per subject, and requests without a token per client address (issue 17).
+    # A capture that copies the reference photo fails as reference_replayed (issue 17):
+    # chip dHash within these bits of the reference's (or its mirror's), or L2 below the
+    # floor to the reference template (or to the mirrored photo's). Measured in SECURITY.md.
+    reference_replay_hash_bits: int = 6
+    reference_replay_floor_l2: float = 0.15
+    staff_rate_limit_per_min: float = 600.0
+    staff_rate_limit_burst: int = 120
+    client_rate_limit_per_min: float = 600.0
+    client_rate_limit_burst: int = 120
+    # The address `proctor serve` binds (set by it): the dev token endpoint refuses to
+    # start on anything but loopback.
+    bind_host: str = "127.0.0.1"
     idempotency_ttl_s: int = 24 * 3600
     consent_text_version: str = "biometric-consent/2026-05"
     capture_challenge_ttl_s: float = 90.0
@@ -129,6 +142,20 @@ class ProctorSettings(BaseSettings):
     notify_backoff_base_s: float = 30.0  # first retry delay (doubles)
     notify_backoff_max_s: float = 3600.0  # longest retry delay
     notify_max_age_s: float = 7 * 86400.0  # older unsent messages are parked, not sent
+    # ---- the application lifecycle (issue 18) --------------------------------------------
+    # Study and exam sessions belong to an application in the right state (approved and in
+    # its window; study complete). Off only for tests of the face checks alone.
+    application_gate: bool = True
+    # Operator override of the working-day calendar, re-read when it changes (default: the
+    # packaged proctor/rules/data/calendar_overrides.toml). Add a year here when chinesecalendar
+    # lacks it: deadlines waiting for it (pending_calendar) resolve on the next tick.
+    calendar_overrides: Path | None = None
+    # /readyz warns this many days before the last known calendar year ends
+    calendar_warning_days: int = 60
+    # Demo and test only: a clock that an admin moves forward (POST /v1/dev/clock), so the
+    # walkthrough's 30 minutes of study and next-day window run in seconds. `proctor serve`
+    # refuses it on a non-loopback address; never enable it in production.
+    dev_clock: bool = False
 
     def resolved_audit_checkpoints(self) -> Path:
         return self.audit_checkpoints or self.data_dir / "audit-checkpoints.jsonl"

@@ -16,6 +16,7 @@ from proctor.config import ProctorSettings
 from proctor.decision.policy import AnchorPolicy, OperatingPolicy, SnormPolicy, ZonePolicy
 from proctor.embedding.registry import default_models_dir, model_spec
 from proctor.errors import ModelError
+from proctor.liveness.reference_replay import ReferenceReplayPolicy
 from proctor.matching.fusion import FusionPolicy, Weighting
 
 
@@ -78,10 +79,19 @@ def load_operating_policy(
                 f"reference_loose = {pop} raw EER threshold"
                 + ("" if loose_z is None else f"; reference_loose_z = {pop} {RULE} EER threshold")
             )
+        replay_floor = s.reference_replay_floor_l2
+        copies = ReferenceReplayPolicy(s.reference_replay_hash_bits, replay_floor, replay_floor)
+        sources["reference_replay"] = "settings reference_replay_* (SECURITY.md RR1)"
         fusion = fusion_of(s)
         sources["fusion"] = "settings fusion_k/fusion_weighting (chosen on the dev clips)"
         return OperatingPolicy(
-            spec.model_id, reference, anchor, snorm=cohort, fusion=fusion, sources=sources
+            spec.model_id,
+            reference,
+            anchor,
+            reference_replay=copies,
+            snorm=cohort,
+            fusion=fusion,
+            sources=sources,
         )
     except KeyError as gap:  # an FMR target the points file does not have
         raise _missing(f"operating point {gap.args[0]} for {spec.model_id}/{pop}") from gap

@@ -154,7 +154,9 @@ class Pipeline:
             raise EnrollmentRejected("reference photo rejected", details={"photos": rejected})
         jit = self.config.enroll_jitters
         vectors = [self.embed(a, jit) for a in analyses]
-        hashes = tuple(dhash64(a.chip) for a in analyses if a.chip is not None)
+        # each chip's hash and its mirror image's (a mirrored copy of the photo: issue 17)
+        chips = [a.chip for a in analyses if a.chip is not None]
+        hashes = tuple(dhash64(c) for c in chips) + tuple(dhash64(c[:, ::-1]) for c in chips)
         mean = np.mean(np.stack(vectors), axis=0)
         stats = self._cohort_stats(mean)
         return Template(

@@ -26,6 +26,19 @@ def serve(
     import os
     import sys
 
+    from proctor.config import ProctorSettings
+
+    if ProctorSettings().dev_clock and host not in ("127.0.0.1", "::1", "localhost"):
+        typer.echo("PROCTOR_DEV_CLOCK is for demos and tests on loopback only", err=True)
+        raise typer.Exit(2)
+    from proctor.serve_guard import DevTokensOnPublicBind, refuse_public_dev_tokens
+
+    try:
+        refuse_public_dev_tokens(ProctorSettings().dev_token_endpoint, host)
+    except DevTokensOnPublicBind as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    os.environ["PROCTOR_BIND_HOST"] = host
     # uvicorn runs as its own program: proctor never imports the web stack (import-linter).
     argv = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
     argv += ["--host", host, "--port", str(port), "--timeout-graceful-shutdown", "10"]

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import AnyRole, Driver, Services
+from api.errors import ApiError
 from api.idempotency import Journal, idempotent, idempotent_cpu
 from api.limits import BURST_BODY_OPENAPI, IMAGE_BODY_OPENAPI, read_burst, read_image
 from api.routers.views import manual_out, session_out, submission_out
@@ -34,7 +35,7 @@ from api.schemas import (
     SubmissionOut,
     WithdrawOut,
 )
-from proctor.services.sessions import SubmissionResult
+from proctor.services.sessions import SessionView, SubmissionResult
 from proctor.session.states import SessionKind
 
 router = APIRouter(prefix="/v1", tags=["driver"])
@@ -64,15 +65,22 @@ async def withdraw_consent(who: Driver, c: Services) -> WithdrawOut:
 
 
 @router.post(
-    "/me/enrollment", response_model=EnrolledOut, status_code=201, openapi_extra=IMAGE_BODY_OPENAPI
+    "/me/enrollment",
+    response_model=EnrolledOut,
+    status_code=201,
+    openapi_extra=IMAGE_BODY_OPENAPI,
+    deprecated=True,
 )
-async def enroll(request: Request, who: Driver, c: Services) -> EnrolledOut:
-    """Enrol the certified real-name photo (consent first); only the template is kept."""
-    photo = await read_image(request)
-    await anyio.to_thread.run_sync(c.consent.require, who.subject)
-    pool = request.app.state.cpu
-    await pool.run(c.enrollment.enroll, who.subject, [photo])
-    return EnrolledOut(enrolled=True)
+async def enroll(who: Driver) -> EnrolledOut:
+    """Refused, always: 403 ``reference_authority_only`` (issue 17). The reference is the
+    authority's real-name photo, set by an operator; a driver proves it is them with
+    实人认证 (``POST /v1/me/verification/bursts``). The body is never read."""
+    raise ApiError(
+        "reference_authority_only",
+        "the reference photo comes from the traffic-management authority; "
+        "use 实人认证 (POST /v1/me/verification/bursts)",
+        details={"driver_id": who.subject},
+    )
 
 
 @router.post(
@@ -123,22 +131,18 @@ async def apply(who: Driver, c: Services) -> ApplicationOut:
     )
 
 
-@router.get("/me/applications/{application_id}", response_model=ApplicationOut)
-async def get_application(application_id: IdPath, who: Driver, c: Services) -> ApplicationOut:
-    a = await anyio.to_thread.run_sync(c.applications.get, application_id, who.subject)
-    return ApplicationOut(
-        application_id=a.id,
-        state=a.state,
-        reasons=list(a.reasons),
-        created_at=a.created_at,
-        details=a.details,
-    )
-
-
 @router.post("/sessions", response_model=SessionOut, status_code=201)
 async def open_session(body: OpenSessionIn, who: Driver, c: Services) -> SessionOut:
-    await anyio.to_thread.run_sync(c.consent.require, who.subject)
-    v = await anyio.to_thread.run_sync(c.sessions.open_session, who.subject, SessionKind.STUDY)
+    """Open a study session: consent on record, no other open session (409
+    ``session_already_open`` names it), an approved application inside its study window."""
+    from api.routers.lifecycle import open_under_application
+
+    def opener() -> SessionView:
+        return c.sessions.open_session(who.subject, SessionKind.STUDY)
+
+    v = await anyio.to_thread.run_sync(
+        open_under_application, c, who.subject, SessionKind.STUDY, opener
+    )
     return session_out(v, c.clock.now())
 
 
@@ -216,6 +220,16 @@ async def submit_burst(
     return await idempotent(request, c, who, kind + digest, run)
 
 
+@router.post("/sessions/{session_id}/abandon", response_model=SessionOut)
+async def abandon_study(session_id: IdPath, who: Driver, c: Services) -> SessionOut:
+    """End one's own open study session without credit (``session_already_open`` names it),
+    so that a new one can open. An exam attempt cannot be abandoned."""
+    assert c.session_gate is not None
+    await anyio.to_thread.run_sync(c.session_gate.abandon, session_id, who.subject)
+    v = await anyio.to_thread.run_sync(c.sessions.heartbeat, session_id, who.subject)
+    return session_out(v, c.clock.now())
+
+
 @router.post("/sessions/{session_id}/complete", response_model=SessionOut)
 async def complete_study(session_id: IdPath, who: Driver, c: Services) -> SessionOut:
     v = await anyio.to_thread.run_sync(c.sessions.complete_study, session_id, who.subject)
@@ -228,7 +242,11 @@ async def complete_study(session_id: IdPath, who: Driver, c: Services) -> Sessio
 async def request_fuxi(
     session_id: IdPath, body: StatementIn, who: Driver, c: Services
 ) -> ManualReviewOut:
-    """复核: ask a human to review an invalid session (within 24 h)."""
+    """复核: ask a human to review an invalid session (within 24 h). For an exam of an
+    application, the request is recorded on it (once; due in 3 working days, or
+    ``pending_calendar`` when that needs a calendar year not yet known)."""
+    if c.settings.application_gate:
+        await anyio.to_thread.run_sync(c.applications.review_requested, who.subject, session_id)
     m = await anyio.to_thread.run_sync(
         c.review.request_fuxi, session_id, who.subject, body.statement
     )

@@ -13,8 +13,10 @@ from fastapi import APIRouter, Path
 
 from api.deps import Driver, Services
 from api.routers.driver import IdPath
+from api.routers.lifecycle import open_under_application
 from api.routers.views import session_out
 from api.schemas import AnswerIn, AnswerOut, ExamResultOut, QuestionOut, SessionOut
+from proctor.session.states import SessionKind
 
 router = APIRouter(prefix="/v1/exams", tags=["exam"])
 Index = Annotated[int, Path(ge=0, le=99)]
@@ -22,9 +24,12 @@ Index = Annotated[int, Path(ge=0, le=99)]
 
 @router.post("", response_model=SessionOut, status_code=201)
 async def start_exam(who: Driver, c: Services) -> SessionOut:
-    """Open an exam attempt: 20 questions drawn at random; an exam-start capture is due."""
-    await anyio.to_thread.run_sync(c.consent.require, who.subject)
-    v = await anyio.to_thread.run_sync(c.exams.start, who.subject)
+    """Open an exam attempt: 20 questions drawn at random; an exam-start capture is due.
+    Only under an application whose 30 minutes of study are complete, within its exam (or
+    retake) window: otherwise 409 ``exam_not_allowed`` / ``application_required``."""
+    v = await anyio.to_thread.run_sync(
+        open_under_application, c, who.subject, SessionKind.EXAM, lambda: c.exams.start(who.subject)
+    )
     return session_out(v, c.clock.now())
 
 

@@ -4,16 +4,20 @@ the audit-chain check (auditor), driver-record sync and token minting (admin; no
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import Admin, Auditor, Services, signer
+from api.deps import Admin, Auditor, Operator, Services, signer
+from api.errors import ApiError
 from api.routers.driver import IdPath
 from api.routers.notifications import refresh_metrics as refresh_delivery_metrics
 from api.schemas import AuditOut, DriverRecordIn, HealthOut, TokenIn, TokenOut
 from proctor.cohort_wiring import status_body
+from proctor.serve_guard import is_loopback
 
 router = APIRouter(tags=["ops"])
 
@@ -35,7 +39,18 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception:  # any failure means not ready
             db = False
     ok = models and db
-    body = HealthOut(status="ready" if ok else "not_ready", checks={"models": models, "db": db})
+    details: dict[str, Any] = {}
+    warnings: list[str] = []
+    if c is not None and db:
+        from api.routers.lifecycle import readiness_details
+
+        details, warnings = await anyio.to_thread.run_sync(readiness_details, c)
+    body = HealthOut(
+        status="ready" if ok else "not_ready",
+        checks={"models": models, "db": db},
+        details=details,
+        warnings=warnings,
+    )
     live = getattr(c, "live_policy", None)
     policy = live() if live is not None else getattr(c, "policy", None)
     if policy is not None:
@@ -46,7 +61,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, _: Operator) -> Response:
+    """Prometheus metrics; an operator token (admin or auditor) is required."""
     await refresh_delivery_metrics(request)
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -78,6 +94,10 @@ dev_router = APIRouter(tags=["dev"])
 
 @dev_router.post("/v1/dev/tokens", response_model=TokenOut, status_code=201)
 async def dev_token(request: Request, body: TokenIn) -> TokenOut:
-    """Development only (``PROCTOR_DEV_TOKEN_ENDPOINT=true``): mint any token, unauthenticated."""
+    """Development only (``PROCTOR_DEV_TOKEN_ENDPOINT=true``): mint any token, unauthenticated.
+    Served on a loopback address only (``proctor.serve_guard``)."""
+    server = request.scope.get("server")
+    if server is None or not is_loopback(str(server[0])):
+        raise ApiError("not_found", "not found")
     s = signer(request)
     return TokenOut(token=s.issue(body.sub, body.role), expires_in_s=s.ttl_s)

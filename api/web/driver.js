@@ -43,7 +43,62 @@ const ERRORS = {
   capture_pending: "正在进行人脸核验，请稍候。",
   session_closed: "本次会话已结束。",
   identity_not_verified: "身份核验尚未通过。",
+  application_required: "请先在⓪提交学法减分申请，审核通过后次日起可学习。",
+  study_not_allowed: "当前不在学习时间段内（审核通过次日起三日内），或学习已完成。",
+  exam_not_allowed: "需先完成30分钟学习，并在考试期限内参加考试。",
+  session_already_open: "已有一个学习或考试会话未结束，请先完成该会话。",
+  driver_record_missing: "暂无您的交通管理记录，请稍后再试。",
 };
+
+// Application states as the driver reads them (issue 18).
+const APP_STATES = {
+  pending_approval: "审核中", rejected: "审核未通过", study_open: "可以学习",
+  study_complete: "学习完成，可以考试", exam_in_progress: "考试中", exam_failed: "考试未通过，可补考",
+  failed_final: "考试未通过（次数用完）", result_invalid_auth: "成绩无效（人脸核验未通过），可申请复核",
+  under_review: "复核中", invalid_final: "成绩无效", passed_pending_apply: "考试通过，减分办理中",
+  reduced: "已减分", void_study_expired: "学习超期，申请作废", void_exam_expired: "考试超期，申请作废",
+  void_not_applicable: "不符合减分条件，申请作废", void_cycle_ended: "记分周期结束，申请作废",
+  aborted_ineligible: "不再符合条件，申请终止", revoked: "减分已撤销", restored: "减分已恢复",
+};
+const day = (d) => (d ? `${d.last_day}${d.pending_calendar ? "（待节假日安排公布后确定）" : ""}` : "—");
+
+let applicationId = null;
+async function loadRecord() {
+  const msg = $("#record-msg");
+  try {
+    const r = await api.call("GET", "/v1/me/record");
+    $("#r-points").textContent = `${r.accumulated_points} 分`;
+    $("#r-reduced").textContent = `${r.reduced_this_cycle} 分（每周期最多 ${r.cycle_cap_points} 分）`;
+    $("#r-clearing").textContent = r.clearing_date;
+    applicationId = r.open_application_id || applicationId;
+    if (applicationId) {
+      const a = await api.call("GET", `/v1/me/applications/${applicationId}`);
+      $("#a-state").textContent = APP_STATES[a.state] || a.state;
+      $("#a-state").dataset.state = a.state;
+      const w = a.study_window;
+      $("#a-window").textContent = w ? `${w.opens_at.slice(0, 10)} 至 ${day(w)}` : "—";
+      $("#a-minutes").textContent = `${a.study_minutes_counted} / ${a.study_minutes_required} 分钟`;
+      $("#a-exam").textContent = day(a.exam_deadline);
+      $("#a-exams-left").textContent = String(a.exams_left);
+      $("#a-review").textContent = day(a.review_due);
+    }
+    show(msg, "");
+  } catch (e) {
+    show(msg, errText(e));
+  }
+}
+$("#apply").addEventListener("click", async () => {
+  try {
+    const a = await api.call("POST", "/v1/me/applications");
+    applicationId = a.application_id;
+    const why = a.reasons.length ? `：${a.reasons.map(reasonText).join("、")}` : "";
+    show($("#record-msg"), `申请已提交，${APP_STATES[a.state] || a.state}${why}`, a.reasons.length ? "err" : "ok");
+    await loadRecord();
+  } catch (e) {
+    show($("#record-msg"), errText(e));
+  }
+});
+$("#record-refresh").addEventListener("click", loadRecord);
 
 function errText(e) {
   if (e instanceof ApiError) return `${ERRORS[e.code] || e.message}（${e.code}）`;
@@ -63,10 +118,11 @@ function loggedIn() {
 }
 
 function step(name) {
-  for (const id of ["consent", "enroll", "session"]) $("#" + id).classList.add("hidden");
+  for (const id of ["record", "consent", "enroll", "session"]) $("#" + id).classList.add("hidden");
   document.querySelectorAll("nav.steps button").forEach((b) => b.classList.toggle("on", b.dataset.step === name));
+  if (name === "record") { $("#record").classList.remove("hidden"); loadRecord(); }
   if (name === "consent") { $("#consent").classList.remove("hidden"); loadConsent(); }
-  if (name === "enroll") $("#enroll").classList.remove("hidden");
+  if (name === "enroll") { $("#enroll").classList.remove("hidden"); loadVerification(); }
   if (name === "study" || name === "exam") openSessionView(name);
 }
 
@@ -115,15 +171,56 @@ $("#consent-give").addEventListener("click", async () => {
     show($("#consent-msg"), errText(e));
   }
 });
-$("#enroll-file").addEventListener("change", (e) => ($("#enroll-go").disabled = !e.target.files.length));
-$("#enroll-go").addEventListener("click", async () => {
-  const f = $("#enroll-file").files[0];
-  show($("#enroll-msg"), "正在登记…", "ok");
+// ---- 实人认证: the reference is the authority's photo; a live blink is matched against it ----
+const KINDS = { live_verified: "实人认证", id_photo_approved: "手持证件照人工审核" };
+async function loadVerification() {
+  const box = $("#verify-status");
   try {
-    await api.call("POST", "/v1/me/enrollment", { body: f, contentType: f.type || "image/jpeg" });
-    show($("#enroll-msg"), "登记成功", "ok");
-    markDone("enroll");
-    step("study");
+    const v = await api.call("GET", "/v1/me/verification");
+    box.dataset.authority = String(v.authority_reference);
+    box.dataset.verified = String(v.verified);
+    if (!v.authority_reference) box.textContent = "交管部门尚未同步您的实名照片，暂不能认证。";
+    else if (v.verified) {
+      box.textContent = `已通过${KINDS[v.kind] || v.kind}，有效期至 ${fmtTime(v.valid_until)}。`;
+      markDone("enroll");
+    } else box.textContent = "已有实名照片，尚未完成实人认证。";
+    $("#verify-go").disabled = !v.authority_reference;
+  } catch (e) {
+    box.textContent = errText(e);
+  }
+}
+$("#verify-go").addEventListener("click", async () => {
+  const msg = $("#enroll-msg");
+  try {
+    openSessionView("verify");
+    await startCamera();
+    show(msg, "请正对摄像头，现在眨眼一次…", "ok");
+    const blobs = await recordBurst(BURST_FRAMES);
+    show(msg, "正在比对…", "ok");
+    const form = new FormData();
+    blobs.forEach((b, i) => form.append("frames", b, `frame-${String(i).padStart(2, "0")}.jpg`));
+    // one key per recorded burst: a retried upload is answered once (Idempotency-Key)
+    const key = `verify-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    const r = await api.call("POST", "/v1/me/verification/bursts", { body: form, headers: { "Idempotency-Key": key } });
+    msg.dataset.passed = String(r.passed);
+    if (r.passed) {
+      show(msg, "实人认证通过。", "ok");
+      $("#id-photo-row").classList.add("hidden");
+    } else {
+      show(msg, "实人认证未通过：" + r.reasons.map(reasonText).join("、") + "。可上传手持身份证件照申请人工审核。");
+      $("#id-photo-row").classList.remove("hidden");
+    }
+    await loadVerification();
+  } catch (e) {
+    show(msg, errText(e));
+  }
+});
+$("#id-photo-file").addEventListener("change", (e) => ($("#id-photo-go").disabled = !e.target.files.length));
+$("#id-photo-go").addEventListener("click", async () => {
+  const f = $("#id-photo-file").files[0];
+  try {
+    const m = await api.call("POST", "/v1/me/identity-review", { body: f, contentType: f.type || "image/jpeg" });
+    show($("#enroll-msg"), `已提交人工审核（编号 ${m.review_id}），审核通过后即完成认证。`, "ok");
   } catch (e) {
     show($("#enroll-msg"), errText(e));
   }
@@ -173,7 +270,7 @@ async function recordBurst(n = BURST_FRAMES, onFrame = () => {}) {
 // ---- session view ---------------------------------------------------------------------------
 function openSessionView(kind) {
   $("#session").classList.remove("hidden");
-  $("#session-title").textContent = kind === "study" ? "在线学习" : "在线考试";
+  $("#session-title").textContent = { study: "在线学习", exam: "在线考试" }[kind] || "实人认证";
   $("#study-start").classList.toggle("hidden", kind !== "study");
   $("#study-complete").classList.toggle("hidden", kind !== "study");
   $("#exam-start").classList.toggle("hidden", kind !== "exam");
@@ -507,7 +604,24 @@ $("#exam-start").addEventListener("click", async () => {
 
 async function nextQuestion() {
   stopClock();
-  const q = await api.call("POST", `/v1/exams/${session.session_id}/questions/next`);
+  let q = null;
+  while (!q) {
+    try {
+      q = await api.call("POST", `/v1/exams/${session.session_id}/questions/next`);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "capture_pending") throw e;
+      // A face capture comes before this question; the question stays hidden until the
+      // capture is decided, so neither the capture nor the comparison is answer time
+      // (人脸比对时间不计入答题时间).
+      $("#question").classList.add("hidden");
+      const n = Number($("#question").dataset.capturesBefore || "0") + 1;
+      $("#question").dataset.capturesBefore = String(n);
+      const s = await api.call("POST", `/v1/sessions/${session.session_id}/heartbeat`);
+      render(s);
+      if (s.challenge) await runChallenge(s.challenge);
+      if (session.state !== "active") return;
+    }
+  }
   const shown = Date.parse(q.session.server_time);
   clock = { index: q.index, budget: q.budget_s, shownAt: shown, pauses: [], offset: shown - Date.now(), timer: null };
   delete ui.timer.dataset.remainingAtPause;

@@ -62,6 +62,11 @@ class Stats:
                 self.lat[kind].append(seconds)
 
 
+def operator_header(secret: bytes) -> dict[str, str]:
+    """An admin token: the reference photo comes through the operator path (issue 17)."""
+    return {"Authorization": "Bearer " + issue_token(secret, "load-operator", "admin")}
+
+
 class Driver:
     def __init__(
         self, cfg: LoadConfig, secret: bytes, stats: Stats, personas: Sequence[Persona]
@@ -99,12 +104,12 @@ class Driver:
         self.call(
             "other", "POST", "/v1/me/consent", json={"text_sha256": text.json()["text_sha256"]}
         )
-        ok = self.call(
+        ok = self.call(  # the authority path (issue 17): an operator sets the reference
             "enroll",
-            "POST",
-            "/v1/me/enrollment",
+            "PUT",
+            f"/v1/admin/drivers/{sub}/enrollment",
             content=persona.reference,
-            h={"content-type": "image/jpeg"},
+            h={"content-type": "image/jpeg", **operator_header(self.secret)},
         )
         self.queue, self.bursts = list(persona.snapshots), list(persona.bursts)
         return ok is not None
@@ -158,10 +163,15 @@ class Driver:
             if time.monotonic() > deadline:
                 return
             q = self.call("other", "POST", f"/v1/exams/{sid}/questions/next")
-            if q is None:
-                return
+            if q is None:  # 409 capture_pending: the capture comes before the question
+                hb = self.call("other", "POST", f"/v1/sessions/{sid}/heartbeat")
+                if hb is None or hb.json()["challenge"] is None:
+                    return
+                self.snap(sid, hb.json()["challenge"])
+                q = self.call("other", "POST", f"/v1/exams/{sid}/questions/next")
+                if q is None:
+                    return
             body = q.json()
-            self.snap(sid, body["session"]["challenge"])
             a = self.call(
                 "other",
                 "POST",
@@ -291,8 +301,10 @@ def _http_identity(client: httpx.Client, secret: bytes, reference: bytes) -> dic
     headers = {"Authorization": "Bearer " + issue_token(secret, sub, "driver")}
     digest = client.get("/v1/consent/text", headers=headers).json()["text_sha256"]
     client.post("/v1/me/consent", json={"text_sha256": digest}, headers=headers)
-    enrolled = client.post(
-        "/v1/me/enrollment", content=reference, headers={**headers, "content-type": "image/jpeg"}
+    enrolled = client.put(
+        f"/v1/admin/drivers/{sub}/enrollment",
+        content=reference,
+        headers={**operator_header(secret), "content-type": "image/jpeg"},
     )
     if enrolled.status_code >= 400:
         raise SystemExit(f"enrolment refused: {enrolled.text}")

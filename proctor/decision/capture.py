@@ -38,6 +38,7 @@ from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
 from proctor.decision.reasons import CaptureFlag, CaptureReason
 from proctor.errors import ContractMismatch
 from proctor.liveness.judge import LivenessReason
+from proctor.liveness.reference_replay import copy_tests
 from proctor.liveness.replay import ReplayCheck
 from proctor.types import FaceMeasurement, Verdict
 
@@ -73,6 +74,10 @@ class CaptureMeasurements:
     replay_near: bool = False
     liveness: LivenessMeasure | None = None  # bursts only
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    # copy of the reference photo? bits to the nearest reference chip hash (mirrored
+    # ones included) and the distance to the mirrored reference's template (issue 17)
+    reference_hash_bits: int | None = None
+    reference_mirror_l2: float | None = None
 
     @classmethod
     def of_face(
@@ -83,6 +88,8 @@ class CaptureMeasurements:
         replay: ReplayCheck | None = None,
         liveness: LivenessMeasure | None = None,
         timings_ms: Mapping[str, float] | None = None,
+        reference_hash_bits: int | None = None,
+        reference_mirror_l2: float | None = None,
     ) -> CaptureMeasurements:
         """The pipeline's face measurement plus what the caller measured besides it
         (``face`` None: no usable face anywhere, e.g. in a whole burst)."""
@@ -102,6 +109,8 @@ class CaptureMeasurements:
             replay_near=replay.near,
             liveness=liveness,
             timings_ms={**face.timings_ms, **extra},
+            reference_hash_bits=reference_hash_bits,
+            reference_mirror_l2=reference_mirror_l2,
         )
 
 
@@ -246,6 +255,29 @@ def _check_replay(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy
         a.flags.insert(0, CaptureFlag.REPLAY_SUSPECTED.value)
 
 
+def _check_reference_replay(
+    m: CaptureMeasurements, _: CaptureContext, p: OperatingPolicy, a: _Acc
+) -> None:
+    """The reference photo or a copy of it (resized, re-encoded, cropped, mirrored) fails
+    and is flagged, whatever the identity check said: the face is right, the person is
+    not there (issue 17). Never uncertain: a copy gets no ID review."""
+    if a.verdict is Verdict.REJECTED and m.reference_l2 is None:
+        return  # no face measured
+    by_hash, by_distance = copy_tests(
+        m.reference_hash_bits, m.reference_l2, m.reference_mirror_l2, p.reference_replay
+    )
+    if not (by_hash or by_distance):
+        return
+    a.thresholds |= p.reference_replay.thresholds()
+    if m.reference_hash_bits is not None:
+        a.distances["reference_hash_bits"] = float(m.reference_hash_bits)
+    if m.reference_mirror_l2 is not None:
+        a.distances["reference_mirror_l2"] = m.reference_mirror_l2
+    a.verdict = Verdict.REJECTED
+    a.reasons.insert(0, CaptureReason.REFERENCE_REPLAYED.value)
+    a.flags.insert(0, CaptureFlag.REFERENCE_REPLAYED.value)
+
+
 def _check_people(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, a: _Acc) -> None:
     if CaptureReason.MULTIPLE_FACES.value in m.quality_reasons or m.face_count > 1:
         a.flags.append(CaptureFlag.EXTRA_PEOPLE.value)
@@ -268,6 +300,7 @@ CHECKS: tuple[Check, ...] = (
     _check_face,
     _check_identity,
     _check_replay,
+    _check_reference_replay,
     _check_people,
     _check_liveness,
 )

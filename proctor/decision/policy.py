@@ -29,6 +29,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from proctor.liveness.reference_replay import ReferenceReplayPolicy
 from proctor.matching.fusion import FusionPolicy
 
 
@@ -135,6 +136,8 @@ class OperatingPolicy:
     snorm: SnormPolicy | None = None  # None: raw L2 limits only
     fusion: FusionPolicy = field(default_factory=lambda: FusionPolicy(k=1))
     cohort_id: str | None = None  # the live cohort (None: none installed, raw fallback)
+    # a capture that is a copy of the reference photo fails (issue 17)
+    reference_replay: ReferenceReplayPolicy = field(default_factory=ReferenceReplayPolicy)
     # provenance, e.g. {"population": "asian-dev", "reference_match": "raw_l2@0.001"}
     sources: Mapping[str, str] = field(default_factory=dict)
     policy_id: str = field(init=False, default="")
@@ -184,6 +187,7 @@ class OperatingPolicy:
             "entry": self.reference.thresholds(),
             "flags": {"proxy_margin_l2": self.flags.proxy_margin_l2},
             "fusion": {"k": float(self.fusion.k), "min_quality": self.fusion.min_quality},
+            "reference_replay": self.reference_replay.thresholds(),
         }
         if self.anchor is not None:
             kinds["anchored"] = self.anchor.thresholds()

@@ -20,6 +20,7 @@ class CaptureReason(StrEnum):
     MULTIPLE_FACES = "multiple_faces"
     REPLAY = "replay"  # the exact pixels of an earlier snapshot
     CAPTURE_TIMEOUT = "capture_timeout"
+    REFERENCE_REPLAYED = "reference_replayed"  # the reference photo or a copy (issue 17)
 
 
 class CaptureFlag(StrEnum):
@@ -30,3 +31,4 @@ class CaptureFlag(StrEnum):
     REPLAY = "replay"
     REPLAY_SUSPECTED = "replay_suspected"
     SPOOF_SUSPECTED = "spoof_suspected"
+    REFERENCE_REPLAYED = "reference_replayed"

@@ -27,3 +27,15 @@ def encode_jpeg(img: RGBImage, quality: int = 90) -> bytes:
     if not ok:
         raise ValueError("JPEG encoding failed")
     return bytes(buf.tobytes())
+
+
+def mirrored_jpeg(data: bytes, quality: int = 95) -> bytes | None:
+    """The photo flipped left-right, as JPEG (the mirrored reference of issue 17); None when
+    ``data`` is not an image OpenCV decodes. Only used on already-accepted references."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        return None
+    ok, buf = cv2.imencode(
+        ".jpg", np.ascontiguousarray(bgr[:, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    return bytes(buf.tobytes()) if ok else None

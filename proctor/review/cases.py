@@ -33,6 +33,7 @@ from proctor.rules.points import Mode, award_points, reduce_points
 from proctor.rules.policy import RulesPolicy
 from proctor.rules.reasons import Reason
 from proctor.rules.timeutil import local_date
+from proctor.services.applications import FuxiDecided, reduced_body
 from proctor.services.common import NotFound, NotOwner, new_id
 from proctor.services.ports import ExamRecord, ManualReview, NotificationEvent, RetentionClass
 from proctor.services.records import driver_record_from_json
@@ -58,6 +59,9 @@ class ReviewCaseService:
         self._uow, self._clock = uow, clock
         self._calendar, self._rules = calendar, rules
         self._rng = rng or default_rng()
+        # The application lifecycle decides the reduction of an exam that belongs to an
+        # application (ApplicationFlow.review_decided_in); None for an exam outside one.
+        self.on_fuxi_decided: FuxiDecided | None = None
 
     # ---- opening ------------------------------------------------------------------------------
     def request_fuxi(
@@ -277,6 +281,8 @@ class ReviewCaseService:
         case.decision = "pass" if passed else "reject"
         case.decision_reasons = reasons
         payload: dict[str, Any] = {"case_id": case.id, "decision": case.decision}
+        if not passed and case.kind is CaseKind.FUXI and self.on_fuxi_decided is not None:
+            self.on_fuxi_decided(uow, case.driver_id, case.session_id, False)
         if passed and case.kind is CaseKind.FUXI:
             exam = uow.exams.get(case.session_id)
             if exam is not None:
@@ -307,11 +313,17 @@ class ReviewCaseService:
         ]
         scored = score_exam(responses, self._rules.exam)
         outcome.update(valid=True, passed=scored.passed, review_case_id=case.id)
-        reduction = (
-            self._reduce(uow, case.driver_id, now)
-            if scored.passed
-            else {"status": "void", "reasons": [EXAM_NOT_PASSED]}
+        decided = (
+            self.on_fuxi_decided(uow, case.driver_id, case.session_id, True)
+            if self.on_fuxi_decided is not None
+            else None
         )
+        if decided is not None:
+            reduction = decided
+        elif scored.passed:
+            reduction = self._reduce(uow, case.driver_id, now)
+        else:
+            reduction = {"status": "void", "reasons": [EXAM_NOT_PASSED]}
         outcome["point_reduction"] = reduction
         exam.outcome = outcome
         uow.exams.save(exam)
@@ -334,17 +346,8 @@ class ReviewCaseService:
         r = reduce_points(award, record.accumulated_points, reduced, self._rules.points)
         if r.removed_points == 0:
             return {"status": "void", "reasons": [x.value for x in r.reasons]}
-        from_cycle = min(r.removed_points, record.cycle_points)
-        updated = dict(body)
-        updated["cycle_points"] = record.cycle_points - from_cycle
-        updated["carried_over_points"] = record.carried_over_points - (
-            r.removed_points - from_cycle
-        )
-        updated["reductions"] = [
-            *body.get("reductions", ()),
-            {"on": local_date(now).isoformat(), "points": r.removed_points},
-        ]
-        uow.driver_records.put(driver_id, updated)
+        on = local_date(now).isoformat()
+        uow.driver_records.put(driver_id, reduced_body(body, record, r.removed_points, on))
         result: dict[str, Any] = {
             "status": "applied",
             "removed_points": r.removed_points,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from proctor.rules.calendar import WorkdayCalendar
+from proctor.rules.calendar import WorkdayCalendar, tolerant
 from proctor.rules.cycles import Cycle, clearing_reminder
 from proctor.rules.deadlines import Deadline, Window, exam_deadline, review_due, study_window
 from proctor.rules.driver import DriverRecord
@@ -60,7 +60,9 @@ class Application:
         self.driver_id = driver_id
         self.cycle = cycle
         self.policy = policy
-        self.calendar = calendar
+        # Unknown calendar years never refuse or void: such deadlines are computed Monday–Friday,
+        # unverified, i.e. ``pending_calendar``, and recomputed by ``resolve_calendar``.
+        self.calendar = tolerant(calendar)
         self.state = S.ELIG_CHECK
         self.reasons: tuple[Reason, ...] = ()
         self.events: list[RuleEvent] = []
@@ -76,6 +78,9 @@ class Application:
         self.review_requests = 0
         self.review_due: Deadline | None = None
         self.reduction: Reduction | None = None
+        self.approved_at: datetime | None = None
+        self.hold_until: datetime | None = None  # system review waits for the data sync
+        self.review_received_on: date | None = None
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -145,7 +150,11 @@ class Application:
         if exam.retake_window_anchor is RetakeAnchor.FIRST_FAILURE:
             anchor = self.failures[0]
         deadline = anchor + timedelta(hours=exam.retake_window_hours)
-        if not exam.retake_allowed_after_exam_window and self.exam_deadline is not None:
+        if (
+            not exam.retake_allowed_after_exam_window
+            and self.exam_deadline is not None
+            and self.exam_deadline.verified
+        ):
             deadline = min(deadline, self.exam_deadline.ends_at - timedelta(microseconds=1))
         return deadline
 
@@ -155,15 +164,53 @@ class Application:
             return None
         return self.invalid_at + timedelta(hours=self.policy.review.request_window_hours)
 
+    @property
+    def pending_calendar(self) -> tuple[str, ...]:
+        """Deadlines computed without a verified calendar year (never voided while pending)."""
+        named = (
+            ("study_window", self.study_window.deadline if self.study_window else None),
+            ("exam_deadline", self.exam_deadline),
+            ("review_due", self.review_due),
+        )
+        return tuple(name for name, d in named if d is not None and not d.verified)
+
+    def resolve_calendar(self) -> tuple[str, ...]:
+        """Recompute pending deadlines; returns the names that are now verified."""
+        pending = self.pending_calendar
+        if not pending:
+            return ()
+        pol = self.policy
+        if "study_window" in pending and self.approved_at is not None:
+            self.study_window = study_window(
+                self.approved_at, self.calendar, pol.study, pol.calendar
+            )
+        if "exam_deadline" in pending and self.study_completed_on is not None:
+            self.exam_deadline = exam_deadline(
+                self.study_completed_on, self.calendar, pol.exam, pol.calendar
+            )
+        if "review_due" in pending and self.review_received_on is not None:
+            self.review_due = review_due(
+                self.review_received_on, self.calendar, pol.review, pol.calendar
+            )
+        still = set(self.pending_calendar)
+        return tuple(name for name in pending if name not in still)
+
     def tick(self, at: datetime) -> ApplicationState:
-        """Apply every transition that time alone causes by instant ``at``."""
+        """Apply every transition that time alone causes by instant ``at``.
+
+        A deadline still ``pending_calendar`` never voids: it waits for its year."""
         require_aware(at, "at")
+        self.resolve_calendar()
         if self.state in ACTIVE and local_date(at) >= self.cycle.clearing_date:
             self._move(S.VOID_CYCLE_ENDED, at, (Reason.CYCLE_ENDED,))
             self.record_event(EventKind.APPLICATION_VOIDED, at, reason=Reason.CYCLE_ENDED.value)
             return self.state
         window = self.study_window
-        if self.state in (S.STUDY_OPEN, S.MANUAL_ID_REVIEW) and window is not None:
+        if (
+            self.state in (S.STUDY_OPEN, S.MANUAL_ID_REVIEW)
+            and window is not None
+            and window.deadline.verified
+        ):
             end = window.deadline.ends_at
             if at >= end:
                 if self.state is S.STUDY_OPEN and study_complete(
@@ -177,7 +224,12 @@ class Application:
                     )
                     return self.state
         deadline = self.exam_deadline
-        if self.state is S.STUDY_COMPLETE and deadline is not None and at >= deadline.ends_at:
+        if (
+            self.state is S.STUDY_COMPLETE
+            and deadline is not None
+            and deadline.verified
+            and at >= deadline.ends_at
+        ):
             self._move(S.VOID_EXAM_EXPIRED, deadline.ends_at, (Reason.EXAM_WINDOW_CLOSED,))
             self.record_event(EventKind.STUDY_VOIDED, at, reason=Reason.EXAM_WINDOW_CLOSED.value)
         retake = self.retake_deadline
@@ -194,6 +246,7 @@ class Application:
         pol = self.policy
         window = study_window(at, self.calendar, pol.study, pol.calendar)
         self.study_window = window
+        self.approved_at = at
         self._move(S.STUDY_OPEN, at)
         self.record_event(
             EventKind.APPLICATION_APPROVED,
@@ -202,6 +255,25 @@ class Application:
             verified=str(window.deadline.verified).lower(),
         )
         return window
+
+    def system_review(self, driver: DriverRecord, at: datetime) -> ApplicationState:
+        """系统将自动核查: approve, refuse with every reason, or hold while a violation processed
+        less than ``sync_window_hours`` ago is still syncing (approval waits, nothing is refused).
+        """
+        self._require(at, S.PENDING_APPROVAL)
+        processed = driver.last_violation_processed_at
+        hold = timedelta(hours=self.policy.eligibility.sync_window_hours)
+        if processed is not None and at - processed < hold:
+            self.hold_until = processed + hold
+            return self.state
+        self.hold_until = None
+        verdict = check_eligibility(driver, at, self.policy)
+        if verdict.eligible:
+            self.approve(at)
+        else:
+            self._move(S.REJECTED, at, verdict.reasons)
+            self.record_event(EventKind.APPLICATION_REJECTED, at, reasons=",".join(verdict.reasons))
+        return self.state
 
     def reject(self, at: datetime) -> None:
         self._require(at, S.PENDING_APPROVAL)
@@ -316,6 +388,7 @@ class Application:
         self._require(at, S.RESULT_INVALID_AUTH)
         pol = self.policy
         due = review_due(local_date(at), self.calendar, pol.review, pol.calendar)
+        self.review_received_on = local_date(at)
         self.review_requests += 1
         self.review_due = due
         self._move(S.UNDER_REVIEW, at)

@@ -121,6 +121,10 @@ class ChineseWorkdayCalendar:
     ) -> ChineseWorkdayCalendar:
         return cls(load_overrides(path), unknown_year_mode)
 
+    @property
+    def override_years(self) -> tuple[int, ...]:
+        return tuple(self._overrides.years)
+
     def day_status(self, day: date) -> DayStatus:
         schedule = self._overrides.years.get(day.year)
         if schedule is not None:
@@ -131,3 +135,70 @@ class ChineseWorkdayCalendar:
             if self._mode is UnknownYearMode.WEEKDAY_FALLBACK:
                 return DayStatus(day.weekday() < _SATURDAY, verified=False)
             raise CalendarYearUnknown(day.year, self._overrides.path) from None
+
+
+def package_last_year() -> int:
+    """The last year the installed chinesecalendar knows (2026 for 1.11.0)."""
+    return int(max(d.year for d in chinese_calendar.holidays))
+
+
+class PendingTolerantCalendar:
+    """Never raises for an unknown year: such a day is answered Monday–Friday, ``verified=False``.
+
+    An application's deadlines are computed through it, so a request whose deadline needs a year
+    the calendar lacks is still recorded; the unverified deadline is ``pending_calendar`` and is
+    recomputed when the year is added (issue 18 item 3: never refused, never voided).
+    """
+
+    def __init__(self, inner: WorkdayCalendar) -> None:
+        self.inner = inner
+
+    def day_status(self, day: date) -> DayStatus:
+        try:
+            return self.inner.day_status(day)
+        except CalendarYearUnknown:
+            return DayStatus(day.weekday() < _SATURDAY, verified=False)
+
+
+def tolerant(calendar: WorkdayCalendar) -> WorkdayCalendar:
+    if isinstance(calendar, PendingTolerantCalendar):
+        return calendar
+    return PendingTolerantCalendar(calendar)
+
+
+class ReloadingCalendar:
+    """A ``ChineseWorkdayCalendar`` over an operator's override file, re-read when it changes.
+
+    The operator adds a year to the file (no restart); the next ``day_status`` for that year sees
+    it. ``None`` uses the packaged file (which only changes with a release).
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        unknown_year_mode: UnknownYearMode = UnknownYearMode.FAIL_CLOSED,
+    ) -> None:
+        self.path, self._mode = path, unknown_year_mode
+        self._stamp: int | None = None
+        self._calendar = ChineseWorkdayCalendar(load_overrides(path), unknown_year_mode)
+        self._stamp = self._mtime()
+
+    def _mtime(self) -> int | None:
+        try:
+            return self.path.stat().st_mtime_ns if self.path is not None else None
+        except OSError:
+            return None
+
+    def _fresh(self) -> ChineseWorkdayCalendar:
+        stamp = self._mtime()
+        if stamp != self._stamp:
+            self._calendar = ChineseWorkdayCalendar(load_overrides(self.path), self._mode)
+            self._stamp = stamp
+        return self._calendar
+
+    def day_status(self, day: date) -> DayStatus:
+        return self._fresh().day_status(day)
+
+    def last_known_year(self) -> int:
+        years = self._fresh().override_years
+        return max([package_last_year(), *years])

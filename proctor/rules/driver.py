@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from proctor.rules.timeutil import require_aware
+
 
 @dataclass(frozen=True, slots=True)
 class ReductionRecord:
@@ -49,6 +51,9 @@ class DriverRecord:
                 raise ValueError(f"{name} must not be negative")
         if any(r.points < 0 for r in self.reductions):
             raise ValueError("reductions must not be negative")
+        if self.last_violation_processed_at is not None:
+            # a naive instant cannot be compared with the check's aware one: name the field
+            require_aware(self.last_violation_processed_at, "last_violation_processed_at")
 
     @property
     def accumulated_points(self) -> int:

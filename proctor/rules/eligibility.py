@@ -108,6 +108,9 @@ def check_eligibility(
     require_aware(at, "at")
     today = local_date(at)
     cycle = cycle_for(driver.cycle_anchor, today, policy.cycle)
+    if today < driver.cycle_anchor:
+        # no scoring cycle has begun (cycle index < 1): nothing can be reduced yet
+        return Eligibility(False, (Reason.BEFORE_FIRST_LICENCE,), cycle)
     reasons = _art25(driver, cycle, policy) + _art26(driver, today, cycle, policy)
     if policy.eligibility.pending_violations_block and driver.pending_violation_count > 0:
         reasons.append(Reason.PENDING_VIOLATIONS)

@@ -229,6 +229,14 @@ def parse_policy(data: Mapping[str, Any]) -> RulesPolicy:
             "[exam] pass_min_correct must equal question_count - fail_on_wrong_count + 1 "
             "(the exam ends on the fail_on_wrong_count-th wrong answer)"
         )
+    if policy.fraud.blacklist_cycles != policy.eligibility.fraud_lookback_previous_cycles + 1:
+        # One reading of 163 第26条第5项 for both: a fraud record in cycle k bars cycles
+        # k .. k + blacklist_cycles - 1, at confirmation (fraud.confirm_fraud) and at every
+        # later eligibility check (look-back over the current and the previous cycles).
+        raise RulesDataInvalid(
+            "[fraud] blacklist_cycles must equal "
+            "[eligibility] fraud_lookback_previous_cycles + 1 (one reading of 163 第26条第5项)"
+        )
     if policy.points.cycle_cap_points > policy.points.full_score_points:
         raise RulesDataInvalid("[points] cycle_cap_points exceeds full_score_points")
     return policy

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     OPEN_APPLICATION_EXISTS = "open_application_exists"
     PLATFORM_BLACKLISTED = "platform_blacklisted"
     DATA_SYNC_PENDING = "data_sync_pending"
+    BEFORE_FIRST_LICENCE = "before_first_licence"  # the check is dated before the licence
     # lifecycle
     REJECTED_BY_POLICE = "rejected_by_police"
     STUDY_WINDOW_CLOSED = "study_window_closed"

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from proctor.capture.schedule import default_rng
 from proctor.clock import Clock
+from proctor.errors import IllegalTransition
 from proctor.services.common import NotFound, NotOwner, new_id
 from proctor.services.ports import NotificationEvent, RetentionClass, UnitOfWork
 from proctor.session.adjudication import (
@@ -143,6 +144,7 @@ class AdjudicationService:
             entry = self._entry(uow, blacklist_id)
             if entry.driver_id != driver_id:
                 raise NotOwner(details={"blacklist_id": blacklist_id})
+            entry.check_appeal_allowed(uow.appeals.for_blacklist(entry.id))
             appeal = Appeal(
                 id=new_id(self._rng),
                 blacklist_id=entry.id,
@@ -174,7 +176,8 @@ class AdjudicationService:
             if appeal is None:
                 raise NotFound(details={"appeal_id": appeal_id})
             entry = self._entry(uow, appeal.blacklist_id)
-            appeal.decide(adjudicator_id, uphold, now, entry)
+            # neither the flag's reviewer nor its adjudicator decides the appeal (issue 17)
+            appeal.decide(adjudicator_id, uphold, now, entry, uow.flags.get(entry.flag_id))
             uow.appeals.save(appeal)
             restored: list[str] = []
             if uphold and entry.status is BlacklistStatus.ACTIVE:
@@ -216,6 +219,33 @@ class AdjudicationService:
         if self._cases is not None:
             self._cases.appeal_decided(appeal.id, adjudicator_id, uphold)
         return appeal
+
+    def reopen_appeal(self, blacklist_id: str, staff_id: str, reason: str) -> BlacklistEntry:
+        """Staff reopen for new evidence after the entry's appeal was decided: the driver
+        may file one more appeal. A reason is required; audited; the driver is told."""
+        if not reason.strip():
+            raise IllegalTransition(
+                "a reopen needs a reason", details={"blacklist_id": blacklist_id}
+            )
+        now = self._clock.now()
+        with self._uow() as uow:
+            entry = self._entry(uow, blacklist_id)
+            entry.reopen_for_appeal(uow.appeals.for_blacklist(entry.id))
+            uow.blacklist.save(entry)
+            uow.audit.append(
+                actor=staff_id,
+                action="appeal_reopened",
+                subject=entry.id,
+                details={"reason": reason, "appeals_allowed": entry.appeals_allowed},
+                at=now,
+            )
+            uow.outbox.emit(
+                NotificationEvent(
+                    "appeal_reopened", entry.driver_id, now, {"blacklist_id": entry.id}
+                )
+            )
+            uow.commit()
+        return entry
 
     def is_blacklisted(self, driver_id: str) -> bool:
         now = self._clock.now()

@@ -23,6 +23,9 @@ from proctor.services.ports import AnswerRecord, ExamRecord, RecordsUnitOfWork
 from proctor.services.sessions import SessionService, SessionView
 from proctor.session.states import QuestionOutOfOrder, SessionKind
 
+# (uow, driver id, exam session id, outcome) -> fields to add to the stored outcome
+ExamFinished = Callable[[RecordsUnitOfWork, str, str, Mapping[str, Any]], "dict[str, Any] | None"]
+
 
 @dataclass(frozen=True, slots=True)
 class PublicQuestion:
@@ -54,8 +57,11 @@ class ExamService:
         clock: Clock,
         *,
         rng: random.Random | None = None,
+        on_finished: ExamFinished | None = None,
     ) -> None:
         self._uow, self._sessions, self._bank, self._policy = uow, sessions, bank, policy
+        # The application's result and reduction, in the transaction that stores the outcome.
+        self.on_finished = on_finished
         self._clock = clock
         self._rng = rng or default_rng()
         self._by_id = {q.id: q for q in bank.questions}
@@ -144,6 +150,8 @@ class ExamService:
         with self._uow() as uow:
             stored = uow.exams.get(session_id)
             assert stored is not None
+            if self.on_finished is not None:
+                outcome.update(self.on_finished(uow, driver_id, session_id, outcome) or {})
             stored.outcome, stored.finished_at = outcome, now
             uow.exams.save(stored)
             uow.audit.append(

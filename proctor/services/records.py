@@ -29,7 +29,9 @@ from proctor.rules import (
     check_eligibility,
 )
 from proctor.rules.driver import DriverRecord, ReductionRecord
-from proctor.rules.states import is_terminal
+from proctor.rules.states import ACTIVE
+from proctor.rules.timeutil import require_aware
+from proctor.services.applications import Lifecycle
 from proctor.services.common import NotFound, new_id
 from proctor.services.ports import (
     ApplicationRecord,
@@ -37,7 +39,9 @@ from proctor.services.ports import (
     RecordsUnitOfWork,
     RetentionClass,
 )
+from proctor.services.session_gate import end_open_sessions
 from proctor.services.sessions import SessionService, anchor_key
+from proctor.services.template_keys import extra_keys
 
 CONSENT_TEXT = (
     "本人同意：为核验本人在本次学法减分学习/考试中在场，系统采集并通过互联网传输本人人脸图像，"
@@ -52,6 +56,12 @@ class ConsentRequired(ProctorError):
 
 class DriverRecordMissing(ProctorError):
     code = "driver_record_missing"
+
+
+class InvalidDriverRecord(ProctorError):
+    """A field of the traffic-management record is not usable (details: ``field``)."""
+
+    code = "invalid_driver_record"
 
 
 # Evidence classes under a legal hold (PIPL Art. 47(2)): kept, not processed, after withdrawal.
@@ -140,12 +150,13 @@ class ConsentService:
         now = self._clock.now()
         with self._uow() as uow:
             n = uow.consents.withdraw(driver_id, now)
+            ended = end_open_sessions(uow, driver_id, now)
             erased = self._erase(uow, driver_id)
             uow.audit.append(
                 actor=driver_id,
                 action="consent_withdrawn",
                 subject=driver_id,
-                details={"records": n, "erased": erased},
+                details={"records": n, "erased": erased, "sessions_ended": ended},
                 at=now,
             )
             uow.commit()
@@ -167,6 +178,8 @@ class ConsentService:
                 doomed.append(evidence_id)
         had_template = uow.templates.get(subject_key) is not None
         uow.templates.delete(subject_key)
+        for key in extra_keys(subject_key):  # mirrored reference, 实人认证 capture
+            uow.templates.delete(key)
         for session_id in sessions:
             uow.templates.delete(anchor_key(session_id))
         return {
@@ -221,42 +234,77 @@ class EnrollmentService:
 
 
 def driver_record_from_json(driver_id: str, body: Mapping[str, Any]) -> DriverRecord:
-    """The traffic-management record as stored (ISO dates) → :class:`DriverRecord`."""
+    """The traffic-management record as stored (ISO dates) → :class:`DriverRecord`.
 
-    def d(name: str) -> date | None:
-        v = body.get(name)
+    A bad value raises ``invalid_driver_record`` naming the field (422 at the API): a date that
+    does not parse, a naive ``last_violation_processed_at``, a negative count."""
+
+    def field(name: str, parse: Callable[[Any], Any]) -> Any:
+        try:
+            return parse(body.get(name))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise InvalidDriverRecord(
+                f"{name}: {exc}", details={"field": name, "driver_id": driver_id}
+            ) from None
+
+    def d(v: Any) -> date | None:
         return date.fromisoformat(v) if v else None
 
-    def ds(name: str) -> tuple[date, ...]:
-        return tuple(date.fromisoformat(v) for v in body.get(name, ()))
+    def ds(v: Any) -> tuple[date, ...]:
+        return tuple(date.fromisoformat(x) for x in (v or ()))
 
-    first = d("first_licence_date")
+    def instant(v: Any) -> datetime | None:
+        if v is None:
+            return None
+        at = datetime.fromisoformat(v) if isinstance(v, str) else v
+        if not isinstance(at, datetime):
+            raise TypeError("expected an ISO 8601 instant")
+        return require_aware(at, "last_violation_processed_at")
+
+    first = field("first_licence_date", d)
     if first is None:
         raise DriverRecordMissing(details={"driver_id": driver_id})
-    processed = body.get("last_violation_processed_at")
+    try:
+        return _driver_record(driver_id, first, field, d, ds, instant, body)
+    except ValueError as exc:  # DriverRecord's own checks start with the field's name
+        name = str(exc).split(" ", 1)[0]
+        raise InvalidDriverRecord(
+            str(exc), details={"field": name, "driver_id": driver_id}
+        ) from None
+
+
+def _driver_record(
+    driver_id: str,
+    first: date,
+    field: Callable[[str, Callable[[Any], Any]], Any],
+    d: Callable[[Any], date | None],
+    ds: Callable[[Any], tuple[date, ...]],
+    instant: Callable[[Any], datetime | None],
+    body: Mapping[str, Any],
+) -> DriverRecord:
     return DriverRecord(
         driver_id=driver_id,
         first_licence_date=first,
-        cycle_points=int(body.get("cycle_points", 0)),
-        carried_over_points=int(body.get("carried_over_points", 0)),
-        reductions=tuple(
-            ReductionRecord(date.fromisoformat(r["on"]), int(r["points"]))
-            for r in body.get("reductions", ())
+        cycle_points=field("cycle_points", lambda v: int(v or 0)),
+        carried_over_points=field("carried_over_points", lambda v: int(v or 0)),
+        reductions=field(
+            "reductions",
+            lambda v: tuple(
+                ReductionRecord(date.fromisoformat(r["on"]), int(r["points"])) for r in (v or ())
+            ),
         ),
-        pending_violation_count=int(body.get("pending_violation_count", 0)),
-        temporary_permit_date=d("temporary_permit_date"),
-        licence_grant_dates=ds("licence_grant_dates"),
+        pending_violation_count=field("pending_violation_count", lambda v: int(v or 0)),
+        temporary_permit_date=field("temporary_permit_date", d),
+        licence_grant_dates=field("licence_grant_dates", ds),
         licence_review_overdue=bool(body.get("licence_review_overdue", False)),
         licence_detained=bool(body.get("licence_detained", False)),
         vehicle_inspection_overdue=bool(body.get("vehicle_inspection_overdue", False)),
         vehicle_not_deregistered=bool(body.get("vehicle_not_deregistered", False)),
-        full_score_education_dates=ds("full_score_education_dates"),
-        serious_offence_dates=ds("serious_offence_dates"),
-        fraud_record_dates=ds("fraud_record_dates"),
-        platform_blacklist_until=d("platform_blacklist_until"),
-        last_violation_processed_at=(
-            datetime.fromisoformat(processed) if isinstance(processed, str) else None
-        ),
+        full_score_education_dates=field("full_score_education_dates", ds),
+        serious_offence_dates=field("serious_offence_dates", ds),
+        fraud_record_dates=field("fraud_record_dates", ds),
+        platform_blacklist_until=field("platform_blacklist_until", d),
+        last_violation_processed_at=field("last_violation_processed_at", instant),
     )
 
 
@@ -290,9 +338,9 @@ class ApplicationService:
 
     @staticmethod
     def _open(uow: RecordsUnitOfWork, driver_id: str) -> bool:
+        # active, not merely non-terminal: a reduced application (revocable) is settled
         return any(
-            not is_terminal(ApplicationState(a.state))
-            for a in uow.applications.for_driver(driver_id)
+            ApplicationState(a.state) in ACTIVE for a in uow.applications.for_driver(driver_id)
         )
 
     def eligibility(self, driver_id: str) -> EligibilityView:
@@ -309,7 +357,10 @@ class ApplicationService:
         )
 
     def apply(self, driver_id: str) -> ApplicationRecord:
+        """Apply, then the automatic system review: approved (study window from tomorrow),
+        refused with every reason, or held while a just-processed violation syncs (24 h)."""
         now = self._clock.now()
+        lifecycle = Lifecycle(self._policy, self._calendar)
         with self._uow() as uow:
             record, has_open = self._record(uow, driver_id), self._open(uow, driver_id)
             app = Application.submit(
@@ -320,20 +371,10 @@ class ApplicationService:
                 self._calendar,
                 has_open_application=has_open,
             )
-            stored = ApplicationRecord(
-                id=app.application_id,
-                driver_id=driver_id,
-                state=app.state.value,
-                reasons=tuple(r.value for r in app.reasons),
-                created_at=now,
-                updated_at=now,
-                details={
-                    "cycle_start": app.cycle.start.isoformat(),
-                    "clearing_date": app.cycle.clearing_date.isoformat(),
-                    "events": [e.kind.value for e in app.events],
-                },
-            )
-            uow.applications.add(stored)
+            item = lifecycle.new(uow, app, now)
+            lifecycle.auto_review(uow, item, now)
+            lifecycle.save(uow, item, driver_id, now)
+            stored = item.record
             uow.audit.append(
                 actor=driver_id,
                 action="application_submitted",
@@ -350,10 +391,3 @@ class ApplicationService:
         with self._uow() as uow:
             uow.driver_records.put(driver_id, body)
             uow.commit()
-
-    def get(self, application_id: str, driver_id: str) -> ApplicationRecord:
-        with self._uow() as uow:
-            app = uow.applications.get(application_id)
-        if app is None or app.driver_id != driver_id:
-            raise NotFound(details={"application_id": application_id})
-        return app

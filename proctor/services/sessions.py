@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from proctor.capture.challenge import (
     BurstRequired,
     CaptureChallenge,
-    ChallengeForeign,
     ChallengeRefused,
     ChallengeUnknown,
 )
@@ -40,8 +39,9 @@ from proctor.decision.capture import (
     decide_capture,
 )
 from proctor.decision.policy import OperatingPolicy
-from proctor.errors import IllegalTransition, ImageError, ModelUnavailable
+from proctor.errors import IllegalTransition, ImageError, ModelUnavailable, ProctorError
 from proctor.liveness.outcome import BurstChecker, BurstJudge, BurstUpload
+from proctor.liveness.reference_replay import mirrored_fingerprints, nearest_hamming_bits
 from proctor.liveness.replay import Fingerprint, ReplayPolicy, check_replay
 from proctor.matching.decision import template_distance
 from proctor.ports import FaceVerifier
@@ -54,6 +54,7 @@ from proctor.services.common import (
     publish,
 )
 from proctor.services.ports import NotificationEvent, RetentionClass, UnitOfWork
+from proctor.services.template_keys import mirror_key
 from proctor.session.adjudication import Flag
 from proctor.session.exam_clock import QuestionTiming
 from proctor.session.session import ProctorSession
@@ -123,6 +124,8 @@ class SubmissionResult:
 
 # runs inside the transaction that records a decision (see submit_snapshot)
 OnRecorded = Callable[[UnitOfWork, SubmissionResult], None]
+# runs inside the transaction that opens a session; raises to refuse (consent, one open)
+Admit = Callable[[UnitOfWork, str, SessionKind, datetime], None]
 
 
 class SessionService:
@@ -142,8 +145,11 @@ class SessionService:
         burst_judge: BurstJudge | None = None,
         image_check: Callable[[bytes], DecodedImage] | None = None,
         burst_check: BurstChecker | None = None,
+        admit: Admit | None = None,
+        mirror_image: Callable[[bytes], bytes | None] | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._admit = admit  # the session-open gate (proctor.services.session_gate)
         self._verifier = verifier
         self._clock = clock
         self._rng = rng or default_rng()
@@ -162,6 +168,9 @@ class SessionService:
         # The decoded pixels travel to the comparison explicitly.
         self._image_check = image_check
         self._burst_check = burst_check
+        # flips a photo left-right (an imaging adapter): a mirrored copy of the reference
+        # lands on the mirrored photo's template (issue 17); None: no mirror template
+        self._mirror_image = mirror_image
 
     # ---- enrollment ---------------------------------------------------------------------
     def enroll(self, driver_id: str, photos: Sequence[bytes], display_name: str = "") -> str:
@@ -171,6 +180,8 @@ class SessionService:
         for photo in photos:
             r = self._verifier.measure(template, photo)
             refs.append(Fingerprint(r.pixel_sha256, r.perceptual_hash))
+        refs += mirrored_fingerprints(template, refs)  # a mirrored copy is a replay too
+        mirror = self.mirror_template(photos[0])
         now = self._clock.now()
         with self._uow() as uow:
             subject_key = uow.drivers.subject_key(driver_id)
@@ -178,6 +189,8 @@ class SessionService:
                 subject_key = new_id(self._rng)
                 uow.drivers.add(driver_id, subject_key, display_name, now)
             uow.templates.put(subject_key, template, now)
+            if mirror is not None:
+                uow.templates.put(mirror_key(subject_key), mirror, now)
             for fp in refs:
                 uow.fingerprints.add(subject_key, fp, now, reference=True)
             uow.audit.append(
@@ -190,6 +203,17 @@ class SessionService:
             uow.commit()
         return subject_key
 
+    def mirror_template(self, photo: bytes) -> Template | None:
+        """The template of the photo flipped left-right: a mirrored copy of the reference
+        lands on it (issue 17). None when the photo cannot be mirrored or enrolled."""
+        flipped = None if self._mirror_image is None else self._mirror_image(photo)
+        if flipped is None:
+            return None
+        try:
+            return self._verifier.enroll([flipped])
+        except ProctorError:
+            return None
+
     # ---- session lifecycle --------------------------------------------------------------
     def open_session(
         self, driver_id: str, kind: SessionKind, question_count: int = 20
@@ -200,6 +224,8 @@ class SessionService:
                 raise NotEnrolled(details={"driver_id": driver_id})
             if any(e.active_at(now) for e in uow.blacklist.for_driver(driver_id)):
                 raise Blacklisted(details={"driver_id": driver_id})
+            if self._admit is not None:
+                self._admit(uow, driver_id, kind, now)
             s = ProctorSession.open(
                 session_id=new_id(self._rng),
                 driver_id=driver_id,
@@ -314,8 +340,21 @@ class SessionService:
             anchor_l2 = template_distance(face.probe, claimed.anchor)
         probe = Fingerprint(face.pixel_sha256, face.perceptual_hash)
         replay = check_replay(probe, claimed.earlier, claimed.references, self._replay)
+        # is it a copy of the reference photo? (hashes incl. mirrored ones; the mirror's template)
+        mirror_l2 = None
+        if claimed.mirror is not None and face.probe is not None:
+            mirror_l2 = template_distance(face.probe, claimed.mirror)
+        ref_bits = nearest_hamming_bits(
+            face.perceptual_hash, [fp.perceptual_hash for fp in claimed.references]
+        )
         return CaptureMeasurements.of_face(
-            face, anchor_l2=anchor_l2, replay=replay, liveness=liveness, timings_ms=timings
+            face,
+            anchor_l2=anchor_l2,
+            replay=replay,
+            liveness=liveness,
+            timings_ms=timings,
+            reference_hash_bits=ref_bits,
+            reference_mirror_l2=mirror_l2,
         )
 
     def _decide_and_record(
@@ -405,6 +444,7 @@ class SessionService:
                 earlier=uow.fingerprints.snapshots(subject_key),
                 references=uow.fingerprints.references(subject_key),
                 actions=challenge.actions,
+                mirror=uow.templates.get(mirror_key(subject_key)),
             )
             self._flush(uow, s)
             uow.commit()
@@ -525,12 +565,10 @@ class SessionService:
     ) -> ProctorSession:
         s = uow.sessions.get(session_id)
         owner = uow.sessions.session_of_challenge(challenge_id)
-        if s is None or s.driver_id != driver_id:
-            if owner is None:
-                raise ChallengeUnknown(details={"challenge_id": challenge_id})
-            raise ChallengeForeign(details={"challenge_id": challenge_id})
-        if owner is not None and owner != s.id:
-            raise ChallengeForeign(details={"challenge_id": challenge_id})
+        # Someone else's challenge or session is answered exactly like an unknown one:
+        # the code must not tell an attacker which ids exist (issue 17).
+        if s is None or s.driver_id != driver_id or (owner is not None and owner != s.id):
+            raise ChallengeUnknown(details={"challenge_id": challenge_id})
         s.rng = self._rng
         return s
 
@@ -658,6 +696,7 @@ class _Claimed:
     references: list[Fingerprint]
     actions: tuple[str, ...]
     anchor_distance: float | None = None
+    mirror: Template | None = None  # the mirrored reference's template (issue 17)
 
 
 def is_active(view: SessionView) -> bool:

@@ -10,6 +10,7 @@ someone other than the original adjudicator, lifts it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +37,12 @@ class AppealStatus(StrEnum):
     FILED = "filed"
     UPHELD = "upheld"
     REJECTED = "rejected"
+
+
+class AppealRefused(ProctorError):
+    """One appeal per blacklist entry (issue 17): none once lifted, decided or pending."""
+
+    code = "appeal_refused"
 
 
 class SameHumanTwice(ProctorError):
@@ -116,6 +123,8 @@ class BlacklistEntry:
     status: BlacklistStatus = BlacklistStatus.ACTIVE
     lifted_at: datetime | None = None
     lifted_by_appeal_id: str | None = None
+    # One appeal per entry; a staff reopen for new evidence allows one more (issue 17).
+    appeals_allowed: int = 1
 
     @classmethod
     def from_decision(cls, entry_id: str, flag: Flag) -> BlacklistEntry:
@@ -141,6 +150,41 @@ class BlacklistEntry:
         self.lifted_at = at
         self.lifted_by_appeal_id = appeal_id
 
+    def check_appeal_allowed(self, appeals: Sequence[Appeal]) -> None:
+        """One appeal per entry: refused once lifted, while one is pending, and once the
+        allowed appeals are decided (a staff reopen for new evidence allows one more)."""
+        if self.status is not BlacklistStatus.ACTIVE:
+            raise AppealRefused(
+                "the blacklist entry is no longer active",
+                details={"blacklist_id": self.id, "reason": "lifted"},
+            )
+        if any(a.status is AppealStatus.FILED for a in appeals):
+            raise AppealRefused(
+                "an appeal on this entry is pending",
+                details={"blacklist_id": self.id, "reason": "pending"},
+            )
+        if len(appeals) >= self.appeals_allowed:
+            raise AppealRefused(
+                "this entry's appeal has been decided; new evidence goes through a staff reopen",
+                details={"blacklist_id": self.id, "reason": "decided"},
+            )
+
+    def reopen_for_appeal(self, appeals: Sequence[Appeal]) -> None:
+        """Staff reopen for new evidence: one more appeal, after the last one was decided."""
+        if self.status is not BlacklistStatus.ACTIVE:
+            raise AppealRefused(
+                "the blacklist entry is no longer active",
+                details={"blacklist_id": self.id, "reason": "lifted"},
+            )
+        if len(appeals) < self.appeals_allowed or any(
+            a.status is AppealStatus.FILED for a in appeals
+        ):
+            raise AppealRefused(
+                "an appeal is still open or not yet used: nothing to reopen",
+                details={"blacklist_id": self.id, "reason": "not_decided"},
+            )
+        self.appeals_allowed += 1
+
 
 @dataclass(slots=True)
 class Appeal:
@@ -155,13 +199,23 @@ class Appeal:
     decided_at: datetime | None = None
 
     def decide(
-        self, adjudicator_id: str, uphold: bool, at: datetime, entry: BlacklistEntry
+        self,
+        adjudicator_id: str,
+        uphold: bool,
+        at: datetime,
+        entry: BlacklistEntry,
+        flag: Flag | None = None,
     ) -> None:
+        """Whoever decides is neither the entry's adjudicator nor the flag's reviewer."""
         if self.status is not AppealStatus.FILED:
             raise IllegalTransition("appeal already decided", details={"appeal_id": self.id})
         if not adjudicator_id:
             raise IllegalTransition("an appeal decision needs a named human")
-        if adjudicator_id == entry.decided_by:
+        involved = {entry.decided_by}
+        if flag is not None:
+            involved |= {h for h in (flag.reviewer_id, flag.adjudicator_id) if h}
+        if adjudicator_id in involved:
+            # the flag's reviewer or adjudicator may not decide its appeal
             raise SameHumanTwice(details={"appeal_id": self.id})
         self.status = AppealStatus.UPHELD if uphold else AppealStatus.REJECTED
         self.decided_by = adjudicator_id

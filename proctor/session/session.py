@@ -295,13 +295,34 @@ class ProctorSession:
 
     # ---- exam questions -----------------------------------------------------------------
     def show_question(self, now: datetime) -> int:
-        clock = self._exam_ready(now)
+        """Show the next question, or first issue the random capture that comes before it.
+
+        The question's text is released only once its capture is decided (issue 17): a
+        question with a random capture raises ``CapturePending`` (the challenge is issued
+        and saved) and is shown, with its clock started, on the next call after the
+        decision. The question stays hidden while the driver takes the capture and while
+        the server compares it, so neither counts as answer time and neither can be used
+        to read the question (人脸比对时间不计入答题时间, DOMAIN.md case 25).
+        """
+        clock = self._exam_ready(now)  # refuses while a capture is pending
         if clock.current is not None or len(clock.questions) >= self.question_count:
             raise QuestionOutOfOrder("no further question to show")
-        q = clock.show(now)
-        if q.index in self.exam_random_at:
-            self._issue(ChallengeKind.RANDOM, now)
-        return q.index
+        index = len(clock.questions)
+        if index in self.exam_random_at and not self._captured_before(index):
+            c = self._issue(ChallengeKind.RANDOM, now)
+            raise CapturePending(
+                "a face capture comes before this question; the question is shown once "
+                "the capture is decided",
+                details={"index": index, "challenge_id": c.id, "actions": list(c.actions)},
+            )
+        return clock.show(now).index
+
+    def _captured_before(self, index: int) -> bool:
+        """Whether the random capture that precedes question ``index`` was issued already
+        (each planned index issues exactly one ``random`` challenge; retries are their own)."""
+        position = sorted(self.exam_random_at).index(index)
+        issued = sum(1 for c in self.challenges.values() if c.kind is ChallengeKind.RANDOM)
+        return issued > position
 
     def answer(self, index: int, now: datetime) -> QuestionTiming:
         clock = self._exam_ready(now)
@@ -469,6 +490,12 @@ class ProctorSession:
             retry = self._issue(ChallengeKind.RETRY, at, self.policy.retry_guidance)
             self.events.append(RetryRequested(self.id, at, retry.id, retry.guidance))
         return attempt
+
+    def end(self, at: datetime, reason: str) -> None:
+        """Close an open session without credit for a reason outside the face checks
+        (consent withdrawn); a closed session stays as it is."""
+        if not self.terminal:
+            self._terminate(at, reason)
 
     def _terminate(self, at: datetime, reason: str) -> None:
         self.state = SessionState.TERMINATED_INVALID

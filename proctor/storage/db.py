@@ -35,12 +35,24 @@ def database_url_from_env(env: dict[str, str] | None = None) -> str:
     return env.get("PROCTOR_DATABASE_URL", DEFAULT_URL)
 
 
+def owner_only_sqlite(path: Path) -> None:
+    """Create the SQLite file owner-only (0600; a new folder 0700) before SQLite opens it.
+    SQLite gives its -wal and -shm files the database file's permissions (issue 17:
+    ``proctor.db`` was world-readable)."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # an older, world-readable file is tightened
+
+
 def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
-        if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        if db and db != ":memory:" and not db.startswith("file:"):
+            owner_only_sqlite(Path(db))
         engine = create_engine(
             url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from proctor.services.ports import (
@@ -25,6 +25,7 @@ from proctor.services.ports import (
     RetentionClass,
 )
 from proctor.storage.evidence import BlobFiles
+from proctor.storage.reference_repo import SqlAlchemyReferenceRepository
 from proctor.storage.tables import (
     ApplicationRow,
     ConsentRow,
@@ -177,6 +178,30 @@ class SqlAlchemyApplicationRepository:
             .order_by(ApplicationRow.created_at)
         )
         return [self._domain(r) for r in rows]
+
+    def save(self, a: ApplicationRecord, *, pending_calendar: bool = False) -> None:
+        row = self._s.get(ApplicationRow, a.id, with_for_update=True)
+        assert row is not None
+        row.state, row.reasons, row.details = a.state, list(a.reasons), dict(a.details)
+        row.updated_at, row.pending_calendar = a.updated_at, pending_calendar
+        self._s.flush()
+
+    def get_for_update(self, application_id: str) -> ApplicationRecord | None:
+        row = self._s.get(ApplicationRow, application_id, with_for_update=True)
+        return self._domain(row) if row else None
+
+    def ids_in_states(self, states: Sequence[str], limit: int) -> list[str]:
+        stmt = (
+            select(ApplicationRow.id)
+            .where(ApplicationRow.state.in_(list(states)))
+            .order_by(ApplicationRow.updated_at)
+            .limit(limit)
+        )
+        return list(self._s.execute(stmt).scalars())
+
+    def pending_calendar_count(self) -> int:
+        stmt = select(func.count()).where(ApplicationRow.pending_calendar.is_(True))
+        return int(self._s.execute(stmt).scalar_one())
 
 
 class SqlAlchemyDriverRecordSource:
@@ -374,6 +399,23 @@ class SqlAlchemyConsentErasure:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+class SqlAlchemyOpenSessions:
+    """A driver's sessions that are not closed (the session-open gate)."""
+
+    OPEN = ("active", "identity_review")
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def open_for_driver(self, driver_id: str) -> list[tuple[str, str]]:
+        stmt = (
+            select(SessionRow.id, SessionRow.kind)
+            .where(SessionRow.driver_id == driver_id, SessionRow.state.in_(self.OPEN))
+            .order_by(SessionRow.opened_at)
+        )
+        return [(i, k) for i, k in self._s.execute(stmt).all()]
+
+
 class SqlAlchemyRecordsUnitOfWork(SqlAlchemyUnitOfWork):
     def __enter__(self) -> SqlAlchemyRecordsUnitOfWork:
         super().__enter__()
@@ -385,6 +427,8 @@ class SqlAlchemyRecordsUnitOfWork(SqlAlchemyUnitOfWork):
         self.review_queue = SqlAlchemyReviewQueue(s)
         self.manual_reviews = SqlAlchemyManualReviewRepository(s)
         self.erasure = SqlAlchemyConsentErasure(s, self._storage.files, self._after.append)
+        self.open_sessions = SqlAlchemyOpenSessions(s)
+        self.references = SqlAlchemyReferenceRepository(s)
         return self
 
 

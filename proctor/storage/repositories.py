@@ -132,12 +132,15 @@ class SqlAlchemyTemplateRepository:
         self._s.execute(delete(TEMPLATE).where(TEMPLATE.c.subject_key == subject_key))
 
     def reference_keys(self, model_id: str) -> list[str]:
-        """Subject keys of enrolled references of one model (session anchors left out)."""
+        """Subject keys of enrolled references of one model. Session anchors and every
+        other prefixed key (``mirror:``, ``live:``, ``pending:``; issue 17) are left out:
+        subject keys themselves are hex and never contain a colon."""
         stmt = (
             select(FaceTemplateRow.subject_key)
             .where(
                 FaceTemplateRow.model_id == model_id,
                 ~FaceTemplateRow.subject_key.startswith(ANCHOR_PREFIX),
+                ~FaceTemplateRow.subject_key.contains(":"),
             )
             .order_by(FaceTemplateRow.subject_key)
         )
@@ -261,6 +264,7 @@ class SqlAlchemyBlacklistRepository:
                 platform_until=entry.platform_until,
                 legal_bar_scoring_cycles=entry.legal_bar_scoring_cycles,
                 status=entry.status.value,
+                appeals_allowed=entry.appeals_allowed,
             )
         )
         self._s.flush()
@@ -271,6 +275,7 @@ class SqlAlchemyBlacklistRepository:
         row.status = entry.status.value
         row.lifted_at = entry.lifted_at
         row.lifted_by_appeal_id = entry.lifted_by_appeal_id
+        row.appeals_allowed = entry.appeals_allowed
         self._s.flush()
 
     @staticmethod
@@ -286,6 +291,7 @@ class SqlAlchemyBlacklistRepository:
             status=BlacklistStatus(r.status),
             lifted_at=r.lifted_at,
             lifted_by_appeal_id=r.lifted_by_appeal_id,
+            appeals_allowed=r.appeals_allowed,
         )
 
     def get(self, entry_id: str) -> BlacklistEntry | None:
@@ -325,8 +331,14 @@ class SqlAlchemyAppealRepository:
 
     def get(self, appeal_id: str) -> Appeal | None:
         r = self._s.get(AppealRow, appeal_id)
-        if r is None:
-            return None
+        return None if r is None else self._domain(r)
+
+    def for_blacklist(self, blacklist_id: str) -> list[Appeal]:
+        stmt = select(AppealRow).where(AppealRow.blacklist_id == blacklist_id)
+        return [self._domain(r) for r in self._s.execute(stmt).scalars()]
+
+    @staticmethod
+    def _domain(r: AppealRow) -> Appeal:
         return Appeal(
             id=r.id,
             blacklist_id=r.blacklist_id,

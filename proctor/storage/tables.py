@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -208,6 +209,8 @@ class BlacklistRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     lifted_at: Mapped[datetime | None]
     lifted_by_appeal_id: Mapped[str | None] = mapped_column(String(64))
+    # one appeal per entry; a staff reopen for new evidence allows one more (0006)
+    appeals_allowed: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
 
 class AppealRow(Base):
@@ -324,11 +327,13 @@ class ApplicationRow(Base):
     __tablename__ = "xfjf_application"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     driver_id: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32), index=True)
     reasons: Mapped[Any] = mapped_column(JSON)
     details: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # a deadline waits for a calendar year (revision 0007)
+    pending_calendar: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DriverRecordRow(Base):
@@ -369,3 +374,28 @@ class IdempotencyRow(Base):
 
 
 metadata = Base.metadata
+
+
+class FaceReferenceRow(Base):
+    """Where a driver's reference came from (issue 17). Biometrics stay in
+    ``face_template`` (sealed, keyed by ``template_key``); this row holds only the kind,
+    dates and the humans involved. Keyed by the surrogate ``subject_key``.
+
+    kind ``authority``: the real-name photo (operator path; replacements are ``pending``
+    until a second staff member decides); ``live_verified``: a 实人认证 live capture that
+    matched the authority photo; ``id_photo_approved``: a reviewer approved an ID-holding
+    photo after a failed 实人认证 (no template)."""
+
+    __tablename__ = "face_reference"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    template_key: Mapped[str | None] = mapped_column(String(80))
+    evidence_id: Mapped[str | None] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]

@@ -282,6 +282,11 @@ class _Appeals:
     def save(self, appeal: Appeal) -> None:
         self.st.appeals[appeal.id] = copy.deepcopy(appeal)
 
+    def for_blacklist(self, blacklist_id: str) -> list[Appeal]:
+        return [
+            copy.deepcopy(a) for a in self.st.appeals.values() if a.blacklist_id == blacklist_id
+        ]
+
 
 class _Voided:
     def __init__(self, st: InMemoryState) -> None:

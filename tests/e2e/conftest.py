@@ -69,6 +69,9 @@ def settings(tmp: Path, **overrides: Any) -> Any:
         # photos, which cannot blink). Bursts, ON by default, have their own tests with
         # real clips: tests/e2e/test_bursts.py and tests/browser/test_burst_page.py.
         "liveness_bursts": False,
+        # These flows test the face checks alone; the application lifecycle that sessions
+        # belong to (ON by default) has its own tests: tests/e2e/test_application_loop.py.
+        "application_gate": False,
     }
     base.update(overrides)
     return ProctorSettings(**base)
@@ -161,15 +164,19 @@ class Api:
         assert r.status_code == 204, r.text
         text = self.ok("GET", "/v1/consent/text", who)
         self.ok("POST", "/v1/me/consent", who, json={"text_sha256": text["text_sha256"]})
+        self.set_authority(driver, photo)
+        return who
+
+    def set_authority(self, driver: str, photo: bytes) -> None:
+        """The authority's real-name photo, through the operator path (issue 17)."""
         r = self.call(
-            "POST",
-            "/v1/me/enrollment",
-            who,
+            "PUT",
+            f"/v1/admin/drivers/{driver}/enrollment",
+            ("ops-admin", Role.ADMIN),
             content=photo,
             headers={"content-type": "image/jpeg"},
         )
         assert r.status_code == 201, r.text
-        return who
 
     def wait_challenge(self, who: tuple[str, Role], sid: str, timeout_s: float = 20) -> Any:
         deadline = time.monotonic() + timeout_s
@@ -269,5 +276,7 @@ def world(api: Api, photos: dict[str, bytes]) -> World:
             "challenge_id": "0" * 32,
             "index": "0",
             "outbox_id": "1",
+            "request_id": "0" * 32,
+            "reason": "matrix",
         }
     )

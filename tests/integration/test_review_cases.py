@@ -44,7 +44,7 @@ from proctor.services.ports import RetentionClass
 from proctor.services.retention import purge_evidence
 from proctor.services.review import ReviewService
 from proctor.services.sessions import SessionService
-from proctor.session.states import SessionKind
+from proctor.session.states import CapturePending, SessionKind
 from proctor.storage.records import records_uow_factory
 from proctor.storage.review_repo import review_uow_factory
 from proctor.storage.uow import Storage, open_storage
@@ -239,10 +239,13 @@ def answer_all(e: Env, session_id: str, driver: str, genuine: list[bytes]) -> No
     """Answer every question right; a random capture on the way gets a genuine photo."""
     answers = {q.id: q.answer for q in load_bank().questions}
     for i in range(20):
-        q, view = e.exams.next_question(session_id, driver)
-        if view.challenge is not None:  # a random capture: the clock is paused
-            r = e.sessions.submit_snapshot(session_id, driver, view.challenge.id, genuine.pop(0))
+        try:
+            q, _ = e.exams.next_question(session_id, driver)
+        except CapturePending as pending:  # a random capture comes before the question
+            cid = pending.details["challenge_id"]
+            r = e.sessions.submit_snapshot(session_id, driver, cid, genuine.pop(0))
             assert r.passed, r
+            q, _ = e.exams.next_question(session_id, driver)
         e.exams.answer(session_id, driver, i, answers[q.question_id])
 
 

@@ -6,14 +6,14 @@ import random
 
 import pytest
 
-from proctor.capture.challenge import ChallengeForeign, ChallengeUnknown
+from proctor.capture.challenge import ChallengeUnknown
 from proctor.clock import FakeClock
 from proctor.errors import IllegalTransition
 from proctor.services.adjudication import AdjudicationService
 from proctor.services.common import Blacklisted, NotEnrolled, NotFound
 from proctor.services.retention import purge_evidence
 from proctor.services.sessions import SessionService
-from proctor.session.adjudication import SameHumanTwice
+from proctor.session.adjudication import AppealRefused, SameHumanTwice
 from proctor.session.states import SessionKind
 from proctor.testing.fakes import (
     FakeVerifier,
@@ -56,9 +56,10 @@ def test_foreign_and_unknown_challenges(env) -> None:  # type: ignore[no-untyped
     a = svc.open_session("d1", SessionKind.STUDY)
     b = svc.open_session("d2", SessionKind.STUDY)
     assert a.challenge and b.challenge
-    with pytest.raises(ChallengeForeign):
+    # someone else's challenge is answered like an unknown one (issue 17)
+    with pytest.raises(ChallengeUnknown):
         svc.submit_snapshot(a.session_id, "d1", b.challenge.id, fake_image("alice", 1))
-    with pytest.raises(ChallengeForeign):  # d1 naming d2's session
+    with pytest.raises(ChallengeUnknown):  # d1 naming d2's session
         svc.submit_snapshot(b.session_id, "d1", b.challenge.id, fake_image("alice", 1))
     with pytest.raises(ChallengeUnknown):
         svc.submit_snapshot("no-such-session", "d1", "no-such-challenge", b"x")
@@ -114,3 +115,33 @@ def test_audit_and_outbox_never_hold_images(env) -> None:  # type: ignore[no-unt
     terminate_with_flag(svc, "d1")
     text = repr(state.audit) + repr(state.outbox)
     assert "FAKEIMG" not in text and "crop:" not in text and "\\xff\\xd8" not in text
+
+
+def test_one_appeal_per_entry_never_decided_by_the_flags_humans(env) -> None:  # type: ignore[no-untyped-def]
+    state, svc, adj, _ = env
+    sid = terminate_with_flag(svc, "d1")
+    flag = next(f for f in state.flags.values() if f.session_id == sid)
+    adj.review_flag(flag.id, "rev", "uphold")
+    entry = adj.decide_flag(flag.id, "adj", uphold=True)
+    assert entry is not None
+    first = adj.file_appeal(entry.id, "d1", "it was me")
+    with pytest.raises(AppealRefused):  # one pending at a time
+        adj.file_appeal(entry.id, "d1", "again")
+    for involved in ("rev", "adj"):  # the flag's reviewer, the flag's adjudicator
+        with pytest.raises(SameHumanTwice):
+            adj.decide_appeal(first.id, involved, uphold=True)
+    with pytest.raises(AppealRefused):  # nothing to reopen while it is pending
+        adj.reopen_appeal(entry.id, "adj-2", "new evidence")
+    adj.decide_appeal(first.id, "adj-2", uphold=False)
+    with pytest.raises(AppealRefused) as decided:
+        adj.file_appeal(entry.id, "d1", "once more")
+    assert decided.value.details["reason"] == "decided"
+    with pytest.raises(IllegalTransition):
+        adj.reopen_appeal(entry.id, "adj-2", " ")
+    assert adj.reopen_appeal(entry.id, "adj-2", "new travel record").appeals_allowed == 2
+    second = adj.file_appeal(entry.id, "d1", "the ticket")
+    adj.decide_appeal(second.id, "adj-3", uphold=True)
+    with pytest.raises(AppealRefused) as lifted:
+        adj.file_appeal(entry.id, "d1", "after the lift")
+    assert lifted.value.details["reason"] == "lifted"
+    assert "appeal_reopened" in [e.kind for e in state.outbox]

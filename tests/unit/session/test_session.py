@@ -98,8 +98,11 @@ def test_refusals_change_nothing() -> None:
     assert s.consecutive_failures == 0 and not s.attempts
 
 
-def test_exam_clock_pauses_for_comparison() -> None:
-    """DOMAIN (c)26: a 50 s comparison plus 55 s of answering is still in time."""
+def test_question_text_waits_for_its_capture_decision() -> None:
+    """Issue 17, DOMAIN.md case 25 (人脸比对时间不计入答题时间): a question with a random capture
+    is not shown until that capture is decided; its clock starts at the decision, so
+    neither the time to take the capture nor the comparison counts, and neither can be
+    spent reading the question."""
     clock = FakeClock()
     s = exam(clock, questions=3)
     decide(s, clock, PASS)  # exam start
@@ -107,20 +110,22 @@ def test_exam_clock_pauses_for_comparison() -> None:
     assert s.show_question(clock.now()) == 0
     clock.advance(30)
     assert s.answer(0, clock.now()).counted
-    idx = s.show_question(clock.now())  # random capture issued on show
-    assert idx == 1 and s.comparison_pending
+    with pytest.raises(CapturePending) as pending:
+        s.show_question(clock.now())  # the capture before question 1, no question
+    assert pending.value.details["index"] == 1
+    assert s.comparison_pending and len(s.exam_clock.questions) == 1  # type: ignore[union-attr]
+    with pytest.raises(CapturePending):
+        s.show_question(clock.now())  # still hidden while the capture is pending
     with pytest.raises(CapturePending):
         s.answer(1, clock.now())
-    frozen = s.exam_clock.effective_elapsed_s(1, clock.now())  # type: ignore[union-attr]
-    clock.advance(40)
-    assert s.exam_clock.effective_elapsed_s(1, clock.now()) == frozen  # type: ignore[union-attr]
-    decide(s, clock, PASS, compare_s=10)
+    clock.advance(40)  # taking the capture: not answer time, question not visible
+    decide(s, clock, PASS, compare_s=10)  # server receipt → decision
+    assert s.show_question(clock.now()) == 1  # released after the decision
     clock.advance(55)
     timing = s.answer(1, clock.now())
-    assert timing.paused_s == pytest.approx(50)
-    assert timing.effective_s == pytest.approx(55)
+    assert timing.paused_s == 0 and timing.effective_s == pytest.approx(55)
     assert timing.counted
-    s.show_question(clock.now())
+    assert s.show_question(clock.now()) == 2  # one capture per planned index, not two
     clock.advance(61)
     late = s.answer(2, clock.now())
     assert not late.counted
@@ -129,6 +134,21 @@ def test_exam_clock_pauses_for_comparison() -> None:
     assert s.state is SessionState.COMPLETED
     pauses = s.exam_clock.pauses  # type: ignore[union-attr]
     assert all(p.ended_at is not None and p.ended_at >= p.started_at for p in pauses)
+
+
+def test_failed_capture_before_a_question_keeps_it_hidden_until_a_retry_passes() -> None:
+    clock = FakeClock()
+    s = exam(clock, questions=2)
+    decide(s, clock, PASS)
+    s.exam_random_at = (0,)
+    with pytest.raises(CapturePending):
+        s.show_question(clock.now())
+    decide(s, clock, FAIL)  # a retry follows at once
+    assert s.active_challenge is not None and s.active_challenge.kind is ChallengeKind.RETRY
+    with pytest.raises(CapturePending):
+        s.show_question(clock.now())
+    decide(s, clock, PASS)
+    assert s.show_question(clock.now()) == 0
 
 
 def test_questions_need_verified_identity() -> None:

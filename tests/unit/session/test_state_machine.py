@@ -226,9 +226,10 @@ class SessionMachine(RuleBasedStateMachine):
         other = self._session("bob").challenges
         if other:
             cid = next(iter(other))
-            self._refused("alice", self.current["alice"], cid, "challenge_foreign")
+            # someone else's challenge reads as unknown: no id is confirmed (issue 17)
+            self._refused("alice", self.current["alice"], cid, "challenge_unknown")
             # bob's own session id presented by alice is foreign too
-            self._refused("alice", self.current["bob"], cid, "challenge_foreign")
+            self._refused("alice", self.current["bob"], cid, "challenge_unknown")
 
     @rule(answer_after=st.sampled_from([0, 10, 59, 60, 61, 120]))
     def exam_question(self, answer_after: float) -> None:

@@ -1,0 +1,1 @@
+"""Demo tooling: the README's walkthrough as a program (``proctor demo walkthrough``)."""
