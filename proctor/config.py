@@ -88,11 +88,11 @@ class ProctorSettings(BaseSettings):
     # chip dHash within these bits of the reference's (or its mirror's), or L2 below the
     # floor to the reference template (or to the mirrored photo's). Measured in SECURITY.md.
     reference_replay_hash_bits: int = 6
-    reference_replay_floor_l2: float = 0.15
-    staff_rate_limit_per_min: float = 600.0
-    staff_rate_limit_burst: int = 120
-    client_rate_limit_per_min: float = 600.0
-    client_rate_limit_burst: int = 120
+    reference_replay_floor_l2: float = 0.15  # L2 below which a capture is a copy
+    staff_rate_limit_per_min: float = 600.0  # staff requests per subject
+    staff_rate_limit_burst: int = 120  # staff burst allowance
+    client_rate_limit_per_min: float = 600.0  # token-less requests per client address
+    client_rate_limit_burst: int = 120  # token-less burst allowance
     # The address `proctor serve` binds (set by it): the dev token endpoint refuses to
     # start on anything but loopback.
     bind_host: str = "127.0.0.1"
