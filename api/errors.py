@@ -52,6 +52,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "action_refused": 409,
     "same_human_twice": 409,
     "appeal_refused": 409,  # one appeal per blacklist entry (issue 17)
+    "notification_no_template": 500,  # an outbox kind without a text (parked; never a 4xx)
     # where the reference comes from (issue 17)
     "reference_authority_only": 403,  # a driver cannot write their reference
     "reference_exists": 409,

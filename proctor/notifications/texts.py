@@ -267,6 +267,17 @@ def _appeal_result(p: Mapping[str, Any], upheld: bool | None = None) -> str:
     return "【学法减分】申诉结果：申诉不成立，维持原处理决定。"
 
 
+def _appeal_reopened(p: Mapping[str, Any]) -> str:
+    return "【学法减分】您的黑名单记录已重新开放申诉，可凭新的证据再提交一次申诉。"
+
+
+def _reference_replaced(p: Mapping[str, Any]) -> str:
+    return (
+        "【学法减分】您的实名认证人像已由交管部门更换（经两名工作人员审核）。"
+        "如非本人申请，请联系当地交管部门。"
+    )
+
+
 def _deadline_near(p: Mapping[str, Any]) -> str:
     when = _day(p.get("date", ""))
     days = p.get("days_left")
@@ -335,6 +346,9 @@ TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType(
         "appeal_rejected": T(
             Topic.APPEAL_RESULT, APP_SMS, "申诉结果", lambda p: _appeal_result(p, False)
         ),
+        "appeal_reopened": T(Topic.APPEAL_ACCEPTED, APP, "申诉重新开放", _appeal_reopened),
+        # 实名认证人像更换 (issue 17): the driver hears of every replacement
+        "reference_replaced": T(Topic.SESSION_NOTICE, APP_SMS, "实名人像更换", _reference_replaced),
         # 清分日期提醒
         "deadline_near": T(Topic.CLEARING_REMINDER, APP_SMS, "清分日期提醒", _deadline_near),
         "clearing_reminder": T(Topic.CLEARING_REMINDER, APP_SMS, "清分日期提醒", _deadline_near),

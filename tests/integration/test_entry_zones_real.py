@@ -43,6 +43,7 @@ def container(pipeline: Pipeline, tmp_path: Path) -> Iterator[Container]:
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'p.db'}",
         liveness_bursts=False,  # the entry zones are judged on one snapshot here
+        application_gate=False,  # the face checks alone (the loop: tests/e2e)
     )
     c = build_container(s, pipeline=pipeline, clock=FakeClock())
     yield c
@@ -51,6 +52,7 @@ def container(pipeline: Pipeline, tmp_path: Path) -> Iterator[Container]:
 
 def _enter_uncertain(c: Container, pair: tuple[bytes, bytes, bytes]) -> str:
     reference, entry, _ = pair
+    c.consent.give(DRIVER, c.consent.text[2], "test")  # no session without consent
     c.sessions.enroll(DRIVER, [reference])
     view = c.sessions.open_session(DRIVER, SessionKind.STUDY)
     assert view.challenge is not None

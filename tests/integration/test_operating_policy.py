@@ -25,7 +25,7 @@ def _models_copy(tmp_path: Path) -> Path:
 def test_shipped_policy_has_every_kind_and_a_stable_id() -> None:
     p = load_operating_policy(ProctorSettings())
     kinds = p.by_kind()
-    assert set(kinds) == {"entry", "anchored", "flags"}
+    assert set(kinds) == {"entry", "anchored", "flags", "reference_replay", "snorm", "fusion"}
     assert kinds["entry"]["reference_match_l2"] < kinds["entry"]["reference_no_match_l2"]
     assert p.policy_id == load_operating_policy(ProctorSettings()).policy_id
     assert p.policy_id.startswith(p.model_id + "@")
