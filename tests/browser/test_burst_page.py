@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from api.auth import Role
@@ -138,6 +139,8 @@ def reroll_until(page: Page, action: str | None) -> dict[str, Any]:
         if route.request.method != "POST":
             route.continue_()
             return
+        base = route.request.url.split("/v1/sessions")[0]
+        auth = {"authorization": route.request.headers.get("authorization", "")}
         for _ in range(40):
             resp = route.fetch()
             body = json.loads(resp.body())
@@ -146,6 +149,9 @@ def reroll_until(page: Page, action: str | None) -> dict[str, Any]:
                 seen.update(body)
                 route.fulfill(response=resp)
                 return
+            # one open session per driver (issue 17): leave this one before drawing again
+            gone = httpx.post(f"{base}/v1/sessions/{body['session_id']}/abandon", headers=auth)
+            assert gone.status_code == 200, gone.text
         route.abort()
 
     page.route("**/v1/sessions", handle)
