@@ -24,14 +24,17 @@ Action detectors (times are those of the deciding frame):
   foreshortening) drops at least ``blink_min_drop`` (a fraction)
   below the burst's median and reopens to within half that drop afterwards, with
   an open frame before it;
-- turn_left / turn_right: the yaw moves at least ``turn_min_deg`` from the
-  first frame's yaw, in the asked direction;
+- turn_left / turn_right: the yaw moves at least ``turn_min_deg`` (or
+  ``turn_noise_factor`` × the burst's own yaw jitter, if larger) from the median yaw
+  of the first frames, in the asked direction, for ``turn_min_frames`` frames in a row;
 - open_mouth: the mouth aspect ratio reaches ``mouth_open_min_mar`` and rises at
-  least ``mouth_open_min_rise`` above the burst's smallest value.
+  least ``mouth_open_min_rise`` above the burst's smallest value; every opening
+  counts (the mouth closing in between), so talking before the asked one is harmless.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -78,6 +81,21 @@ class LivenessPolicy:
     mouth_open_min_rise: float = 0.25
     flat_min_motion_iod: float = 0.08
     flat_max_residual_iod: float = 0.035
+    # The flat test judges only bursts with out-of-plane motion in at least this many
+    # frames: one frame's landmark slip made an honest burst "flat" (issue 20).
+    flat_min_motion_frames: int = 2
+    # Yaw noise floor (issue 20): the turn's baseline is the median yaw of the first
+    # ``turn_baseline_frames`` frames, the yaw must stay past the threshold for
+    # ``turn_min_frames`` consecutive frames, and the threshold rises to
+    # ``turn_noise_factor`` × the burst's own yaw jitter (robust std of its second
+    # differences) when that is larger than ``turn_min_deg``: sensor noise alone moved
+    # one photo's yaw by 6.7° between single frames.
+    turn_baseline_frames: int = 3
+    turn_min_frames: int = 2
+    turn_noise_factor: float = 5.0
+    # A new mouth opening needs the ratio to fall below this fraction of the opening
+    # threshold first (hysteresis: one opening is one event).
+    mouth_close_fraction: float = 0.7
     # Calibrated on 299 sliding 2 s windows of 18 clips and on impostor frame pairs
     # (models/cards/liveness.md): 2.7% of genuine windows above, 3.8% of East-Asian
     # impostor pairs below.
@@ -94,6 +112,12 @@ class LivenessPolicy:
             raise ValueError("turn_min_deg and identity_max_l2 must be positive")
         if self.flat_min_motion_iod <= 0 or self.flat_max_residual_iod <= 0:
             raise ValueError("flat motion thresholds must be positive")
+        if self.flat_min_motion_frames < 2:
+            raise ValueError("the flat test needs at least 2 motion frames")
+        if self.turn_baseline_frames < 1 or self.turn_min_frames < 1:
+            raise ValueError("turn_baseline_frames and turn_min_frames must be >= 1")
+        if self.turn_noise_factor < 0 or not 0 < self.mouth_close_fraction < 1:
+            raise ValueError("need turn_noise_factor >= 0 and mouth_close_fraction in (0, 1)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,17 +224,36 @@ def detect_blinks(
     return events
 
 
+def yaw_jitter_deg(yaw: Sequence[float]) -> float:
+    """Robust std (deg) of the yaw's frame-to-frame noise: MAD of its second differences
+    over sqrt(6) (white noise of std s has second differences of std s*sqrt(6)); a smooth
+    turn barely moves it."""
+    if len(yaw) < 3:
+        return 0.0
+    d2 = np.diff(np.asarray(yaw, dtype=np.float64), n=2)
+    return float(1.4826 * np.median(np.abs(d2)) / math.sqrt(6.0))
+
+
+def turn_threshold_deg(yaw: Sequence[float], policy: LivenessPolicy) -> float:
+    """The yaw change a turn needs in this burst: the policy's, or above its noise floor."""
+    return max(policy.turn_min_deg, policy.turn_noise_factor * yaw_jitter_deg(yaw))
+
+
 def detect_turns(
     times_s: Sequence[float], yaw: Sequence[float], policy: LivenessPolicy
 ) -> list[ActionEvent]:
     if len(yaw) < 2:
         return []
-    ref = yaw[0]
+    ref = float(np.median(yaw[: policy.turn_baseline_frames]))
+    need = turn_threshold_deg(yaw, policy)
     events: list[ActionEvent] = []
     for action, sign in ((Action.TURN_LEFT, 1.0), (Action.TURN_RIGHT, -1.0)):
+        run = 0
         for i, y in enumerate(yaw):
-            if sign * (y - ref) >= policy.turn_min_deg:
-                events.append(ActionEvent(action, times_s[i], i))
+            run = run + 1 if sign * (y - ref) >= need else 0
+            if run >= policy.turn_min_frames:
+                k = i - run + 1  # the turn is seen from the first frame past the threshold
+                events.append(ActionEvent(action, times_s[k], k))
                 break
     return events
 
@@ -218,13 +261,21 @@ def detect_turns(
 def detect_mouth_open(
     times_s: Sequence[float], mar: Sequence[float], policy: LivenessPolicy
 ) -> list[ActionEvent]:
+    """Every opening (not only the first: a driver who talks before the asked opening
+    must not fail the order), each needing the mouth to close in between."""
     if len(mar) < 2:
         return []
     low = min(mar)
+    closed_below = policy.mouth_open_min_mar * policy.mouth_close_fraction
+    events: list[ActionEvent] = []
+    armed = True
     for i, m in enumerate(mar):
-        if m >= policy.mouth_open_min_mar and m - low >= policy.mouth_open_min_rise:
-            return [ActionEvent(Action.OPEN_MOUTH, times_s[i], i)]
-    return []
+        if armed and m >= policy.mouth_open_min_mar and m - low >= policy.mouth_open_min_rise:
+            events.append(ActionEvent(Action.OPEN_MOUTH, times_s[i], i))
+            armed = False
+        elif not armed and m < closed_below:
+            armed = True
+    return events
 
 
 def detect_actions(
@@ -265,7 +316,11 @@ def flat_motion(series: LandmarkSeries, policy: LivenessPolicy) -> FlatMotion:
         motion_frames=len(homs),
         max_similarity_residual_iod=max(sims, default=0.0),
         median_homography_residual_iod=med,
-        flat=med is not None and med < policy.flat_max_residual_iod,
+        flat=(
+            med is not None
+            and len(homs) >= policy.flat_min_motion_frames
+            and med < policy.flat_max_residual_iod
+        ),
     )
 
 

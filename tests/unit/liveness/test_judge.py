@@ -203,3 +203,44 @@ def test_guidance_text() -> None:
     assert guidance_for(["blink", "turn_left"]) == "请眨眼，然后请向左转头"
     assert guidance_for(["open_mouth"], "请正对摄像头") == "请正对摄像头；请张嘴"
     assert guidance_for([], "请正对摄像头") == "请正对摄像头"
+
+
+# ---- judge bugs of issue 20 (regressions) -----------------------------------------------
+
+
+def test_yaw_noise_alone_is_not_a_turn() -> None:
+    """Sensor noise moved one photo's yaw by several degrees between single frames; single
+    frames 12-13 degrees away from a noisy first frame passed turn_right."""
+    rng = np.random.default_rng(20)
+    yaws = list(rng.normal(0.0, 1.2, 30))  # about 2 degrees of measured yaw noise
+    yaws[0] = 4.0  # the first frame is noise too (about +6.5 degrees measured)
+    yaws[9], yaws[21] = -5.5, -6.0  # single frames 12-14 degrees from the first
+    frames = [frame(y) for y in yaws]
+    assert not {e.action for e in detect_actions(series(frames), LivenessPolicy())}
+    assert judge(series(frames), ["turn_right"]).reasons == ("action_missing",)
+
+
+def test_a_real_turn_through_the_same_noise_is_still_seen() -> None:
+    rng = np.random.default_rng(21)
+    base = [0.0] * 8 + list(np.linspace(0, -28, 8)) + [-28.0] * 6 + list(np.linspace(-28, 0, 8))
+    frames = [frame(y + float(rng.normal(0.0, 1.0))) for y in base]
+    assert judge(series(frames), ["turn_right"]).passed
+
+
+def test_one_frame_of_flat_looking_motion_is_not_flat() -> None:
+    """One genuine burst was called flat because of a single frame."""
+    frames = [frame(flat=True) for _ in range(N)]
+    frames[6] = frame(35, flat=True)  # one frame's slip that a homography explains
+    r = judge(series(frames), [])
+    assert r.flat_motion is not None and r.flat_motion.motion_frames == 1
+    assert not r.flat_motion.flat and r.passed
+
+
+def test_every_mouth_opening_counts_for_the_order() -> None:
+    """A driver who talks during the countdown, turns, then opens the mouth as asked."""
+    mouths = [0.0, 0.8, 1.0, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.9, 1.0, 0.1]
+    yaws = [0.0, 0.0, 0.0, 0.0, 5.0, 12.0, 20.0, 25.0, 25.0, 18.0, 8.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    frames = [frame(y, mouth_open=m) for y, m in zip(yaws, mouths, strict=True)]
+    events = detect_actions(series(frames), LivenessPolicy())
+    assert sum(e.action is Action.OPEN_MOUTH for e in events) == 2
+    assert judge(series(frames), ["turn_left", "open_mouth"]).passed
