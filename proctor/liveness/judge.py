@@ -93,6 +93,9 @@ class LivenessPolicy:
     turn_baseline_frames: int = 3
     turn_min_frames: int = 2
     turn_noise_factor: float = 5.0
+    # ... but never above this: a fast real turn tracked through motion blur is jittery
+    # itself (real.mov 6.2 s: 15° of "jitter" in a 58° turn).
+    turn_noise_cap_deg: float = 20.0
     # A new mouth opening needs the ratio to fall below this fraction of the opening
     # threshold first (hysteresis: one opening is one event).
     mouth_close_fraction: float = 0.7
@@ -236,7 +239,8 @@ def yaw_jitter_deg(yaw: Sequence[float]) -> float:
 
 def turn_threshold_deg(yaw: Sequence[float], policy: LivenessPolicy) -> float:
     """The yaw change a turn needs in this burst: the policy's, or above its noise floor."""
-    return max(policy.turn_min_deg, policy.turn_noise_factor * yaw_jitter_deg(yaw))
+    floor = min(policy.turn_noise_factor * yaw_jitter_deg(yaw), policy.turn_noise_cap_deg)
+    return max(policy.turn_min_deg, floor)
 
 
 def detect_turns(
