@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from proctor.pipeline import Pipeline
     from proctor.types import RGBImage
 
@@ -46,6 +48,31 @@ def photo_persona(images: Path) -> Persona:
         ImageOps.mirror(Image.open(io.BytesIO(raw)).convert("RGB")).save(buf, "JPEG", quality=92)
         shots.append(buf.getvalue())
     return Persona("obama", (images / "obama.jpg").read_bytes(), tuple(shots))
+
+
+def _reference_copy_test(pipeline: Pipeline, reference: bytes) -> Callable[[bytes], bool]:
+    """Enrol ``reference`` (its mirror too, as the service does) and return the test that
+    tells a frame the service would refuse as ``reference_replayed`` (issue 17): a
+    near-still clip holds frames that are copies of the reference in all but name, and a
+    driver's snapshot must be another moment of them, not a replay of the certified photo."""
+    from proctor.imaging.transform import mirrored_jpeg
+    from proctor.liveness.reference_replay import ReferenceReplayPolicy, copy_tests
+
+    template = pipeline.enroll([reference])
+    flipped = mirrored_jpeg(reference)
+    if flipped is None:
+        raise ValueError("the enrolled reference does not decode")
+    mirror = pipeline.enroll([flipped])
+    hashes = tuple(pipeline.measure(template, x).perceptual_hash for x in (reference, flipped))
+    policy = ReferenceReplayPolicy()
+
+    def is_copy(data: bytes) -> bool:
+        m = pipeline.measure(template, data)
+        bits = min((m.perceptual_hash ^ h).bit_count() for h in hashes)
+        mirror_l2 = pipeline.measure(mirror, data).reference_l2
+        return any(copy_tests(bits, m.reference_l2, mirror_l2, policy))
+
+    return is_copy
 
 
 def _jpeg(rgb: RGBImage, quality: int) -> bytes:
@@ -81,15 +108,16 @@ def blink_personas(pipeline: Pipeline, video_root: Path, min_bursts: int = 2) ->
         ]
         reference: bytes | None = None
         shots: list[bytes] = []
+        is_copy: Callable[[bytes], bool] | None = None
         for i in quiet:
             data = _jpeg(frames[i], JPEG_QUALITY)
             if reference is None:
                 try:
-                    pipeline.enroll([data])
+                    is_copy = _reference_copy_test(pipeline, data)
                 except ProctorError:
                     continue
                 reference = data
-            elif len(shots) < SNAPSHOTS_PER_PERSONA:
+            elif len(shots) < SNAPSHOTS_PER_PERSONA and not (is_copy and is_copy(data)):
                 shots.append(data)
         if reference is None or len(shots) < 3:
             continue

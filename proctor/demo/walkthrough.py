@@ -208,9 +208,7 @@ class Walkthrough:
         self.genuine(self.who, eid, e["challenge"])
         a: dict[str, Any] = {}
         for i in range(20):
-            q = self.ok("POST", f"/v1/exams/{eid}/questions/next", self.who)
-            if q["session"]["challenge"] is not None:
-                self.genuine(self.who, eid, q["session"]["challenge"])
+            q = self.next_question(eid)
             a = self.ok(
                 "POST",
                 f"/v1/exams/{eid}/questions/{i}/answer",
@@ -222,6 +220,21 @@ class Walkthrough:
             self.genuine(self.who, eid, final)
         result: dict[str, Any] = self.ok("POST", f"/v1/exams/{eid}/finish", self.who)
         return result
+
+    def next_question(self, eid: str) -> dict[str, Any]:
+        """The next question; a capture that is due comes first (409 ``capture_pending``)."""
+        path = f"/v1/exams/{eid}/questions/next"
+        r = self.call("POST", path, self.who)
+        if r.status_code == 409 and r.json()["error"]["code"] == "capture_pending":
+            hb = self.ok("POST", f"/v1/sessions/{eid}/heartbeat", self.who)
+            if hb["challenge"] is None:
+                raise WalkthroughFailed(f"capture_pending with no challenge: {r.text}")
+            self.genuine(self.who, eid, hb["challenge"])
+            r = self.call("POST", path, self.who)
+        if r.status_code >= 300:
+            raise WalkthroughFailed(f"POST {path}: {r.status_code} {r.text}")
+        q: dict[str, Any] = r.json()
+        return q
 
     def proxy_session(self) -> str:
         """The driver's next application: someone else sits in front of the camera."""

@@ -86,7 +86,7 @@ def test_served_scheduler_delivers_the_outbox_and_admins_see_it(
         assert any(
             x["job"] == "notifications.dispatch" and x["token"] >= 1 for x in status["leases"]
         )
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers=ADMIN).text
         assert "proctor_notifications_parked 1.0" in metrics
         assert 'proctor_notifications_dispatched_total{outcome="delivered"} 1.0' in metrics
         assert 'proctor_scheduler_runs_total{job="notifications.dispatch",status="ok"}' in metrics
