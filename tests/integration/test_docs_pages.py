@@ -4,6 +4,7 @@ pages work offline and from mainland China."""
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import anyio
@@ -14,7 +15,21 @@ from proctor.config import ProctorSettings
 
 
 def test_docs_pages_reference_only_local_assets(tmp_path: Path) -> None:
-    anyio.run(_check, tmp_path)
+    # on a thread of its own: the session-wide Playwright fixture (tests/browser) keeps an
+    # event loop running in the main thread, where a second loop cannot start
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(_check, tmp_path)
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if failure:
+        raise failure[0]
 
 
 async def _check(tmp_path: Path) -> None:
