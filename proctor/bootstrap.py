@@ -18,7 +18,6 @@ from proctor.pipeline_pool import PipelinePool
 
 if TYPE_CHECKING:
     from proctor.liveness.burst import BurstAnalyzer
-    from proctor.liveness.reference_replay import ReferenceReplayPolicy
     from proctor.notifications.admin import NotificationOps
     from proctor.notifications.sender import Sender
     from proctor.review.cases import ReviewCaseService
@@ -95,8 +94,6 @@ class Container:
     ping_db: Callable[[], None]
     audit_ok: Callable[[], bool]
     close: Callable[[], None]
-    # Liveness bursts: the pool that judges them (also ``sessions``' burst judge).
-    bursts: PipelinePool | None = None
     # 复核 review cases (opened by 复核 requests, flags, appeals) and reviewer re-verification
     # jobs (one background worker; the review profile runs in a separate process pool).
     review_cases: ReviewCaseService | None = None
@@ -137,7 +134,7 @@ def build_container(
     from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.references import ReferenceService
     from proctor.services.review import ReviewService
-    from proctor.services.session_gate import SessionGate, admit
+    from proctor.services.session_gate import SessionGate, admit, admit_capture
     from proctor.services.sessions import SessionService
     from proctor.storage.records import SqlAlchemyRecordsUnitOfWork, ping, records_uow_factory
     from proctor.storage.uow import open_storage
@@ -176,6 +173,7 @@ def build_container(
         image_check=verifier.check_image,
         burst_check=verifier,
         admit=admit,
+        admit_capture=admit_capture,
         mirror_image=mirrored_jpeg,
     )
     calendar = ReloadingCalendar(s.calendar_overrides, UnknownYearMode.WEEKDAY_FALLBACK)
@@ -190,7 +188,8 @@ def build_container(
         sessions.enroll,
         sessions.mirror_template,
         burst_judge=verifier,
-        policy=policy,
+        burst_check=verifier,
+        policy=live,
     )
 
     def on_identity(uow: RecordsUnitOfWork, subject: str, approve: bool, who: str) -> bool:
@@ -229,7 +228,6 @@ def build_container(
         ping_db=lambda: ping(storage),
         audit_ok=lambda: audit_ok(storage, s.resolved_audit_checkpoints()),
         close=closer(jobs.close, storage.engine.dispose),
-        bursts=verifier,
         review_cases=cases,
         review_jobs=jobs,
         policy=policy,
@@ -329,13 +327,6 @@ def seed_demo(c: Container, photo: bytes | None) -> None:
         and not refs.verification(DEMO_DRIVER).authority_reference
     ):
         refs.set_authority(DEMO_DRIVER, photo, "demo-seed", "演示驾驶人")
-
-
-def reference_replay_policy(s: ProctorSettings) -> ReferenceReplayPolicy:
-    from proctor.liveness.reference_replay import ReferenceReplayPolicy
-
-    floor = s.reference_replay_floor_l2
-    return ReferenceReplayPolicy(s.reference_replay_hash_bits, floor, floor)
 
 
 def audit_ok(storage: Storage, checkpoints: Path) -> bool:

@@ -89,6 +89,10 @@ class ProctorSettings(BaseSettings):
     # floor to the reference template (or to the mirrored photo's). Measured in SECURITY.md.
     reference_replay_hash_bits: int = 6
     reference_replay_floor_l2: float = 0.15  # L2 below which a capture is a copy
+    # a capture whose chip dHash is within these bits of an earlier snapshot or of the
+    # reference is flagged replay_suspected for a human (never failed: a still driver
+    # makes near-identical frames)
+    replay_near_bits: int = 5
     staff_rate_limit_per_min: float = 600.0  # staff requests per subject
     staff_rate_limit_burst: int = 120  # staff burst allowance
     client_rate_limit_per_min: float = 600.0  # token-less requests per client address

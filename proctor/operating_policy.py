@@ -17,6 +17,7 @@ from proctor.decision.policy import AnchorPolicy, OperatingPolicy, SnormPolicy, 
 from proctor.embedding.registry import default_models_dir, model_spec
 from proctor.errors import ModelError
 from proctor.liveness.reference_replay import ReferenceReplayPolicy
+from proctor.liveness.replay import ReplayPolicy
 from proctor.matching.fusion import FusionPolicy, Weighting
 
 
@@ -82,6 +83,7 @@ def load_operating_policy(
         replay_floor = s.reference_replay_floor_l2
         copies = ReferenceReplayPolicy(s.reference_replay_hash_bits, replay_floor, replay_floor)
         sources["reference_replay"] = "settings reference_replay_* (SECURITY.md RR1)"
+        sources["replay"] = "settings replay_near_bits"
         fusion = fusion_of(s)
         sources["fusion"] = "settings fusion_k/fusion_weighting (chosen on the dev clips)"
         return OperatingPolicy(
@@ -89,6 +91,7 @@ def load_operating_policy(
             reference,
             anchor,
             reference_replay=copies,
+            replay=ReplayPolicy(s.replay_near_bits),
             snorm=cohort,
             fusion=fusion,
             sources=sources,

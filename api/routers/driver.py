@@ -96,7 +96,6 @@ async def identity_review(
     ID card. With ``session_id`` (a session in ``identity_review``) the reviewer also sees
     the entry capture, and the decision resumes or ends that session."""
     photo = await read_image(request)
-    await anyio.to_thread.run_sync(c.consent.require, who.subject)
     m = await request.app.state.cpu.run(c.review.request_manual_id, who.subject, photo, session_id)
     return manual_out(m)
 
@@ -165,9 +164,8 @@ async def submit_snapshot(
     image = await read_image(request)
 
     def submit(journal: Journal) -> SubmissionOut:
-        # One worker call (see idempotent_cpu): consent, decode, claim, compare, record;
-        # the answer is stored in the recording transaction.
-        c.consent.require(who.subject)
+        # One worker call (see idempotent_cpu): decode, claim (with the consent gate),
+        # compare, record; the answer is stored in the recording transaction.
         r = c.sessions.submit_snapshot(
             session_id,
             who.subject,
@@ -210,8 +208,8 @@ async def submit_burst(
     kind = b"clip:" if isinstance(upload, bytes) else b"frames:"
 
     async def run() -> SubmissionOut:
-        await anyio.to_thread.run_sync(c.consent.require, who.subject)
-        # the use case decodes first (stable 4xx before the claim), then claims and judges
+        # the use case decodes first (stable 4xx before the claim), then claims (with the
+        # consent gate) and judges
         r: SubmissionResult = await request.app.state.cpu.run(
             c.sessions.submit_burst, session_id, who.subject, challenge_id, upload
         )

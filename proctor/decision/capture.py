@@ -39,7 +39,7 @@ from proctor.decision.reasons import CaptureFlag, CaptureReason
 from proctor.errors import ContractMismatch
 from proctor.liveness.judge import LivenessReason
 from proctor.liveness.reference_replay import copy_tests
-from proctor.liveness.replay import ReplayCheck
+from proctor.liveness.replay import ReplayMeasures, judge_replay
 from proctor.types import FaceMeasurement, Verdict
 
 # A burst whose only problem was too few usable frames is not evidence of a spoof.
@@ -70,8 +70,7 @@ class CaptureMeasurements:
     reference_l2: float | None = None
     reference_z: float | None = None  # cohort-normalised similarity (s-norm), when on
     anchor_l2: float | None = None  # distance to the session anchor, when there is one
-    replay_exact: bool = False
-    replay_near: bool = False
+    replay: ReplayMeasures = field(default_factory=ReplayMeasures)  # hashes vs earlier/references
     liveness: LivenessMeasure | None = None  # bursts only
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     # copy of the reference photo? bits to the nearest reference chip hash (mirrored
@@ -85,7 +84,7 @@ class CaptureMeasurements:
         face: FaceMeasurement | None,
         *,
         anchor_l2: float | None = None,
-        replay: ReplayCheck | None = None,
+        replay: ReplayMeasures | None = None,
         liveness: LivenessMeasure | None = None,
         timings_ms: Mapping[str, float] | None = None,
         reference_hash_bits: int | None = None,
@@ -97,7 +96,6 @@ class CaptureMeasurements:
         if face is None:
             reasons = (CaptureReason.NO_FACE.value,)
             return cls(quality_reasons=reasons, liveness=liveness, timings_ms=extra)
-        replay = replay or ReplayCheck()
         return cls(
             model_id=face.model_id,
             quality_reasons=face.quality_reasons,
@@ -105,8 +103,7 @@ class CaptureMeasurements:
             reference_l2=face.reference_l2,
             reference_z=face.reference_z,
             anchor_l2=anchor_l2,
-            replay_exact=replay.exact,
-            replay_near=replay.near,
+            replay=replay or ReplayMeasures(),
             liveness=liveness,
             timings_ms={**face.timings_ms, **extra},
             reference_hash_bits=reference_hash_bits,
@@ -247,12 +244,20 @@ def _anchored(
         a.distance, a.threshold = d_anchor, anchor.anchor_l2
 
 
-def _check_replay(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, a: _Acc) -> None:
-    if m.replay_exact:
+def _check_replay(m: CaptureMeasurements, _: CaptureContext, p: OperatingPolicy, a: _Acc) -> None:
+    """Exact pixels of an earlier snapshot fail; a near duplicate (within the policy's bits)
+    of an earlier snapshot or of the reference is only flagged for a human."""
+    rc = judge_replay(m.replay, p.replay)
+    if rc.exact:
         a.reasons.insert(0, CaptureReason.REPLAY.value)
         a.flags.insert(0, CaptureFlag.REPLAY.value)
-    elif m.replay_near:
+    elif rc.near:
         a.flags.insert(0, CaptureFlag.REPLAY_SUSPECTED.value)
+    else:
+        return
+    a.thresholds |= p.replay.thresholds()
+    if rc.nearest_hamming_bits is not None:
+        a.distances["replay_nearest_bits"] = float(rc.nearest_hamming_bits)
 
 
 def _check_reference_replay(
@@ -320,10 +325,10 @@ def decide_capture(
         check(m, context, policy, a)
         if a.stop:
             break
-    passed = a.verdict is Verdict.MATCH and not m.replay_exact
-    uncertain = a.verdict is Verdict.UNCERTAIN and not m.replay_exact
+    passed = a.verdict is Verdict.MATCH and not m.replay.exact
+    uncertain = a.verdict is Verdict.UNCERTAIN and not m.replay.exact
     verdict = a.verdict
-    if m.replay_exact and verdict in (Verdict.MATCH, Verdict.UNCERTAIN):
+    if m.replay.exact and verdict in (Verdict.MATCH, Verdict.UNCERTAIN):
         verdict = Verdict.REJECTED  # the face may be right; the capture is not new
     reasons = a.reasons
     if not passed and not reasons:

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from proctor.liveness.reference_replay import ReferenceReplayPolicy
+from proctor.liveness.replay import ReplayPolicy
 from proctor.matching.fusion import FusionPolicy
 
 
@@ -138,6 +139,8 @@ class OperatingPolicy:
     cohort_id: str | None = None  # the live cohort (None: none installed, raw fallback)
     # a capture that is a copy of the reference photo fails (issue 17)
     reference_replay: ReferenceReplayPolicy = field(default_factory=ReferenceReplayPolicy)
+    # a near duplicate of an earlier snapshot or of the reference is flagged (replay_suspected)
+    replay: ReplayPolicy = field(default_factory=ReplayPolicy)
     # provenance, e.g. {"population": "asian-dev", "reference_match": "raw_l2@0.001"}
     sources: Mapping[str, str] = field(default_factory=dict)
     policy_id: str = field(init=False, default="")
@@ -188,6 +191,7 @@ class OperatingPolicy:
             "flags": {"proxy_margin_l2": self.flags.proxy_margin_l2},
             "fusion": {"k": float(self.fusion.k), "min_quality": self.fusion.min_quality},
             "reference_replay": self.reference_replay.thresholds(),
+            "replay": self.replay.thresholds(),
         }
         if self.anchor is not None:
             kinds["anchored"] = self.anchor.thresholds()

@@ -37,7 +37,7 @@ from proctor.decision.capture import (
 )
 from proctor.decision.policy import OperatingPolicy
 from proctor.errors import ProctorError
-from proctor.liveness.outcome import BurstJudge
+from proctor.liveness.outcome import BurstChecker, BurstJudge
 from proctor.liveness.reference_replay import (
     mirrored_fingerprints,
     nearest_hamming_bits,
@@ -115,7 +115,8 @@ class ReferenceService:
         mirror: Callable[[bytes], Template | None],
         *,
         burst_judge: BurstJudge | None = None,
-        policy: OperatingPolicy,
+        burst_check: BurstChecker | None = None,
+        policy: OperatingPolicy | Callable[[], OperatingPolicy],
         live_valid: timedelta = timedelta(days=365),
         replacement_limit: int = 2,
         replacement_window: timedelta = timedelta(days=30),
@@ -126,7 +127,11 @@ class ReferenceService:
         self._enroll = enroll  # SessionService.enroll: template + replay fingerprints
         self._mirror = mirror  # SessionService.mirror_template
         self._burst = burst_judge
-        self._policy = policy  # the operating policy every capture is decided with
+        # decodes a burst before anything is judged: an unusable upload costs nothing
+        self._burst_check = burst_check
+        # the operating policy every capture is decided with (a callable names the live
+        # s-norm cohort, as for a session's captures)
+        self._policy = policy if callable(policy) else (lambda: policy)
         self._live_valid = live_valid
         self._limit, self._window = replacement_limit, replacement_window
         self._superseded_keep = superseded_keep
@@ -187,8 +192,9 @@ class ReferenceService:
         if self._burst is None:
             raise NotFound("no burst judge is configured")
         self._consent.require(driver_id)
+        decoded = self._burst_check.check_burst(upload) if self._burst_check else None
         sk, authority = self._authority(driver_id)
-        judgement = self._burst.judge_burst(authority, upload, LIVE_ACTIONS)
+        judgement = self._burst.judge_burst(authority, upload, LIVE_ACTIONS, decoded)
         r = judgement.verification
         live = LivenessMeasure(judgement.liveness.passed, judgement.liveness.reasons)
         if r is None:
@@ -206,7 +212,7 @@ class ReferenceService:
             )
         # the same single decision as a session's entry capture (zones, copies, liveness);
         # an uncertain comparison is not a verification: the ID-photo path decides it
-        decision = decide_capture(measured, CaptureContext(), self._policy)
+        decision = decide_capture(measured, CaptureContext(), self._policy())
         reasons: list[str] = [] if decision.passed else list(decision.reasons)
         now = self._clock.now()
         with self._uow() as uow:

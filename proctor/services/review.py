@@ -282,8 +282,11 @@ class ReviewService:
         entry check) the review also carries that session's entry capture, and its
         decision resumes or ends the session.
         """
+        from proctor.services.session_gate import admit_capture
+
         session_evidence: tuple[str, ...] = ()
         with self._uow() as uow:
+            admit_capture(uow, driver_id)  # a photo of the face needs consent, as a capture
             if session_id is not None:
                 s = uow.sessions.get(session_id)
                 if s is None or s.driver_id != driver_id:

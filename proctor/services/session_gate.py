@@ -1,6 +1,7 @@
 """The session-open gate (issue 17 item 3), a use-case rule for every caller, not only HTTP.
 
-In the transaction that opens a session (``SessionService(admit=admit)``):
+In the transaction that opens a session (``SessionService(admit=admit)``), and for consent
+also in the transaction that claims a capture challenge (``admit_capture``):
 
 * a current biometric consent is required (``consent_required``);
 * at most one open study or exam session per driver: a second is refused with
@@ -58,12 +59,18 @@ def _open(uow: GateUnitOfWork, driver_id: str) -> list[tuple[str, str]]:
     return out
 
 
-def admit(uow: UnitOfWork, driver_id: str, kind: SessionKind, now: datetime) -> None:
+def admit_capture(uow: UnitOfWork, driver_id: str) -> None:
+    """In the transaction that claims a challenge: a current biometric consent is required
+    for every capture, whoever calls (HTTP, batch, a test), not only at session open."""
     from proctor.services.records import ConsentRequired
 
-    gate = cast(GateUnitOfWork, uow)
-    if gate.consents.current(driver_id) is None:
+    if cast(GateUnitOfWork, uow).consents.current(driver_id) is None:
         raise ConsentRequired("a separate biometric consent is required first")
+
+
+def admit(uow: UnitOfWork, driver_id: str, kind: SessionKind, now: datetime) -> None:
+    gate = cast(GateUnitOfWork, uow)
+    admit_capture(uow, driver_id)
     for session_id, open_kind in _open(gate, driver_id):
         raise SessionAlreadyOpen(
             "another session is open: resume or finish it first",

@@ -134,10 +134,10 @@ def env(tmp_path: Path, verifier) -> Iterator[Env]:  # type: ignore[no-untyped-d
     calendar = ChineseWorkdayCalendar(unknown_year_mode=UnknownYearMode.WEEKDAY_FALLBACK)
     # Distinct photos only; near-duplicate checks off so that the only flags are proxy flags.
     replay = ReplayPolicy(near_duplicate_max_hamming_bits=0)
-    policy = registry_policy(verifier.model_id)
-    sessions = SessionService(uow, verifier, clock, policy=policy, replay_policy=replay)
+    policy = replace(registry_policy(verifier.model_id), replay=replay)
+    sessions = SessionService(uow, verifier, clock, policy=policy)
     strict_policy = replace(policy, flags=FlagPolicy(proxy_margin_l2=2.0))
-    strict = SessionService(uow, verifier, clock, policy=strict_policy, replay_policy=replay)
+    strict = SessionService(uow, verifier, clock, policy=strict_policy)
     cases = ReviewCaseService(ruow, clock, calendar, rules)
     adjudication = AdjudicationService(uow, clock, cases=cases)
     review = ReviewService(uow, adjudication, verifier, clock, cases=cases)

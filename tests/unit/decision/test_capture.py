@@ -18,6 +18,7 @@ from proctor.decision.capture import (
 from proctor.decision.policy import AnchorPolicy, FlagPolicy, OperatingPolicy, ZonePolicy
 from proctor.decision.reasons import CaptureReason
 from proctor.errors import ContractMismatch
+from proctor.liveness.replay import ReplayMeasures, ReplayPolicy
 from proctor.session.states import FailureReason
 from proctor.types import Verdict
 
@@ -103,12 +104,28 @@ def test_proxy_face_at_entry_only_well_past_the_no_match_limit() -> None:
 
 
 def test_replay_fails_and_a_near_duplicate_only_flags() -> None:
-    exact = decide_capture(_m(0.3, replay_exact=True), ENTRY, POLICY)
+    exact = decide_capture(
+        _m(0.3, replay=ReplayMeasures(exact=True, nearest_bits=0)), ENTRY, POLICY
+    )
     assert not exact.passed and exact.verdict is Verdict.REJECTED
     assert exact.reasons == ("replay",) and exact.flags == ("replay",)
-    near = decide_capture(_m(0.3, replay_near=True), ENTRY, POLICY)
+    limit = POLICY.replay.near_duplicate_max_hamming_bits
+    assert exact.thresholds["replay_near_bits"] == limit
+    near = decide_capture(_m(0.3, replay=ReplayMeasures(nearest_bits=limit)), ENTRY, POLICY)
     assert near.passed and near.flags == ("replay_suspected",)
-    uncertain_replay = decide_capture(_m(0.40, replay_exact=True), ENTRY, POLICY)
+    assert near.distances["replay_nearest_bits"] == limit
+    # one bit further than the policy's limit: nothing to flag, no replay threshold recorded
+    far = decide_capture(_m(0.3, replay=ReplayMeasures(nearest_bits=limit + 1)), ENTRY, POLICY)
+    assert far.flags == () and "replay_near_bits" not in far.thresholds
+    # the limit comes from the policy, not from the measurement
+    looser = replace(POLICY, replay=ReplayPolicy(limit + 1))
+    assert decide_capture(
+        _m(0.3, replay=ReplayMeasures(nearest_bits=limit + 1)), ENTRY, looser
+    ).flags
+    # a copy of a reference photo's pixels is near whatever the limit
+    ref = ReplayMeasures(reference_exact=True, nearest_bits=30, nearest_reference_bits=30)
+    assert decide_capture(_m(0.3, replay=ref), ENTRY, POLICY).flags == ("replay_suspected",)
+    uncertain_replay = decide_capture(_m(0.40, replay=ReplayMeasures(exact=True)), ENTRY, POLICY)
     assert not uncertain_replay.uncertain and uncertain_replay.reasons[0] == "replay"
 
 

@@ -1,0 +1,84 @@
+"""Step 1 of a capture: claim the challenge (single use) in its own write transaction.
+
+A concurrent second claim sees ``submitted`` and is refused as ``challenge_reused``. The
+claim reads everything the measurement needs (reference, anchor, fingerprints, mirror), so
+no transaction is open while the face pipeline runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proctor.capture.challenge import BurstRequired, ChallengeRefused, ChallengeUnknown
+from proctor.liveness.replay import Fingerprint
+from proctor.services.common import NotEnrolled
+from proctor.services.sessions.store import SessionStore
+from proctor.services.sessions.views import AdmitCapture, anchor_key
+from proctor.services.template_keys import mirror_key
+from proctor.types import Template
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What a claimed challenge is measured against."""
+
+    subject_key: str
+    template: Template
+    anchor: Template | None
+    earlier: list[Fingerprint]
+    references: list[Fingerprint]
+    actions: tuple[str, ...]
+    mirror: Template | None = None  # the mirrored reference's template (issue 17)
+
+
+class ClaimChallenge:
+    def __init__(self, store: SessionStore, admit: AdmitCapture | None = None) -> None:
+        self._store = store
+        # the capture gate (consent on record), run in the claim's transaction so that
+        # every caller (HTTP, batch, tests) meets the same rule
+        self._admit = admit
+
+    def authorize(self, session_id: str, driver_id: str, challenge_id: str) -> None:
+        """Read-only: raise the refusal a submission would get for someone else's or an
+        unknown challenge (before an upload is read or decoded). Changes nothing."""
+        st = self._store
+        with st.uow() as uow:
+            s = st.load_for_challenge(uow, session_id, driver_id, challenge_id)
+            if challenge_id not in s.challenges:
+                raise ChallengeUnknown(details={"challenge_id": challenge_id})
+
+    def __call__(
+        self, session_id: str, driver_id: str, challenge_id: str, *, burst: bool
+    ) -> Claimed:
+        st = self._store
+        with st.uow() as uow:
+            s = st.load_for_challenge(uow, session_id, driver_id, challenge_id)
+            if self._admit is not None:
+                self._admit(uow, driver_id)
+            try:
+                pending = s.challenges.get(challenge_id)
+                if not burst and pending is not None and pending.actions and pending.pending:
+                    raise BurstRequired(
+                        "this challenge asks for actions: answer it with a liveness burst "
+                        "(POST .../bursts)",
+                        details={"challenge_id": challenge_id, "actions": list(pending.actions)},
+                    )
+                challenge = s.claim(challenge_id, st.clock.now())
+            except ChallengeRefused as refused:
+                st.refuse(uow, s, challenge_id, refused)
+                raise
+            subject_key = uow.drivers.subject_key(driver_id)
+            template = uow.templates.get(subject_key) if subject_key else None
+            if subject_key is None or template is None:
+                raise NotEnrolled(details={"driver_id": driver_id})
+            claimed = Claimed(
+                subject_key=subject_key,
+                template=template,
+                anchor=uow.templates.get(anchor_key(s.id)) if st.anchored else None,
+                earlier=uow.fingerprints.snapshots(subject_key),
+                references=uow.fingerprints.references(subject_key),
+                actions=challenge.actions,
+                mirror=uow.templates.get(mirror_key(subject_key)),
+            )
+            st.flush(uow, s)
+            uow.commit()
+            return claimed
