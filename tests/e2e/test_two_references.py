@@ -52,17 +52,18 @@ def two(server: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     container.close()
 
 
-def _verified(api: Api, driver: str, clip: tuple[list[Any], float]) -> tuple[str, Role]:
-    frames, fps = clip
+def _verified(api: Api, driver: str, video: tuple[list[Any], float]) -> tuple[str, Role]:
+    frames, fps = video
     who = api.onboard(driver, jpeg(frames[round(AUTHORITY_AT_S * fps)]))
-    burst = window(clip, WINDOW_START_S["blink"])
+    burst = window(video, WINDOW_START_S["blink"])
     r = api.call("POST", "/v1/me/verification/bursts", who, files=multipart(burst))
     assert r.status_code == 200, r.text
     return who, r.json()
 
 
 def test_a_verified_driver_is_judged_on_both_references_and_a_proxy_is_not(
-    two: tuple[Api, Any], clip: tuple[list[Any], float]
+    two: tuple[Api, Any],
+    clip: tuple[list[Any], float],  # noqa: F811
 ) -> None:
     api, c = two
     policy = c.policy
@@ -111,7 +112,8 @@ def test_a_verified_driver_is_judged_on_both_references_and_a_proxy_is_not(
 
 
 def test_a_driver_without_a_live_reference_is_judged_on_the_authority_photo(
-    two: tuple[Api, Any], clip: tuple[list[Any], float]
+    two: tuple[Api, Any],
+    clip: tuple[list[Any], float],  # noqa: F811
 ) -> None:
     api, c = two
     frames, fps = clip
