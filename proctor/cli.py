@@ -234,8 +234,16 @@ def bench_accuracy(
     ] = None,
     rotations: Annotated[
         int,
-        typer.Option(help="with --sessions: each driver's first N images take turns as reference"),
+        typer.Option(
+            help="with --sessions: each driver's first N images take turns as reference (0: all)"
+        ),
     ] = 1,
+    video: Annotated[
+        Path | None,
+        typer.Option(
+            "--video", help="with --sessions: clips folder, sessions with the fused entry burst"
+        ),
+    ] = None,
 ) -> None:
     """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures.
 
@@ -246,7 +254,9 @@ def bench_accuracy(
     if sessions is not None:
         from proctor.bench.sessions import run_sessions
 
-        res_s = run_sessions(_pipeline(), sessions, root or sessions.parent, population, rotations)
+        res_s = run_sessions(
+            _pipeline(), sessions, root or sessions.parent, population, rotations, video
+        )
         console.print_json(data=res_s)
         _write_json(json_out, res_s)
         return

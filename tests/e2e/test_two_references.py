@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from api.auth import Role
 from tests.e2e.conftest import IMAGES, Api, Served, settings
 from tests.e2e.test_bursts import (  # noqa: F401 - fixtures, used by name
     WINDOW_START_S,
@@ -52,7 +51,7 @@ def two(server: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     container.close()
 
 
-def _verified(api: Api, driver: str, video: tuple[list[Any], float]) -> tuple[str, Role]:
+def _verified(api: Api, driver: str, video: tuple[list[Any], float]) -> tuple[Any, Any]:
     frames, fps = video
     who = api.onboard(driver, jpeg(frames[round(AUTHORITY_AT_S * fps)]))
     burst = window(video, WINDOW_START_S["blink"])
