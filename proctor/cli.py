@@ -315,6 +315,23 @@ def bench_accuracy(
     _write_json(json_out, res if distances else show)
 
 
+@bench_app.command("fairness")
+def bench_fairness(
+    images: Annotated[Path, typer.Option("--images", help="images.tsv: path, identity, set")],
+    population: Annotated[
+        list[str] | None, typer.Option("--population", help="set column value; repeatable")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+) -> None:
+    """FMR and FNMR per population at the one shipped configuration, and their FNMR ratio."""
+    from proctor.bench.fairness import run_fairness
+    from proctor.bench.policy import DEV_POPULATIONS
+
+    res = run_fairness(_pipeline(), images, tuple(population or DEV_POPULATIONS))
+    console.print_json(data=res)
+    _write_json(json_out, res)
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "n/a"

@@ -45,6 +45,13 @@ class SessionOutcome:
     terminated: bool
     manual_review: bool
     passed: bool  # completed all captures without termination or manual review
+    entered: bool = False  # the entry check passed (the session anchored)
+
+    @property
+    def stopped_at_entry(self) -> bool:
+        """Sent to manual review, or terminated before the entry check ever passed: the
+        issue-21 figure for genuine drivers."""
+        return self.manual_review or (self.terminated and not self.entered)
 
 
 Scorer = Callable[[np.ndarray], float]  # s-norm z of a capture against the reference
@@ -86,8 +93,8 @@ def play(
         else:
             strikes += 1
             if strikes >= MAX_STRIKES:
-                return SessionOutcome(True, False, False)
-    return SessionOutcome(False, False, True)
+                return SessionOutcome(True, False, False, anchor is not None)
+    return SessionOutcome(False, False, True, anchor is not None)
 
 
 def real_person_check(
@@ -167,8 +174,10 @@ def tally(rows: Sequence[SessionOutcome], who: Sequence[str], seed: int = 0) -> 
         "terminated": [r.terminated for r in rows],
         "manual_review": [r.manual_review for r in rows],
         "passed": [r.passed for r in rows],
-        # a genuine driver stopped: sent to a human or terminated (the issue-21 figure)
+        # a genuine driver stopped anywhere: sent to a human or terminated
         "review_or_terminated": [r.manual_review or r.terminated for r in rows],
+        # stopped at entry: manual review, or terminated before entry passed (issue 21)
+        "stopped_at_entry": [r.stopped_at_entry for r in rows],
     }
     out: dict[str, Any] = {"sessions": n, "drivers": len(set(who))}
     for name, hits in flags.items():

@@ -100,3 +100,12 @@ def test_driver_bootstrap_resamples_drivers_not_sessions() -> None:
     lo, hi = driver_bootstrap(hits, who)
     assert lo == 0.0 and hi == 1.0  # two drivers: all or nothing
     assert driver_bootstrap([False] * 4, ["a", "b", "c", "d"]) == (0.0, 0.0)
+
+
+def test_stopped_at_entry_tells_entry_from_later_terminations() -> None:
+    never = play(_v(0.0), [_v(0.9)] * 3, UNANCHORED)
+    assert never.terminated and never.stopped_at_entry
+    later = play(_v(0.0), [_v(0.1), _v(0.35), _v(0.35), _v(0.35)], ANCHORED)
+    assert later.terminated and later.entered and not later.stopped_at_entry
+    unsure = play(_v(0.0), [_v(0.45)], ANCHORED)
+    assert unsure.manual_review and unsure.stopped_at_entry
