@@ -244,6 +244,10 @@ def bench_accuracy(
             "--video", help="with --sessions: clips folder, sessions with the fused entry burst"
         ),
     ] = None,
+    every_proxy: Annotated[
+        bool,
+        typer.Option(help="with --sessions: every other person plays proxy and swap (slow)"),
+    ] = False,
 ) -> None:
     """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures.
 
@@ -255,7 +259,13 @@ def bench_accuracy(
         from proctor.bench.sessions import run_sessions
 
         res_s = run_sessions(
-            _pipeline(), sessions, root or sessions.parent, population, rotations, video
+            _pipeline(),
+            sessions,
+            root or sessions.parent,
+            population,
+            rotations,
+            video,
+            every_proxy,
         )
         console.print_json(data=res_s)
         _write_json(json_out, res_s)

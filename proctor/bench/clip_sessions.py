@@ -2,8 +2,9 @@
 
 The photo sessions (``proctor.bench.sessions``) have one photo per capture, so the fused
 entry burst (issue 21 item 3, the shipped ``fusion_k``) can only be played on the clips of
-``$PROCTOR_VIDEO_DATA``: each live clip gives 2-second bursts ``gap_s`` apart, each burst
-analysed by the shipped burst analyzer's steps (``proctor.bench.fusion``).
+``$PROCTOR_VIDEO_DATA``: each live clip gives 2-second bursts ``gap_s`` apart (back to
+back by default), each analysed by the shipped burst analyzer's steps
+(``proctor.bench.fusion``).
 
 A clip with at least 3 bursts is a driver:
 - reference: the first burst's best frame of *another video* of the same person where the
@@ -107,8 +108,8 @@ def run_clip_sessions(
     policy: OperatingPolicy,
     cohort: LabelledCohort | None,
     *,
-    gap_s: float = 4.0,
-    per_clip: int = 6,
+    gap_s: float = 2.0,
+    per_clip: int = 8,
 ) -> dict[str, Any]:
     """Clip sessions with the policy's fused entry probe, and with the single best frame."""
     from proctor.liveness.burst import BurstAnalyzer

@@ -118,11 +118,15 @@ def simulate(
     cohort: LabelledCohort | None = None,
     rotations: int = 1,
     real_person: bool = False,
+    every_proxy: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """``rotations`` > 1: each driver also plays with their 2nd, 3rd... image as the
     reference (more sessions, correlated within a driver; Wilson intervals per session, the
     bootstrap ones per driver). ``real_person``: image 1 is the 实人认证 capture and the
-    session captures start at image 2 (see the module doc)."""
+    session captures start at image 2 (see the module doc). ``every_proxy``: every other
+    person of the set plays the proxy and the swap of each driver session (more impostor
+    sessions; they share drivers and proxies, so the driver bootstrap is the honest
+    interval), instead of one drawn at random."""
     rng = np.random.default_rng(seed)
     by_id: dict[str, list[int]] = {}
     for i, ident in enumerate(identities):
@@ -133,34 +137,41 @@ def simulate(
     who: list[str] = []
     verified = 0
     first = 2 if real_person else 1
+    who_imp: list[str] = []
     for name, r in ((n, r) for n in drivers for r in range(min(rotations, len(by_id[n])))):
         idx = by_id[name][r:] + by_id[name][:r]
         ref = vectors[idx[0]]
         pool = idx[first:]
         own = [vectors[pool[k % len(pool)]] for k in range(captures)]
-        proxy_name = name
-        while proxy_name == name:
-            proxy_name = others[int(rng.integers(len(others)))]
-        pidx = by_id[proxy_name]
-        proxy = [vectors[pidx[k % len(pidx)]] for k in range(captures)]
         score = _scorer(cohort, ref, name)
-        impostor = _scorer(cohort, ref, name, proxy_name)
         live = None
         if real_person and real_person_check(ref, vectors[idx[1]], policy, score):
             live, verified = vectors[idx[1]], verified + 1
         live_own = _scorer(cohort, live, name) if live is not None else None
-        live_imp = _scorer(cohort, live, name, proxy_name) if live is not None else None
         who.append(name)
         tallies["genuine"].append(play(ref, own, policy, score, live, live_own))
-        tallies["proxy"].append(play(ref, proxy, policy, impostor, live, live_imp))
-        # entry is the driver's own capture; later captures are judged by the anchor
-        swap_live = None if live_own is None or live_imp is None else _swap(live_own, live_imp)
-        tallies["swap"].append(
-            play(ref, own[:1] + proxy[1:], policy, _swap_ref(score, impostor), live, swap_live)
-        )
+        if every_proxy:
+            proxies = [o for o in others if o != name]
+        else:
+            proxy_name = name
+            while proxy_name == name:
+                proxy_name = others[int(rng.integers(len(others)))]
+            proxies = [proxy_name]
+        for proxy_name in proxies:
+            pidx = by_id[proxy_name]
+            proxy = [vectors[pidx[k % len(pidx)]] for k in range(captures)]
+            impostor = _scorer(cohort, ref, name, proxy_name)
+            live_imp = _scorer(cohort, live, name, proxy_name) if live is not None else None
+            who_imp.append(name)
+            tallies["proxy"].append(play(ref, proxy, policy, impostor, live, live_imp))
+            # entry is the driver's own capture; later captures are judged by the anchor
+            swap_live = None if live_own is None or live_imp is None else _swap(live_own, live_imp)
+            tallies["swap"].append(
+                play(ref, own[:1] + proxy[1:], policy, _swap_ref(score, impostor), live, swap_live)
+            )
     out: dict[str, dict[str, Any]] = {}
     for kind, rows in tallies.items():
-        out[kind] = tally(rows, who, seed)
+        out[kind] = tally(rows, who if kind == "genuine" else who_imp, seed)
     if real_person:
         out["real_person"] = {"drivers": len(who), "verified": verified}
     return out
@@ -252,6 +263,7 @@ def run_sessions(
     population: str,
     rotations: int = 1,
     video: Path | None = None,
+    every_proxy: bool = False,
 ) -> dict[str, Any]:
     """Sessions under the loaded ``OperatingPolicy`` (three zones at entry, on the s-norm z
     with the cohort as configured, + anchor, + the two-reference rule after 实人认证, every
@@ -302,6 +314,7 @@ def run_sessions(
         "policy_id": shipped.policy_id,
         "rotations": "all" if rotations <= 0 else rotations,
         "counted": "by session (Wilson 95%) and by driver (driver-resampling bootstrap 95%)",
+        "proxies": "every other person" if every_proxy else "one drawn per driver session",
         "layout": "image 0 authority, image 1 实人认证 capture, images 2.. session captures",
         "anchor": None if anchor is None else anchor.thresholds(),
         "shipped": run(shipped, cohort),

@@ -109,3 +109,12 @@ def test_stopped_at_entry_tells_entry_from_later_terminations() -> None:
     assert later.terminated and later.entered and not later.stopped_at_entry
     unsure = play(_v(0.0), [_v(0.45)], ANCHORED)
     assert unsure.manual_review and unsure.stopped_at_entry
+
+
+def test_every_proxy_plays_every_other_person() -> None:
+    vecs = np.array([[0.0, 0.0]] * 4 + [[5.0, 0.0]] * 4 + [[0.0, 5.0]])
+    ids = ["a"] * 4 + ["b"] * 4 + ["c"]
+    out = simulate(vecs, ids, ANCHORED, every_proxy=True)
+    assert out["genuine"]["sessions"] == 2  # a and b have >= 4 images
+    assert out["proxy"]["sessions"] == 4 and out["proxy"]["passed"] == 0  # 2 drivers x 2
+    assert out["proxy"]["drivers"] == 2
