@@ -306,7 +306,15 @@ def run_sessions(
             "zones": limits,
             "score": "snorm_z" if normed else "raw_l2",
             "two_references": None if p.two_references is None else p.two_references.rule,
-        } | simulate(data.vectors, data.identities, p, cohort=c, rotations=turns, real_person=True)
+        } | simulate(
+            data.vectors,
+            data.identities,
+            p,
+            cohort=c,
+            rotations=turns,
+            real_person=True,
+            every_proxy=every_proxy,
+        )
 
     out: dict[str, Any] = {
         "population": population,
