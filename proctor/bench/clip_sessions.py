@@ -14,6 +14,9 @@ A clip with at least 3 bursts is a driver:
   frame); later captures: the best frames of the following bursts, cycled.
 - proxy: every clip of another person plays the driver's session (entry fused too);
   swap: the driver's own entry, then the other person's later captures.
+- a burst whose best frame fails the snapshot quality gate (e.g. ``face_too_small`` in the
+  whole-body clips) is a rejected capture, as in the service; a clip whose reference frame
+  fails it drives no session.
 
 Every capture is decided by ``decide_capture`` with the policy; s-norm z on the bench's
 cohort (photos of other people) when it is live. No 实人认证 here (no authority photo and
@@ -64,16 +67,22 @@ def simulate_clips(
     rows: dict[str, list[SessionOutcome]] = {"genuine": [], "proxy": [], "swap": []}
     who: dict[str, list[str]] = {"genuine": [], "proxy": [], "swap": []}
     ea: dict[str, list[tuple[SessionOutcome, str]]] = {"genuine": [], "proxy": []}
-    kinds: dict[str, int] = {"cross_video": 0, "same_sitting": 0}
+    kinds: dict[str, int] = {"cross_video": 0, "same_sitting": 0, "reference_refused": 0}
 
-    def session(c: str) -> list[np.ndarray]:
+    def frame(b: Burst, fused: FusionPolicy) -> np.ndarray | None:
+        return None if b.quality_reasons else b.probe(fused)  # the gate refuses it
+
+    def session(c: str) -> list[np.ndarray | None]:
         bs = clips[c]
-        later = [b.vectors[b.best_k] for b in bs[2:]]
-        return [bs[1].probe(fusion)] + [later[k % len(later)] for k in range(captures - 1)]
+        later = [frame(b, FusionPolicy(k=1)) for b in bs[2:]]
+        return [frame(bs[1], fusion)] + [later[k % len(later)] for k in range(captures - 1)]
 
     for c, bs in clips.items():
         other = [o for o in clips if o != c and person[o] == person[c]]
         ref_burst = clips[other[0]][0] if other else bs[0]
+        if ref_burst.quality_reasons:  # no reference photo would be enrolled from it
+            kinds["reference_refused"] += 1
+            continue
         kinds["cross_video" if other else "same_sitting"] += 1
         ref = ref_burst.vectors[ref_burst.best_k]
         score = _z(cohort, ref)

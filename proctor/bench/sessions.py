@@ -59,7 +59,7 @@ Scorer = Callable[[np.ndarray], float]  # s-norm z of a capture against the refe
 
 def play(
     reference: np.ndarray,
-    captures: Sequence[np.ndarray],
+    captures: Sequence[np.ndarray | None],
     policy: OperatingPolicy,
     score: Scorer | None = None,
     live: np.ndarray | None = None,
@@ -67,10 +67,16 @@ def play(
 ) -> SessionOutcome:
     """One session, every capture decided by ``decide_capture`` with ``policy`` (``score``:
     the capture's s-norm z against the reference, measured with the cohort as configured;
-    ``live``/``live_score``: the driver's live_verified reference and the z against it)."""
+    ``live``/``live_score``: the driver's live_verified reference and the z against it; a
+    ``None`` capture is one the quality gate refused: rejected, a strike)."""
     strikes = 0
     anchor: np.ndarray | None = None
     for vec in captures:
+        if vec is None:  # refused by the quality gate: a rejected capture, a strike
+            strikes += 1
+            if strikes >= MAX_STRIKES:
+                return SessionOutcome(True, False, False, anchor is not None)
+            continue
         d_ref = float(np.linalg.norm(vec - reference))
         d_anchor = None if anchor is None else float(np.linalg.norm(vec - anchor))
         z = score(vec) if score is not None else None
