@@ -31,13 +31,14 @@ if TYPE_CHECKING:
     from proctor.services.cohort import CohortService
     from proctor.services.exams import ExamService
     from proctor.services.idempotency import IdempotencyService
-    from proctor.services.ports import RecordsUnitOfWork
+    from proctor.services.ports import RecordsUnitOfWork, UnitOfWork
     from proctor.services.records import ConsentService, EnrollmentService
     from proctor.services.references import ReferenceService
     from proctor.services.review import ReviewService
     from proctor.services.session_gate import SessionGate
     from proctor.services.sessions import SessionService
     from proctor.storage.uow import Storage
+    from proctor.types import Template
 
 
 def build_pipeline(settings: ProctorSettings | None = None) -> Pipeline:
@@ -136,6 +137,7 @@ def build_container(
     from proctor.services.review import ReviewService
     from proctor.services.session_gate import SessionGate, admit, admit_capture
     from proctor.services.sessions import SessionService
+    from proctor.services.two_references import live_template
     from proctor.storage.records import SqlAlchemyRecordsUnitOfWork, ping, records_uow_factory
     from proctor.storage.uow import open_storage
 
@@ -162,6 +164,13 @@ def build_container(
     def uow() -> RecordsUnitOfWork:
         return records_uow_factory(storage)
 
+    def live_reference(u: UnitOfWork, subject_key: str) -> Template | None:
+        # the driver's valid live_verified reference (实人认证): the two-reference rule
+        if policy.two_references is None:
+            return None
+        assert isinstance(u, SqlAlchemyRecordsUnitOfWork)  # it carries .references
+        return live_template(u, subject_key, clk.now())
+
     sessions = SessionService(
         uow,
         verifier,
@@ -175,6 +184,8 @@ def build_container(
         admit=admit,
         admit_capture=admit_capture,
         mirror_image=mirrored_jpeg,
+        live_reference=live_reference,
+        cohort=pipe.current_cohort,
     )
     calendar = ReloadingCalendar(s.calendar_overrides, UnknownYearMode.WEEKDAY_FALLBACK)
     cases, jobs = build_review(s, storage, clk, calendar, rules)

@@ -234,8 +234,20 @@ def bench_accuracy(
     ] = None,
     rotations: Annotated[
         int,
-        typer.Option(help="with --sessions: each driver's first N images take turns as reference"),
+        typer.Option(
+            help="with --sessions: each driver's first N images take turns as reference (0: all)"
+        ),
     ] = 1,
+    video: Annotated[
+        Path | None,
+        typer.Option(
+            "--video", help="with --sessions: clips folder, sessions with the fused entry burst"
+        ),
+    ] = None,
+    every_proxy: Annotated[
+        bool,
+        typer.Option(help="with --sessions: every other person plays proxy and swap (slow)"),
+    ] = False,
 ) -> None:
     """FMR, FNMR, EER and FNMR at FMR 1% / 0.1%; algorithm and system figures.
 
@@ -246,7 +258,15 @@ def bench_accuracy(
     if sessions is not None:
         from proctor.bench.sessions import run_sessions
 
-        res_s = run_sessions(_pipeline(), sessions, root or sessions.parent, population, rotations)
+        res_s = run_sessions(
+            _pipeline(),
+            sessions,
+            root or sessions.parent,
+            population,
+            rotations,
+            video,
+            every_proxy,
+        )
         console.print_json(data=res_s)
         _write_json(json_out, res_s)
         return
@@ -303,6 +323,23 @@ def bench_accuracy(
     table.add_row("genuine uncertain (decided)", _fmt(dec["uncertain_genuine"]))
     console.print(table)
     _write_json(json_out, res if distances else show)
+
+
+@bench_app.command("fairness")
+def bench_fairness(
+    images: Annotated[Path, typer.Option("--images", help="images.tsv: path, identity, set")],
+    population: Annotated[
+        list[str] | None, typer.Option("--population", help="set column value; repeatable")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+) -> None:
+    """FMR and FNMR per population at the one shipped configuration, and their FNMR ratio."""
+    from proctor.bench.fairness import run_fairness
+    from proctor.bench.policy import DEV_POPULATIONS
+
+    res = run_fairness(_pipeline(), images, tuple(population or DEV_POPULATIONS))
+    console.print_json(data=res)
+    _write_json(json_out, res)
 
 
 def _fmt(v: Any) -> str:

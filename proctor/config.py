@@ -60,6 +60,13 @@ class ProctorSettings(BaseSettings):
     three_zones: bool = True
     zone_match_fmr: str = "0.003"  # issue 21: with s-norm, sessions bench on dev data
     zone_no_match_fmr: str = "0.01"
+    # Two references (issue 21): a later check of a driver with a valid live_verified
+    # reference (实人认证) compares with both under this calibrated rule ("mean" of the two
+    # scores, or "max"), on the rule's own zones at zone_match_fmr / zone_no_match_fmr
+    # (models/operating_points.toml, `<population>-two-references`). 实人认证 itself, and
+    # a driver without one, are decided by the authority photo alone.
+    two_references: bool = True  # compare later checks with both references (when verified)
+    two_reference_rule: str = "mean"  # "mean" (shipped, chosen on dev data) or "max"
     reference_extra_face_ratio: float = 0.35
 
     # ---- service (api/) -------------------------------------------------------------------

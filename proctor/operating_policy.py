@@ -11,9 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from proctor.calibration.points import anchor_thresholds, load_points, zone_thresholds
+from proctor.calibration.points import (
+    anchor_thresholds,
+    load_points,
+    two_reference_points,
+    zone_thresholds,
+)
 from proctor.config import ProctorSettings
-from proctor.decision.policy import AnchorPolicy, OperatingPolicy, SnormPolicy, ZonePolicy
+from proctor.decision.policy import (
+    AnchorPolicy,
+    OperatingPolicy,
+    SnormPolicy,
+    TwoReferencePolicy,
+    ZonePolicy,
+)
 from proctor.embedding.registry import default_models_dir, model_spec
 from proctor.errors import ModelError
 from proctor.liveness.reference_replay import ReferenceReplayPolicy
@@ -84,6 +95,12 @@ def load_operating_policy(
         copies = ReferenceReplayPolicy(s.reference_replay_hash_bits, replay_floor, replay_floor)
         sources["reference_replay"] = "settings reference_replay_* (SECURITY.md RR1)"
         sources["replay"] = "settings replay_near_bits"
+        two = two_reference_policy(s, points, spec.model_id, cohort is not None)
+        if two is not None:
+            sources["two_references"] = (
+                f"operating_points.toml {pop}-two-references two_reference_{two.rule}"
+                f"@{s.zone_match_fmr}/{s.zone_no_match_fmr}; loose = its EER threshold"
+            )
         fusion = fusion_of(s)
         sources["fusion"] = "settings fusion_k/fusion_weighting (chosen on the dev clips)"
         return OperatingPolicy(
@@ -94,6 +111,7 @@ def load_operating_policy(
             replay=ReplayPolicy(s.replay_near_bits),
             snorm=cohort,
             fusion=fusion,
+            two_references=two,
             sources=sources,
         )
     except KeyError as gap:  # an FMR target the points file does not have
@@ -133,6 +151,29 @@ def snorm_policy(s: ProctorSettings, points: dict[str, Any], model_id: str) -> S
     top_k = int(pop.get("top_k", 50))
     source = "file" if s.cohort_path is not None else "references"
     return SnormPolicy(source, rule, top_k, s.cohort_min_size, s.cohort_size)
+
+
+def two_reference_policy(
+    s: ProctorSettings, points: dict[str, Any], model_id: str, normalised: bool
+) -> TwoReferencePolicy | None:
+    """The two-reference rule's limits (raw, and z when s-norm is configured), or None when
+    switched off; switched on but not calibrated is refused."""
+    if not s.two_references:
+        return None
+    found = two_reference_points(
+        points,
+        model_id,
+        s.operating_population,
+        s.two_reference_rule,
+        (s.zone_match_fmr, s.zone_no_match_fmr),
+        normalised,
+    )
+    if found is None:
+        raise _missing(
+            f"two-reference operating points {model_id}/{s.operating_population}-two-references "
+            f"({s.two_reference_rule} at {s.zone_match_fmr}/{s.zone_no_match_fmr})"
+        )
+    return found
 
 
 def _loose_z(points: dict[str, Any], model_id: str, pop: str) -> float | None:

@@ -45,6 +45,8 @@ class Burst:
     best_k: int
     qualities: list[float]
     vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    # the best frame's snapshot quality reasons: the service rejects such a capture
+    quality_reasons: tuple[str, ...] = ()
 
     def probe(self, policy: FusionPolicy) -> np.ndarray:
         """What the shipped analyzer compares: the best frame fused with the next best."""
@@ -111,7 +113,7 @@ def _analyse(
     if a.chip is None:
         return None
     person = SAME_PERSON.get(clip.person, clip.person)
-    b = Burst(clip.clip_id, person, start_s, best_k, q, {best_k: pipe.embed(a)})
+    b = Burst(clip.clip_id, person, start_s, best_k, q, {best_k: pipe.embed(a)}, a.reasons)
     for k, qk in enumerate(q):
         if k != best_k and np.isfinite(qk):
             try:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from proctor.decision.policy import TwoReferencePolicy
 
 FILE_NAME = "operating_points.toml"
 
@@ -111,3 +114,42 @@ def anchor_thresholds(
     if not isinstance(anchor, dict) or loose is None:
         return None
     return float(anchor["threshold"]), float(loose)
+
+
+def two_reference_points(
+    points: dict[str, Any],
+    model_id: str,
+    population: str,
+    rule: str,
+    zones_fmr: tuple[str, str],
+    normalised: bool,
+) -> TwoReferencePolicy | None:
+    """The two-reference rule's zones at ``zones_fmr`` (match, no-match) and its loose limit
+    (EER threshold), on the combined L2 and, when ``normalised``, on the combined z, from
+    ``<population>-two-references``; None when any of them is not calibrated."""
+    from proctor.decision.policy import TwoReferencePolicy
+
+    table = points.get(model_id, {}).get(f"{population}-two-references", {})
+    raw = table.get(f"two_reference_{rule}_raw_l2", {})
+    norm = table.get(f"two_reference_{rule}", {})
+    loose_l2 = table.get(f"two_reference_{rule}_raw_l2_eer_threshold")
+    loose_z = table.get(f"two_reference_{rule}_eer_threshold")
+    match_fmr, no_match_fmr = zones_fmr
+    if match_fmr not in raw or no_match_fmr not in raw or loose_l2 is None:
+        return None
+    z: tuple[float | None, float | None, float | None] = (None, None, None)
+    if normalised:
+        if match_fmr not in norm or no_match_fmr not in norm or loose_z is None:
+            return None
+        z = (
+            float(norm[match_fmr]["threshold"]),
+            float(norm[no_match_fmr]["threshold"]),
+            float(loose_z),
+        )
+    return TwoReferencePolicy(
+        rule,
+        float(raw[match_fmr]["threshold"]),
+        float(raw[no_match_fmr]["threshold"]),
+        float(loose_l2),
+        *z,
+    )

@@ -270,6 +270,9 @@ def det_png(
 __all__ = ["asdict", "calibrate_population", "det_png", "embed_labelled", "markdown_table"]
 
 
+TWO_REFERENCE_TARGETS = (0.01, 0.005, 0.003, 0.001)
+
+
 def calibrate_two_references(
     data: LabelledSet,
     pool: LabelledCohort,
@@ -277,16 +280,21 @@ def calibrate_two_references(
     n_boot: int,
     max_probes: int = 5,
     max_impostors: int = 40,
+    rotations: int = 3,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The two-reference rule (``max`` of the two z-scores) against the authority photo alone,
-    on the same probes. SIMULATED: the second reference is another *photo* of the person
-    standing in for the ``live_verified`` capture (no labelled 实人认证 captures exist here).
+    """Operating points of the two-reference rules (``max`` and ``mean`` of the authority
+    photo's and the live reference's scores) beside the authority photo alone, on the same
+    probes: s-norm z (the shipped cohort rule) and raw L2, each with its EER threshold (the
+    anchored check's loose limit). SIMULATED: the second reference is another *photo* of the
+    person standing in for the ``live_verified`` capture (no labelled 实人认证 captures here).
 
-    People with >= 3 images: image 0 is the authority reference, image 1 the live one,
-    images 2.. the genuine probes; impostor probes are up to ``max_impostors`` images of
-    other people (seeded). Both people's rows leave the cohort, as in calibration.
-    """
+    People with >= 3 images; rotation r (up to ``rotations``): image r is the authority
+    reference, image r+1 the live one, the next ``max_probes`` images the genuine probes;
+    impostor probes are up to ``max_impostors`` images of other people (seeded). Both
+    people's rows leave the cohort, as in calibration. The bootstrap resamples people (all
+    rotations of one person go together)."""
+    from proctor.calibration.core import eer
     from proctor.matching.references import TwoReferenceRule, combine_scores
 
     rng = np.random.default_rng(seed)
@@ -295,43 +303,76 @@ def calibrate_two_references(
         by_id.setdefault(ident, []).append(i)
     people = sorted(k for k, v in by_id.items() if len(v) >= 3)
     subject = {k: n for n, k in enumerate(sorted(by_id))}
-    rows: dict[str, list[tuple[float, float, int]]] = {"genuine": [], "impostor": []}
+    rows: dict[str, list[tuple[float, float, float, float, int]]] = {"genuine": [], "impostor": []}
     for name in people:
-        idx = by_id[name]
-        auth, live = data.vectors[idx[0]], data.vectors[idx[1]]
-        others = [i for i in range(len(data.identities)) if data.identities[i] != name]
-        picks = rng.choice(others, min(max_impostors, len(others)), replace=False)
-        for kind, probes in (("genuine", idx[2 : 2 + max_probes]), ("impostor", picks)):
-            for j in probes:
-                who = data.identities[int(j)]
-                za = pool.score(auth, data.vectors[int(j)], name, who)
-                zl = pool.score(live, data.vectors[int(j)], name, who)
-                rows[kind].append((za, zl, subject[name]))
-    g = np.asarray(rows["genuine"])
-    im = np.asarray(rows["impostor"])
+        for r in range(min(rotations, len(by_id[name]))):
+            idx = by_id[name][r:] + by_id[name][:r]
+            auth, live = data.vectors[idx[0]], data.vectors[idx[1]]
+            others = [i for i in range(len(data.identities)) if data.identities[i] != name]
+            picks = rng.choice(others, min(max_impostors, len(others)), replace=False)
+            for kind, probes in (("genuine", idx[2 : 2 + max_probes]), ("impostor", picks)):
+                for j in probes:
+                    who = data.identities[int(j)]
+                    v = data.vectors[int(j)]
+                    za = pool.score(auth, v, name, who)
+                    zl = pool.score(live, v, name, who)
+                    da = float(np.linalg.norm(auth - v))
+                    dl = float(np.linalg.norm(live - v))
+                    rows[kind].append((za, zl, da, dl, subject[name]))
     out: dict[str, Any] = {
         "simulated": "live_verified = another photo of the person",
         "people": len(people),
+        "rotations": rotations,
     }
-    for label, fg, fi in (
-        ("authority_only", g[:, 0], im[:, 0]),
-        ("two_reference_max", np.maximum(g[:, 0], g[:, 1]), np.maximum(im[:, 0], im[:, 1])),
-        (
-            "two_reference_mean",
-            np.array([combine_scores(a, b, TwoReferenceRule.MEAN) for a, b, _ in g]),
-            np.array([combine_scores(a, b, TwoReferenceRule.MEAN) for a, b, _ in im]),
-        ),
-    ):
+    if not people:
+        return out
+    g = np.asarray(rows["genuine"])
+    im = np.asarray(rows["impostor"])
+    out["genuine_pairs"], out["impostor_pairs"] = len(g), len(im)
+
+    def rule(a: FloatArray, b: FloatArray, how: str) -> FloatArray:
+        if how == "max":
+            return np.maximum(a, b)
+        mean = TwoReferenceRule.MEAN
+        return np.array(
+            [combine_scores(float(x), float(y), mean) for x, y in zip(a, b, strict=True)]
+        )
+
+    # similarities: z (higher is more alike) and −L2
+    scores: list[tuple[str, FloatArray, FloatArray, bool]] = [
+        ("authority_only", g[:, 0], im[:, 0], False),
+        ("authority_only_raw_l2", -g[:, 2], -im[:, 2], True),
+    ]
+    for how in ("max", "mean"):
+        scores.append(
+            (
+                f"two_reference_{how}",
+                rule(g[:, 0], g[:, 1], how),
+                rule(im[:, 0], im[:, 1], how),
+                False,
+            )
+        )
+        scores.append(
+            (
+                f"two_reference_{how}_raw_l2",
+                rule(-g[:, 2], -g[:, 3], how),
+                rule(-im[:, 2], -im[:, 3], how),
+                True,
+            )
+        )
+    for label, fg, fi, distance in scores:
         pts = operating_points(
             fg,
             fi,
-            ANCHOR_TARGETS,
-            genuine_subjects=g[:, 2].astype(np.int64),
-            impostor_subjects=im[:, 2].astype(np.int64),
+            TWO_REFERENCE_TARGETS,
+            genuine_subjects=g[:, 4].astype(np.int64),
+            impostor_subjects=im[:, 4].astype(np.int64),
             n_boot=n_boot,
             seed=seed,
         )
-        out[label] = {f"{p.target_fmr:g}": _point_dict(p, False) for p in pts}
+        out[label] = {f"{p.target_fmr:g}": _point_dict(p, distance) for p in pts}
+        _, t = eer(fg, fi)
+        out[f"{label}_eer_threshold"] = -t if distance else t
     return out
 
 

@@ -12,7 +12,10 @@ Order of the checks (the first that fails decides the verdict):
 
 1. ``image``: an unusable upload → ``rejected`` with the image error's code;
 2. ``face``: no face / several faces / quality reasons → ``rejected``;
-3. ``identity``: ``entry`` zones on the reference, or ``anchored`` agreement;
+3. ``identity``: ``entry`` zones on the reference, or ``anchored`` agreement; when a
+   ``live_verified`` reference was measured too (a later check of a driver who passed
+   实人认证) and the policy has ``two_references``, the two references' combined score
+   (the calibrated rule) takes the authority photo's place in either kind;
 4. ``replay``: the exact pixels of an earlier snapshot → fails with ``replay``;
 5. ``liveness`` (bursts): a failed liveness → ``rejected``, its reasons first.
 
@@ -25,7 +28,8 @@ with a default that means "not measured" (so existing callers are unchanged),
 step function ``_check_<name>(measurements, policy, acc) -> None`` appended to
 ``CHECKS`` that adds reasons/flags/thresholds to the accumulator. Examples expected:
 ``reference_replayed``, ``light_code_mismatch``, ``continuity_broken``, multi-frame
-fusion (a fused distance in place of ``reference_l2``), a second reference.
+fusion (a fused distance in place of ``reference_l2``), a second reference (built:
+``live_reference_l2`` / ``live_reference_z`` and ``OperatingPolicy.two_references``).
 """
 
 from __future__ import annotations
@@ -34,12 +38,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from proctor.decision.policy import AnchorPolicy, OperatingPolicy, ZonePolicy
+from proctor.decision.policy import (
+    AnchorPolicy,
+    OperatingPolicy,
+    TwoReferencePolicy,
+    ZonePolicy,
+)
 from proctor.decision.reasons import CaptureFlag, CaptureReason
 from proctor.errors import ContractMismatch
 from proctor.liveness.judge import LivenessReason
 from proctor.liveness.reference_replay import copy_tests
 from proctor.liveness.replay import ReplayMeasures, judge_replay
+from proctor.matching.references import TwoReferenceRule, combine_distances, combine_scores
 from proctor.types import FaceMeasurement, Verdict
 
 # A burst whose only problem was too few usable frames is not evidence of a spoof.
@@ -77,6 +87,10 @@ class CaptureMeasurements:
     # ones included) and the distance to the mirrored reference's template (issue 17)
     reference_hash_bits: int | None = None
     reference_mirror_l2: float | None = None
+    # the same probe against the driver's live_verified reference (实人认证), when there is
+    # one and this is a later check; None: the authority photo decides alone
+    live_reference_l2: float | None = None
+    live_reference_z: float | None = None
 
     @classmethod
     def of_face(
@@ -89,6 +103,7 @@ class CaptureMeasurements:
         timings_ms: Mapping[str, float] | None = None,
         reference_hash_bits: int | None = None,
         reference_mirror_l2: float | None = None,
+        live_reference: tuple[float, float | None] | None = None,
     ) -> CaptureMeasurements:
         """The pipeline's face measurement plus what the caller measured besides it
         (``face`` None: no usable face anywhere, e.g. in a whole burst)."""
@@ -108,6 +123,8 @@ class CaptureMeasurements:
             timings_ms={**face.timings_ms, **extra},
             reference_hash_bits=reference_hash_bits,
             reference_mirror_l2=reference_mirror_l2,
+            live_reference_l2=None if live_reference is None else live_reference[0],
+            live_reference_z=None if live_reference is None else live_reference[1],
         )
 
 
@@ -176,37 +193,90 @@ def _check_face(m: CaptureMeasurements, _: CaptureContext, __: OperatingPolicy, 
         a.reasons = list(m.quality_reasons or (CaptureReason.NO_FACE.value,))
 
 
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """The reference side of the identity check: the authority photo's scores, or the two
+    references' combined scores, with the limits (and their names) that judge them."""
+
+    l2: float
+    z: float | None
+    zones: ZonePolicy
+    zone_names: dict[str, float]
+    loose_l2: float | None
+    loose_z: float | None
+    loose_names: dict[str, float]
+
+
+def _reference_side(m: CaptureMeasurements, p: OperatingPolicy, a: _Acc) -> _Reference:
+    """Authority photo alone, unless a live_verified reference was measured and the policy
+    has the two-reference rule: then the rule's combined score, on its own limits."""
+    assert m.reference_l2 is not None
+    two: TwoReferencePolicy | None = p.two_references
+    loose_l2 = None if p.anchor is None else p.anchor.reference_loose_l2
+    loose_z = None if p.anchor is None else p.anchor.reference_loose_z
+    if two is None or m.live_reference_l2 is None:
+        names = {} if p.anchor is None else p.anchor.thresholds()
+        zones = p.reference
+        return _Reference(
+            m.reference_l2, m.reference_z, zones, zones.thresholds(), loose_l2, loose_z, names
+        )
+    rule = TwoReferenceRule(two.rule)
+    a.distances["live_reference_l2"] = m.live_reference_l2
+    d = combine_distances(m.reference_l2, m.live_reference_l2, rule)
+    a.distances["two_reference_l2"] = d
+    z = None
+    if two.normalised and m.reference_z is not None and m.live_reference_z is not None:
+        a.distances["live_reference_z"] = m.live_reference_z
+        z = combine_scores(m.reference_z, m.live_reference_z, rule)
+        a.distances["two_reference_z"] = z
+    names = two.thresholds()
+    loose = {k: v for k, v in names.items() if k.startswith("two_reference_loose")}
+    if loose_z is None:  # the anchored check is on raw distances: no z limit decides
+        loose.pop("two_reference_loose_z", None)
+    anchor_names = {} if p.anchor is None else {"anchor_l2": p.anchor.anchor_l2}
+    return _Reference(
+        d,
+        z,
+        two.zones(),
+        {k: v for k, v in names.items() if "loose" not in k},
+        two.loose_l2,
+        two.loose_z if loose_z is not None else None,
+        anchor_names | loose,
+    )
+
+
 def _check_identity(
     m: CaptureMeasurements, ctx: CaptureContext, p: OperatingPolicy, a: _Acc
 ) -> None:
     if a.verdict is Verdict.REJECTED or m.reference_l2 is None:
         return
     a.distances["reference_l2"] = m.reference_l2
+    ref = _reference_side(m, p, a)
     if ctx.anchored and p.anchor is not None and m.anchor_l2 is not None:
         a.distances["anchor_l2"] = m.anchor_l2
-        z = m.reference_z if p.anchor.reference_loose_z is not None else None
-        if z is not None:
-            a.distances["reference_z"] = z
-        _anchored(m.reference_l2, m.anchor_l2, z, p.anchor, a)
+        z = ref.z if ref.loose_z is not None else None
+        if m.reference_z is not None and p.anchor.reference_loose_z is not None:
+            a.distances["reference_z"] = m.reference_z
+        _anchored(ref, m.anchor_l2, z, p.anchor, a)
         if CaptureReason.FACE_MISMATCH.value in a.reasons and not m.quality_reasons:
             a.flags.append(CaptureFlag.PROXY_FACE.value)  # not the face that anchored it
     else:
         if m.reference_z is not None and p.reference.normalised:
             a.distances["reference_z"] = m.reference_z
-        _entry(m.reference_l2, m.reference_z, p.reference, a)
+        _entry(ref.l2, ref.z, ref.zones, a, ref.zone_names)
         if (
             CaptureReason.FACE_MISMATCH.value in a.reasons
-            and m.reference_l2 >= p.reference.no_match_l2 + p.flags.proxy_margin_l2
+            and ref.l2 >= ref.zones.no_match_l2 + p.flags.proxy_margin_l2
         ):
             a.flags.append(CaptureFlag.PROXY_FACE.value)  # a clear face of someone else
             a.thresholds["proxy_margin_l2"] = p.flags.proxy_margin_l2
 
 
-def _entry(d: float, z: float | None, zones: ZonePolicy, a: _Acc) -> None:
+def _entry(d: float, z: float | None, zones: ZonePolicy, a: _Acc, names: dict[str, float]) -> None:
     """Three zones on the raw distance, or on the normalised score when both it and
-    the z-score zones are given."""
+    the z-score zones are given (``names``: the limits as recorded)."""
     a.kind = DecisionKind.ENTRY.value
-    a.thresholds |= zones.thresholds()
+    a.thresholds |= names
     if z is not None and zones.match_z is not None and zones.no_match_z is not None:
         zone = 0 if z >= zones.match_z else 1 if z >= zones.no_match_z else 2
     else:
@@ -222,23 +292,24 @@ def _entry(d: float, z: float | None, zones: ZonePolicy, a: _Acc) -> None:
 
 
 def _anchored(
-    d_ref: float, d_anchor: float, z: float | None, anchor: AnchorPolicy, a: _Acc
+    ref: _Reference, d_anchor: float, z: float | None, anchor: AnchorPolicy, a: _Acc
 ) -> None:
     """Both must agree: the anchor's face, and not clearly someone other than the driver
-    (on the s-norm ``z`` against ``reference_loose_z`` when the comparison was normalised)."""
+    (on the s-norm ``z`` against the loose z limit when the comparison was normalised)."""
     a.kind = DecisionKind.ANCHORED.value
-    a.thresholds |= anchor.thresholds()
+    a.thresholds |= ref.loose_names
+    loose_l2 = ref.loose_l2 if ref.loose_l2 is not None else anchor.reference_loose_l2
     if d_anchor > anchor.anchor_l2:
         a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_anchor, anchor.anchor_l2
         a.reasons.append(CaptureReason.FACE_MISMATCH.value)
-    elif z is not None and anchor.reference_loose_z is not None:
-        if z < anchor.reference_loose_z:
-            a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_ref, anchor.reference_loose_l2
+    elif z is not None and ref.loose_z is not None:
+        if z < ref.loose_z:
+            a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, ref.l2, loose_l2
             a.reasons.append(CaptureReason.REFERENCE_MISMATCH.value)
         else:
             a.distance, a.threshold = d_anchor, anchor.anchor_l2
-    elif d_ref > anchor.reference_loose_l2:
-        a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, d_ref, anchor.reference_loose_l2
+    elif ref.l2 > loose_l2:
+        a.verdict, a.distance, a.threshold = Verdict.NO_MATCH, ref.l2, loose_l2
         a.reasons.append(CaptureReason.REFERENCE_MISMATCH.value)
     else:
         a.distance, a.threshold = d_anchor, anchor.anchor_l2

@@ -20,6 +20,12 @@ Cohort s-norm (issue 21) is part of the policy: ``snorm`` names the calibrated r
 ``cohort_id`` is the live cohort the z-scores were measured with (None: raw fallback).
 ``fusion`` is the burst's multi-frame probe (k frames, weighting). All of them reach
 ``policy_id`` and ``by_kind()``, so a refreshed cohort is a new, named policy.
+
+Two references (issue 21 item 4): ``two_references`` holds the calibrated rule and its
+limits for a later check of a driver who has a ``live_verified`` reference (实人认证): the
+probe is compared with both references and the rule's combined score decides, in place of
+the authority photo's. The first verification (实人认证 itself) never has a live reference
+measured, so the authority photo decides alone there.
 """
 
 from __future__ import annotations
@@ -116,6 +122,62 @@ class SnormPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class TwoReferencePolicy:
+    """Limits on the combined score of the authority photo and the ``live_verified``
+    reference under ``rule`` (``proctor.matching.references.TwoReferenceRule``: ``mean`` or
+    ``max``), calibrated on that combined score (``<population>-two-references`` in
+    ``operating_points.toml``).
+
+    Entry: three zones on the combined z (s-norm live) or the combined L2 (raw fallback).
+    Anchored: the loose reference check on the combined score (its EER threshold)."""
+
+    rule: str
+    match_l2: float
+    no_match_l2: float
+    loose_l2: float
+    match_z: float | None = None
+    no_match_z: float | None = None
+    loose_z: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule not in ("mean", "max"):
+            raise ValueError("two-reference rule must be mean or max")
+        if not 0 < self.match_l2 <= self.no_match_l2 < 2 or not 0 < self.loose_l2 < 2:
+            raise ValueError("need 0 < two-reference match_l2 <= no_match_l2 < 2")
+        zs = (self.match_z, self.no_match_z, self.loose_z)
+        if any(z is None for z in zs) and any(z is not None for z in zs):
+            raise ValueError("give every two-reference z limit or none")
+        if (
+            self.match_z is not None
+            and self.no_match_z is not None
+            and self.match_z < self.no_match_z
+        ):
+            raise ValueError("need two-reference match_z >= no_match_z")
+
+    @property
+    def normalised(self) -> bool:
+        return self.match_z is not None
+
+    def zones(self) -> ZonePolicy:
+        """The entry zones on the combined score."""
+        return ZonePolicy(self.match_l2, self.no_match_l2, self.match_z, self.no_match_z)
+
+    def thresholds(self) -> dict[str, float]:
+        out = {
+            "two_reference_match_l2": self.match_l2,
+            "two_reference_no_match_l2": self.no_match_l2,
+            "two_reference_loose_l2": self.loose_l2,
+        }
+        if self.match_z is not None and self.no_match_z is not None and self.loose_z is not None:
+            out |= {
+                "two_reference_match_z": self.match_z,
+                "two_reference_no_match_z": self.no_match_z,
+                "two_reference_loose_z": self.loose_z,
+            }
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class FlagPolicy:
     """``proxy_face`` at entry: a mismatch at least this far past the no-match limit."""
 
@@ -141,6 +203,8 @@ class OperatingPolicy:
     reference_replay: ReferenceReplayPolicy = field(default_factory=ReferenceReplayPolicy)
     # a near duplicate of an earlier snapshot or of the reference is flagged (replay_suspected)
     replay: ReplayPolicy = field(default_factory=ReplayPolicy)
+    # a later check of a driver with a live_verified reference (None: authority photo alone)
+    two_references: TwoReferencePolicy | None = None
     # provenance, e.g. {"population": "asian-dev", "reference_match": "raw_l2@0.001"}
     sources: Mapping[str, str] = field(default_factory=dict)
     policy_id: str = field(init=False, default="")
@@ -157,6 +221,9 @@ class OperatingPolicy:
                 "snorm": None if self.snorm is None else [self.snorm.source, self.snorm.rule],
                 "fusion_weighting": self.fusion.weighting.value,
                 "cohort_id": self.cohort_id,
+                "two_reference_rule": (
+                    None if self.two_references is None else self.two_references.rule
+                ),
             },
             sort_keys=True,
         )
@@ -197,4 +264,6 @@ class OperatingPolicy:
             kinds["anchored"] = self.anchor.thresholds()
         if self.snorm is not None:
             kinds["snorm"] = self.snorm.thresholds()
+        if self.two_references is not None:
+            kinds["two_references"] = self.two_references.thresholds()
         return kinds

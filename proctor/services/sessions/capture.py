@@ -27,12 +27,16 @@ from proctor.errors import ImageError, ModelUnavailable
 from proctor.liveness.outcome import BurstChecker, BurstJudge, BurstUpload
 from proctor.liveness.reference_replay import nearest_hamming_bits
 from proctor.liveness.replay import Fingerprint, measure_replay
+from proctor.matching.cohort import Cohort
 from proctor.matching.decision import template_distance
+from proctor.matching.references import score_live_reference
 from proctor.ports import FaceVerifier
 from proctor.services.sessions.claim import ClaimChallenge, Claimed
 from proctor.services.sessions.recording import RecordDecision
 from proctor.services.sessions.views import OnRecorded, SubmissionResult
 from proctor.types import DecodedImage, FaceMeasurement
+
+CohortSource = Callable[[], Cohort | None]  # the cohort the pipeline scores with now
 
 
 def session_measurements(
@@ -40,10 +44,13 @@ def session_measurements(
     claimed: Claimed,
     liveness: LivenessMeasure | None = None,
     timings: dict[str, float] | None = None,
+    cohort: CohortSource | None = None,
 ) -> CaptureMeasurements:
-    """The face measurement plus what the session adds: anchor distance, replay hashes, and
-    how close the capture is to a copy of the reference (hashes incl. mirrored ones, the
-    mirror's template). Measures only; ``decide_capture`` decides."""
+    """The face measurement plus what the session adds: anchor distance, replay hashes, how
+    close the capture is to a copy of the reference (hashes incl. mirrored ones, the
+    mirror's template), and its L2 and z against the driver's ``live_verified`` reference
+    when the claim found one (the z on ``cohort``, as the authority photo's; only when the
+    authority's z was measured too). Measures only; ``decide_capture`` decides."""
     if face is None:  # a burst with no usable face in any frame
         return CaptureMeasurements.of_face(None, liveness=liveness, timings_ms=timings)
     anchor_l2 = None
@@ -57,6 +64,10 @@ def session_measurements(
     ref_bits = nearest_hamming_bits(
         face.perceptual_hash, [fp.perceptual_hash for fp in claimed.references]
     )
+    live = None
+    if claimed.live is not None and face.probe is not None and face.reference_l2 is not None:
+        c = cohort() if cohort is not None and face.reference_z is not None else None
+        live = score_live_reference(face.probe, claimed.live, claimed.template, c)
     return CaptureMeasurements.of_face(
         face,
         anchor_l2=anchor_l2,
@@ -65,6 +76,7 @@ def session_measurements(
         timings_ms=timings,
         reference_hash_bits=ref_bits,
         reference_mirror_l2=mirror_l2,
+        live_reference=live,
     )
 
 
@@ -76,10 +88,12 @@ class _Decide:
         policy: Callable[[], OperatingPolicy],
         claim: ClaimChallenge,
         record: RecordDecision,
+        cohort: CohortSource | None = None,
     ) -> None:
         # A callable gives the policy naming the live s-norm cohort (issue 21): the same
         # thresholds, read once per capture so the decision names the cohort it ran with.
         self._policy, self._claim, self._record = policy, claim, record
+        self._cohort = cohort  # scores the live_verified reference like the authority photo
 
     def decide_and_record(
         self,
@@ -113,8 +127,9 @@ class SubmitSnapshot(_Decide):
         record: RecordDecision,
         verifier: FaceVerifier,
         image_check: Callable[[bytes], DecodedImage] | None = None,
+        cohort: CohortSource | None = None,
     ) -> None:
-        super().__init__(policy, claim, record)
+        super().__init__(policy, claim, record, cohort)
         self._verifier = verifier
         # Decode an upload before its challenge is claimed: an unusable file (wrong format,
         # corrupt, truncated, too large) is refused with its 4xx code and costs no attempt.
@@ -143,7 +158,7 @@ class SubmitSnapshot(_Decide):
         except ImageError as bad:
             measured = CaptureMeasurements(image_error=bad.code)
         else:
-            measured = session_measurements(face, claimed)
+            measured = session_measurements(face, claimed, cohort=self._cohort)
         return self.decide_and_record(
             session_id, driver_id, challenge_id, claimed, face, measured, on_recorded
         )
@@ -162,8 +177,9 @@ class SubmitBurst(_Decide):
         record: RecordDecision,
         judge: BurstJudge | None,
         burst_check: BurstChecker | None = None,
+        cohort: CohortSource | None = None,
     ) -> None:
-        super().__init__(policy, claim, record)
+        super().__init__(policy, claim, record, cohort)
         self._judge, self._burst_check = judge, burst_check
 
     def __call__(
@@ -189,7 +205,7 @@ class SubmitBurst(_Decide):
             face = judgement.verification
             live = LivenessMeasure(judgement.liveness.passed, judgement.liveness.reasons)
             timings = {f"burst_{k}": v for k, v in judgement.timings_ms.items()}
-            measured = session_measurements(face, claimed, live, timings)
+            measured = session_measurements(face, claimed, live, timings, self._cohort)
         return self.decide_and_record(
             session_id, driver_id, challenge_id, claimed, face, measured, on_recorded
         )

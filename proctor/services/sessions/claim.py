@@ -1,8 +1,9 @@
 """Step 1 of a capture: claim the challenge (single use) in its own write transaction.
 
 A concurrent second claim sees ``submitted`` and is refused as ``challenge_reused``. The
-claim reads everything the measurement needs (reference, anchor, fingerprints, mirror), so
-no transaction is open while the face pipeline runs."""
+claim reads everything the measurement needs (reference, anchor, fingerprints, mirror, and
+the driver's valid ``live_verified`` reference for the two-reference rule), so no
+transaction is open while the face pipeline runs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from proctor.services.common import NotEnrolled
 from proctor.services.sessions.store import SessionStore
 from proctor.services.sessions.views import AdmitCapture, anchor_key
 from proctor.services.template_keys import mirror_key
+from proctor.services.two_references import LiveReference
 from proctor.types import Template
 
 
@@ -28,11 +30,18 @@ class Claimed:
     references: list[Fingerprint]
     actions: tuple[str, ...]
     mirror: Template | None = None  # the mirrored reference's template (issue 17)
+    live: Template | None = None  # the valid live_verified reference (实人认证), issue 21
 
 
 class ClaimChallenge:
-    def __init__(self, store: SessionStore, admit: AdmitCapture | None = None) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        admit: AdmitCapture | None = None,
+        live_reference: LiveReference | None = None,
+    ) -> None:
         self._store = store
+        self._live = live_reference
         # the capture gate (consent on record), run in the claim's transaction so that
         # every caller (HTTP, batch, tests) meets the same rule
         self._admit = admit
@@ -78,6 +87,7 @@ class ClaimChallenge:
                 references=uow.fingerprints.references(subject_key),
                 actions=challenge.actions,
                 mirror=uow.templates.get(mirror_key(subject_key)),
+                live=self._live(uow, subject_key) if self._live is not None else None,
             )
             st.flush(uow, s)
             uow.commit()

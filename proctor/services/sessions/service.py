@@ -16,7 +16,7 @@ from proctor.decision.policy import OperatingPolicy
 from proctor.liveness.outcome import BurstChecker, BurstJudge
 from proctor.ports import FaceVerifier
 from proctor.services.ports import UnitOfWork
-from proctor.services.sessions.capture import SubmitBurst, SubmitSnapshot
+from proctor.services.sessions.capture import CohortSource, SubmitBurst, SubmitSnapshot
 from proctor.services.sessions.claim import ClaimChallenge
 from proctor.services.sessions.enrolment import EnrolReference
 from proctor.services.sessions.lifecycle import (
@@ -29,6 +29,7 @@ from proctor.services.sessions.questions import AnswerQuestion, ShowQuestion
 from proctor.services.sessions.recording import RecordDecision
 from proctor.services.sessions.store import SessionStore
 from proctor.services.sessions.views import Admit, AdmitCapture
+from proctor.services.two_references import LiveReference
 from proctor.types import DecodedImage
 
 
@@ -54,6 +55,8 @@ class SessionService:
         admit: Admit | None = None,
         admit_capture: AdmitCapture | None = None,
         mirror_image: Callable[[bytes], bytes | None] | None = None,
+        live_reference: LiveReference | None = None,
+        cohort: CohortSource | None = None,
     ) -> None:
         self._uow = uow_factory
         # Every capture threshold: the one operating policy, loaded once at start. Anchoring
@@ -61,7 +64,9 @@ class SessionService:
         current = policy if callable(policy) else (lambda: policy)
         capture = capture_policy or CapturePolicy()
         store = SessionStore(uow_factory, clock, rng or default_rng(), current().anchor is not None)
-        claim = ClaimChallenge(store, admit_capture)
+        # two references (issue 21): the claim reads the live_verified reference, the
+        # capture is scored against it on the pipeline's cohort
+        claim = ClaimChallenge(store, admit_capture, live_reference)
         record = RecordDecision(store, capture)
         enrolment = EnrolReference(uow_factory, verifier, clock, store.rng, mirror_image)
         self.enroll = enrolment.enroll
@@ -73,8 +78,8 @@ class SessionService:
         self.show_question = ShowQuestion(store)
         self.answer = AnswerQuestion(store)
         self.authorize_challenge = claim.authorize
-        self.submit_snapshot = SubmitSnapshot(current, claim, record, verifier, image_check)
-        self.submit_burst = SubmitBurst(current, claim, record, burst_judge, burst_check)
+        self.submit_snapshot = SubmitSnapshot(current, claim, record, verifier, image_check, cohort)
+        self.submit_burst = SubmitBurst(current, claim, record, burst_judge, burst_check, cohort)
 
     def __repr__(self) -> str:
         return "SessionService()"

@@ -69,3 +69,52 @@ def test_simulate_reports_counts_with_intervals() -> None:
     assert out["genuine"]["sessions"] == 2 and out["genuine"]["passed"] == 2
     lo, hi = out["proxy"]["passed_ci95"]
     assert out["proxy"]["passed"] == 0 and lo == 0.0 and hi > 0
+
+
+def test_real_person_sessions_use_the_live_reference_under_the_rule() -> None:
+    """Image 1 passes 实人认证 on the authority photo alone, then the session captures
+    (images 2..) are judged on both references: a driver whose captures are far from the
+    authority photo but next to the live capture passes under the two-reference rule."""
+    from dataclasses import replace
+
+    from proctor.decision.policy import TwoReferencePolicy
+
+    two = TwoReferencePolicy("mean", match_l2=0.4, no_match_l2=0.5, loose_l2=0.6)
+    with_two = replace(ANCHORED, two_references=two)
+    # authority at 0; the live capture at 0.35 (a pass); session captures near 0.55
+    vecs = np.array([[0.0, 0.0], [0.35, 0.0], [0.55, 0.0], [0.55, 0.01], [9.0, 9.0], [9.0, 9.1]])
+    ids = ["a"] * 4 + ["b"] * 2
+    alone = simulate(vecs, ids, ANCHORED, captures=4, real_person=True)
+    both = simulate(vecs, ids, with_two, captures=4, real_person=True)
+    assert alone["real_person"] == both["real_person"] == {"drivers": 1, "verified": 1}
+    assert alone["genuine"]["terminated"] == 1  # 0.55 from the authority photo: no match
+    assert both["genuine"]["passed"] == 1  # mean(0.55, 0.2) = 0.375: a match
+    assert both["proxy"]["passed"] == 0 and both["swap"]["passed"] == 0
+
+
+def test_driver_bootstrap_resamples_drivers_not_sessions() -> None:
+    from proctor.bench.sessions import driver_bootstrap
+
+    hits = [True, True, True, False, False, False]
+    who = ["a", "a", "a", "b", "b", "b"]
+    lo, hi = driver_bootstrap(hits, who)
+    assert lo == 0.0 and hi == 1.0  # two drivers: all or nothing
+    assert driver_bootstrap([False] * 4, ["a", "b", "c", "d"]) == (0.0, 0.0)
+
+
+def test_stopped_at_entry_tells_entry_from_later_terminations() -> None:
+    never = play(_v(0.0), [_v(0.9)] * 3, UNANCHORED)
+    assert never.terminated and never.stopped_at_entry
+    later = play(_v(0.0), [_v(0.1), _v(0.35), _v(0.35), _v(0.35)], ANCHORED)
+    assert later.terminated and later.entered and not later.stopped_at_entry
+    unsure = play(_v(0.0), [_v(0.45)], ANCHORED)
+    assert unsure.manual_review and unsure.stopped_at_entry
+
+
+def test_every_proxy_plays_every_other_person() -> None:
+    vecs = np.array([[0.0, 0.0]] * 4 + [[5.0, 0.0]] * 4 + [[0.0, 5.0]])
+    ids = ["a"] * 4 + ["b"] * 4 + ["c"]
+    out = simulate(vecs, ids, ANCHORED, every_proxy=True)
+    assert out["genuine"]["sessions"] == 2  # a and b have >= 4 images
+    assert out["proxy"]["sessions"] == 4 and out["proxy"]["passed"] == 0  # 2 drivers x 2
+    assert out["proxy"]["drivers"] == 2
