@@ -21,6 +21,7 @@ import random
 from typing import Any
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -30,7 +31,7 @@ from proctor.errors import IllegalTransition
 from proctor.services.adjudication import AdjudicationService
 from proctor.services.common import Blacklisted
 from proctor.services.sessions import SessionService
-from proctor.session.adjudication import FlagStatus, SameHumanTwice
+from proctor.session.adjudication import AppealRefused, FlagStatus, SameHumanTwice
 from proctor.session.session import ProctorSession
 from proctor.session.states import SessionKind, SessionRefused, SessionState
 from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy, in_memory_uow_factory
@@ -74,6 +75,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.variant = 100
         self.terminal_seen: dict[str, Any] = {}
         self.human_upheld: set[str] = set()
+        self.appealed: dict[str, int] = {}  # blacklist id -> appeals filed
         for driver in DRIVERS:
             self._open(driver, SessionKind.EXAM if driver == "alice" else SessionKind.STUDY)
 
@@ -308,7 +310,15 @@ class SessionMachine(RuleBasedStateMachine):
         if not active:
             return
         entry = active[0]
+        if self.appealed.get(entry.id, 0) >= entry.appeals_allowed:
+            # one appeal per entry (issue 17): a second is refused and changes nothing
+            with pytest.raises(AppealRefused):
+                self.adjudication.file_appeal(entry.id, entry.driver_id, "again")
+            assert self.state.blacklist[entry.id].active_at(self.clock.now())
+            event("second appeal refused")
+            return
         appeal = self.adjudication.file_appeal(entry.id, entry.driver_id, "it was me")
+        self.appealed[entry.id] = self.appealed.get(entry.id, 0) + 1
         self.adjudication.decide_appeal(appeal.id, "adj-2", uphold)
         after = self.state.blacklist[entry.id]
         assert after.active_at(self.clock.now()) != uphold
