@@ -20,6 +20,10 @@ Cohort s-norm (issue 21) is part of the policy: ``snorm`` names the calibrated r
 ``cohort_id`` is the live cohort the z-scores were measured with (None: raw fallback).
 ``fusion`` is the burst's multi-frame probe (k frames, weighting). All of them reach
 ``policy_id`` and ``by_kind()``, so a refreshed cohort is a new, named policy.
+
+Liveness bursts (issue 20): ``light_code`` holds the screen-light code's limits (None: the
+code is off, for devices that cannot show it) and ``continuity`` the cut/warp limits (None:
+not checked). Both are applied by ``decide_capture`` to what the burst measured.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from proctor.liveness.continuity import ContinuityPolicy
+from proctor.liveness.light_code import LightCodePolicy
 from proctor.liveness.reference_replay import ReferenceReplayPolicy
 from proctor.liveness.replay import ReplayPolicy
 from proctor.matching.fusion import FusionPolicy
@@ -141,6 +147,9 @@ class OperatingPolicy:
     reference_replay: ReferenceReplayPolicy = field(default_factory=ReferenceReplayPolicy)
     # a near duplicate of an earlier snapshot or of the reference is flagged (replay_suspected)
     replay: ReplayPolicy = field(default_factory=ReplayPolicy)
+    # bursts: the screen-light code (None: off) and the continuity check (None: off)
+    light_code: LightCodePolicy | None = None
+    continuity: ContinuityPolicy | None = None
     # provenance, e.g. {"population": "asian-dev", "reference_match": "raw_l2@0.001"}
     sources: Mapping[str, str] = field(default_factory=dict)
     policy_id: str = field(init=False, default="")
@@ -185,7 +194,8 @@ class OperatingPolicy:
 
     def by_kind(self) -> dict[str, dict[str, float]]:
         """The thresholds that decide each kind of capture (plus the flag margin, the
-        s-norm cohort's parameters and the multi-frame fusion's)."""
+        s-norm cohort's parameters, the multi-frame fusion's and the bursts' light-code
+        and continuity limits)."""
         kinds = {
             "entry": self.reference.thresholds(),
             "flags": {"proxy_margin_l2": self.flags.proxy_margin_l2},
@@ -197,4 +207,8 @@ class OperatingPolicy:
             kinds["anchored"] = self.anchor.thresholds()
         if self.snorm is not None:
             kinds["snorm"] = self.snorm.thresholds()
+        if self.light_code is not None:
+            kinds["light_code"] = self.light_code.thresholds()
+        if self.continuity is not None:
+            kinds["continuity"] = self.continuity.thresholds()
         return kinds

@@ -60,7 +60,14 @@ class SessionService:
         # is on when it has an anchor part.
         current = policy if callable(policy) else (lambda: policy)
         capture = capture_policy or CapturePolicy()
-        store = SessionStore(uow_factory, clock, rng or default_rng(), current().anchor is not None)
+        first = current()
+        store = SessionStore(
+            uow_factory,
+            clock,
+            rng or default_rng(),
+            first.anchor is not None,
+            first.light_code is not None,
+        )
         claim = ClaimChallenge(store, admit_capture)
         record = RecordDecision(store, capture)
         enrolment = EnrolReference(uow_factory, verifier, clock, store.rng, mirror_image)
