@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 import numpy.typing as npt
 
 from proctor.liveness.continuity import (
@@ -15,7 +14,6 @@ from proctor.liveness.continuity import (
 )
 
 from .synthetic import frame
-
 
 POLICY = ContinuityPolicy()
 

@@ -10,10 +10,10 @@ import pytest
 from proctor.liveness.light_code import (
     GREY,
     PALETTE,
-    ColourSample,
-    LightCode,
     CodeShape,
+    ColourSample,
     LightCheck,
+    LightCode,
     LightCodePolicy,
     LightOutcome,
     LightSegment,
