@@ -37,6 +37,7 @@ Outcomes and their reason codes (``proctor.decision.reasons``; public, never ren
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
@@ -321,9 +322,8 @@ def _chroma(v: FloatArray) -> FloatArray:
 def expected_chroma(code: LightCode, times_s: Sequence[float], lag_s: float) -> FloatArray:
     """Per frame: the expected chromaticity change of a diffuse reflector lit by the code
     (linear screen colour minus the pre-code grey, luminance removed)."""
-    grey = srgb_to_linear(np.asarray(GREY, dtype=np.float64))
-    rows = [srgb_to_linear(np.asarray(code.colour_at(t - lag_s), np.float64)) for t in times_s]
-    return _chroma(np.asarray(rows) - grey)
+    rows = [_linear(code.colour_at(t - lag_s)) for t in times_s]
+    return _chroma(np.asarray(rows) - _linear(GREY))
 
 
 def observed_chroma(
@@ -347,7 +347,6 @@ def segment_cosines(
 ) -> list[float]:
     """Per coloured segment with frames inside it: the cosine between the mean observed
     and the expected chromaticity change (0 for a segment with no frame inside)."""
-    grey = srgb_to_linear(np.asarray(GREY, dtype=np.float64))
     out = []
     start = code.pre_s
     for seg in code.segments[1:]:
@@ -356,16 +355,25 @@ def segment_cosines(
         start = end
         if not rows:
             continue
-        e = _chroma((srgb_to_linear(np.asarray(seg.rgb, np.float64)) - grey)[None, :])[0]
+        e = _code_chroma(seg.rgb)
         m = o[rows].mean(axis=0)
         den = float(np.linalg.norm(m) * np.linalg.norm(e))
         out.append(float(m @ e) / den if den > 1e-12 else 0.0)
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _linear(rgb: RGB) -> FloatArray:
+    """An sRGB screen colour in linear light (a handful of colours: cached, read-only)."""
+    out = srgb_to_linear(np.asarray(rgb, dtype=np.float64))
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=64)
 def _code_chroma(rgb: RGB) -> FloatArray:
-    grey = srgb_to_linear(np.asarray(GREY, dtype=np.float64))
-    out: FloatArray = _chroma((srgb_to_linear(np.asarray(rgb, np.float64)) - grey)[None, :])[0]
+    out: FloatArray = _chroma((_linear(rgb) - _linear(GREY))[None, :])[0]
+    out.flags.writeable = False
     return out
 
 
