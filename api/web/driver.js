@@ -200,7 +200,7 @@ $("#verify-go").addEventListener("click", async () => {
     openSessionView("verify");
     await startCamera();
     show(msg, "请正对摄像头，现在眨眼一次…", "ok");
-    const blobs = await recordBurst(BURST_FRAMES);
+    const { blobs } = await recordBurst(BURST_FRAMES);
     show(msg, "正在比对…", "ok");
     const form = new FormData();
     blobs.forEach((b, i) => form.append("frames", b, `frame-${String(i).padStart(2, "0")}.jpg`));

@@ -68,6 +68,7 @@ from proctor.liveness.light_code import (
     measure_light_code,
 )
 from proctor.liveness.outcome import BurstJudgement
+from proctor.liveness.reference_replay import ReferenceReplayPolicy
 from proctor.liveness.reflection import ScreenGeometry, lit_burst, lit_samples
 from proctor.types import RGBImage, Template
 
@@ -208,6 +209,10 @@ class Report:
     bpcer_by_k_reasons: dict[float, Counter[str]] = field(default_factory=dict)
     continuity_genuine: list[ContinuityMeasures] = field(default_factory=list)
     bpcer_rejected: list[str] = field(default_factory=list)  # which bona fide bursts, why
+    # continuity: every attack burst's jumps, and the genuine windows (calibration)
+    attack_continuity: dict[str, list[ContinuityMeasures]] = field(default_factory=dict)
+    continuity_windows: list[Any] = field(default_factory=list)
+    clip_order: list[str] = field(default_factory=list)
 
 
 def _cost(report: Report, key: str, ms: float) -> None:
@@ -298,6 +303,10 @@ def bench_policy(
     base = OperatingPolicy.single_threshold(model_id, model_spec(model_id).threshold_l2)
     return replace(
         base,
+        # The bench's references are frames of the same sitting as the burst, which sit
+        # under the copy test's limits by construction (SECURITY.md RR1); an authority
+        # photo never does, so the copy test is off here (as in the browser tests).
+        reference_replay=ReferenceReplayPolicy(-1, 0.0, 0.0),
         light_code=LightCodePolicy() if light else None,
         continuity=continuity if continuity is not None else ContinuityPolicy(),
     )
@@ -330,7 +339,7 @@ def identity_matched(j: BurstJudgement) -> bool:
     face = j.verification
     if face is None:
         return False
-    policy = replace(bench_policy(face.model_id, False), continuity=None)
+    policy = replace(bench_policy(face.model_id, False), continuity=None)  # identity alone
     return decide_capture(CaptureMeasurements.of_face(face), CaptureContext(), policy).passed
 
 
@@ -369,6 +378,8 @@ def _attack(
     only: Sequence[tuple[Action, ...]] | None = None,
 ) -> None:
     tag = f"{name}|{report.apcer_off.get(name, Rate()).total}"
+    if j.continuity is not None:
+        report.attack_continuity.setdefault(name, []).append(j.continuity)
     for light in (True, False):
         apcer = report.apcer if light else report.apcer_off
         reasons_of = report.attack_reasons if light else report.attack_reasons_off
@@ -677,7 +688,11 @@ def run(frames_per_burst: int = 30, attacks: bool = True) -> Report:
     if not root.exists():
         raise FileNotFoundError(f"video data not found at {root} (set PROCTOR_VIDEO_DATA)")
     clips, attack_specs = load_annotations()
-    analyzer = BurstAnalyzer(build_verifier())
+    from proctor.config import ProctorSettings
+    from proctor.operating_policy import fusion_of
+
+    # the shipped multi-frame probe (fusion_k best frames, issue 21)
+    analyzer = BurstAnalyzer(build_verifier(), fusion=fusion_of(ProctorSettings()))
     report = Report()
     loaded = evaluate_genuine(analyzer, clips, root, frames_per_burst, report)
     if attacks:
@@ -688,6 +703,12 @@ def run(frames_per_burst: int = 30, attacks: bool = True) -> Report:
         from proctor.bench import liveness_attacks
 
         liveness_attacks.evaluate(analyzer, clips, loaded, root, frames_per_burst, report)
+    from proctor.bench import liveness_continuity
+
+    report.clip_order = [c.id for c in clips]
+    report.continuity_windows = liveness_continuity.genuine_windows(
+        analyzer, loaded, frames_per_burst
+    )
     return report
 
 
@@ -734,6 +755,9 @@ def render(report: Report) -> str:
             f"p95 {qf[1]:.1f}, max {qf[2]:.1f}; background spike median {qb[0]:.1f}, "
             f"p95 {qb[1]:.1f}, max {qb[2]:.1f}.",
         ]
+    from proctor.bench import liveness_continuity
+
+    lines += liveness_continuity.render(report, report.continuity_windows, report.clip_order)
     if report.bpcer_rejected:
         lines += ["", "Bona fide rejected (light code on): " + "; ".join(report.bpcer_rejected)]
     lines += ["", "## Cost per burst (ms, median / min over bona fide bursts)", ""]
