@@ -47,9 +47,9 @@ def test_a_blink_does_not_break_continuity() -> None:
 def test_a_cut_between_two_takes_is_broken() -> None:
     rng = np.random.default_rng(3)
     first = [frame(2.0, noise_px=0.4, rng=rng) for _ in range(15)]
-    # the second take: the head a little lower, turned and further away
+    # the second take: the head lower, turned and further away
     second = [
-        frame(-12.0, shift_px=(6.0, 9.0), scale=0.93, noise_px=0.4, rng=rng) for _ in range(15)
+        frame(-15.0, shift_px=(12.0, 18.0), scale=0.88, noise_px=0.4, rng=rng) for _ in range(15)
     ]
     r = check_continuity(first + second)
     assert not r.passed and r.at_frame == 15, r
