@@ -181,8 +181,25 @@ async def _parse_form(request: Request, data: bytes, *, max_files: int) -> FormD
     )
 
 
+def _parse_times(text: str) -> list[float]:
+    """``"0,69,138"`` (ms) → seconds; a bad value is the client's error."""
+    import math
+
+    try:
+        values = [float(v) / 1000.0 for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ApiError("validation_error", "frame_times_ms must be numbers") from None
+    if len(values) > 1000 or not all(math.isfinite(v) for v in values):
+        raise ApiError("validation_error", "frame_times_ms must be finite numbers")
+    return values
+
+
 async def read_burst(
-    request: Request, *, max_frames: int, frame_max_bytes: int
+    request: Request,
+    *,
+    max_frames: int,
+    frame_max_bytes: int,
+    times_out: list[float] | None = None,
 ) -> list[bytes] | bytes:
     """A burst: ``multipart/form-data`` with ``frames`` image parts (in order), or one raw
     ``video/webm`` / ``video/mp4`` clip body. The body cap was enforced before reading.
@@ -190,6 +207,10 @@ async def read_burst(
     Transport problems get their stable codes here, before any challenge is claimed:
     415 for a wrong body or part type, 413 ``burst_too_large`` for too many parts,
     413 ``image_too_large`` for one oversized frame, 422 ``empty_burst`` for no frame.
+
+    ``times_out`` receives the optional ``frame_times_ms`` field (comma-separated ms
+    from the light code's start, one per frame), as seconds; 422 ``validation_error``
+    when it is not a list of numbers.
     """
     from proctor.errors import ImageTooLarge
     from proctor.liveness.errors import BurstTooLarge, EmptyBurst
@@ -216,6 +237,8 @@ async def read_burst(
         frames: list[bytes] = []
         for name, item in form.multi_items():
             if not isinstance(item, UploadFile):
+                if name == "frame_times_ms" and times_out is not None:
+                    times_out.extend(_parse_times(item))
                 continue
             if name != "frames":
                 raise ApiError(

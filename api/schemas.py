@@ -17,6 +17,11 @@ class Strict(BaseModel):
 LivenessAction = Literal["blink", "turn_left", "turn_right", "open_mouth"]
 
 
+class LightSegmentOut(BaseModel):
+    rgb: str = Field(description="#rrggbb sRGB colour")
+    ms: int = Field(description="how long to show it")
+
+
 class ChallengeOut(BaseModel):
     id: str
     kind: str
@@ -31,6 +36,13 @@ class ChallengeOut(BaseModel):
     action_guidance: list[str] = Field(
         description="Chinese guidance per action, same order as actions "
         "(请眨眼, 请向左转头, 请向右转头, 请张嘴)"
+    )
+    light_code: list[LightSegmentOut] = Field(
+        default_factory=list,
+        description="Screen-light code for the burst (issue 20): show each colour "
+        "full-screen for its ms, in order, starting with the recording, and send each "
+        "frame's time from the code's start as the multipart field frame_times_ms "
+        "(comma-separated). Empty: no code (a snapshot).",
     )
 
 

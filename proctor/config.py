@@ -167,6 +167,17 @@ class ProctorSettings(BaseSettings):
     # walkthrough's 30 minutes of study and next-day window run in seconds. `proctor serve`
     # refuses it on a non-loopback address; never enable it in production.
     dev_clock: bool = False
+    # ---- liveness bursts (issue 20) ------------------------------------------------------
+    # Screen-light code: every burst challenge carries a random sequence of screen colours
+    # the page shows while recording; the face must reflect it in order and time
+    # (light_code_missing / _mismatch / _shifted). Turn off with
+    # PROCTOR_LIVENESS_LIGHT_CODE=false for devices that cannot show it full-screen: the
+    # fallback is actions + flat motion + continuity + identity (models/cards/liveness.md
+    # gives each configuration's APCER).
+    liveness_light_code: bool = True
+    # Continuity: a cut or warp jump between two tracked frames fails the burst
+    # (continuity_broken); limits calibrated on the genuine clips (models/cards/liveness.md).
+    liveness_continuity: bool = True
 
     def resolved_audit_checkpoints(self) -> Path:
         return self.audit_checkpoints or self.data_dir / "audit-checkpoints.jsonl"

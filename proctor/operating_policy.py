@@ -27,6 +27,8 @@ from proctor.decision.policy import (
 )
 from proctor.embedding.registry import default_models_dir, model_spec
 from proctor.errors import ModelError
+from proctor.liveness.continuity import ContinuityPolicy
+from proctor.liveness.light_code import LightCodePolicy
 from proctor.liveness.reference_replay import ReferenceReplayPolicy
 from proctor.liveness.replay import ReplayPolicy
 from proctor.matching.fusion import FusionPolicy, Weighting
@@ -103,6 +105,11 @@ def load_operating_policy(
             )
         fusion = fusion_of(s)
         sources["fusion"] = "settings fusion_k/fusion_weighting (chosen on the dev clips)"
+        light, continuity = liveness_parts(s)
+        if light is not None:
+            sources["light_code"] = "LightCodePolicy defaults (models/cards/liveness.md)"
+        if continuity is not None:
+            sources["continuity"] = "ContinuityPolicy defaults (models/cards/liveness.md)"
         return OperatingPolicy(
             spec.model_id,
             reference,
@@ -112,12 +119,22 @@ def load_operating_policy(
             snorm=cohort,
             fusion=fusion,
             two_references=two,
+            light_code=light,
+            continuity=continuity,
             sources=sources,
         )
     except KeyError as gap:  # an FMR target the points file does not have
         raise _missing(f"operating point {gap.args[0]} for {spec.model_id}/{pop}") from gap
     except ValueError as bad:  # thresholds out of range or out of order
         raise OperatingPolicyInvalid(str(bad), details={"models_dir": str(models_dir)}) from bad
+
+
+def liveness_parts(
+    s: ProctorSettings,
+) -> tuple[LightCodePolicy | None, ContinuityPolicy | None]:
+    """The bursts' light-code and continuity limits, each None when settings turn it off."""
+    light = LightCodePolicy() if s.liveness_light_code else None
+    return light, ContinuityPolicy() if s.liveness_continuity else None
 
 
 def fusion_of(s: ProctorSettings) -> FusionPolicy:

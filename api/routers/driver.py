@@ -194,24 +194,37 @@ async def submit_burst(
     An unusable upload (too many frames, too large, wrong type, undecodable) is refused
     with its own 4xx code before the challenge is claimed: it costs no attempt. A burst
     that fails liveness is a failed attempt with ``spoof_suspected`` for a human reviewer.
+
+    With the challenge's ``light_code`` (issue 20), send each frame's time from the code's
+    start as the multipart field ``frame_times_ms`` (comma-separated ms, one per frame).
     """
     s = c.settings
     # Someone else's or an unknown challenge is refused before the body is read.
     await anyio.to_thread.run_sync(
         c.sessions.authorize_challenge, session_id, who.subject, challenge_id
     )
+    times: list[float] = []
     upload = await read_burst(
-        request, max_frames=s.burst_max_frames, frame_max_bytes=s.snapshot_max_bytes
+        request,
+        max_frames=s.burst_max_frames,
+        frame_max_bytes=s.snapshot_max_bytes,
+        times_out=times,
     )
     parts = [upload] if isinstance(upload, bytes) else upload
     digest = b"".join(hashlib.sha256(p).digest() for p in parts)
+    digest += ",".join(f"{t:.4f}" for t in times).encode()
     kind = b"clip:" if isinstance(upload, bytes) else b"frames:"
 
     async def run() -> SubmissionOut:
         # the use case decodes first (stable 4xx before the claim), then claims (with the
         # consent gate) and judges
         r: SubmissionResult = await request.app.state.cpu.run(
-            c.sessions.submit_burst, session_id, who.subject, challenge_id, upload
+            c.sessions.submit_burst,
+            session_id,
+            who.subject,
+            challenge_id,
+            upload,
+            frame_times_s=times or None,
         )
         return submission_out(r, c.clock.now())
 

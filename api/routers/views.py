@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.schemas import ChallengeOut, ManualReviewOut, QueueItemOut, SessionOut, SubmissionOut
+from api.schemas import (
+    ChallengeOut,
+    LightSegmentOut,
+    ManualReviewOut,
+    QueueItemOut,
+    SessionOut,
+    SubmissionOut,
+)
 from proctor.liveness.actions import GUIDANCE_ZH, parse_actions
 from proctor.services.ports import ManualReview, QueueItem
 from proctor.services.sessions import SessionView, SubmissionResult
@@ -41,6 +48,9 @@ def session_out(v: SessionView, now: datetime) -> SessionOut:
                 guidance=c.guidance,
                 actions=[a.value for a in parse_actions(c.actions)],
                 action_guidance=[GUIDANCE_ZH[a] for a in parse_actions(c.actions)],
+                light_code=[LightSegmentOut.model_validate(seg) for seg in c.light_code.as_json()]
+                if c.light_code
+                else [],
             )
             if c
             else None

@@ -12,6 +12,11 @@ const MAX_FAILS = 3;
 const BURST_FRAMES = Number(params.get("burst_frames") ?? 30);
 const BURST_MS = 2000;
 const BURST_JPEG_QUALITY = 0.85; // 30 frames of 640×480 stay well under the request cap
+// Screen-light code (issue 20): the server's colours are shown full-screen from the
+// recording's start; each frame's time from that start goes up as frame_times_ms.
+// code_sync=camera (tests with a fake camera file): reopen the camera and start the code
+// with its first frame, so that a prepared clip's frame 0 is the code's start.
+const CODE_SYNC = params.get("code_sync") || "";
 
 const api = new Client("proctor.driver.token");
 const ui = {
@@ -195,7 +200,7 @@ $("#verify-go").addEventListener("click", async () => {
     openSessionView("verify");
     await startCamera();
     show(msg, "请正对摄像头，现在眨眼一次…", "ok");
-    const blobs = await recordBurst(BURST_FRAMES);
+    const { blobs } = await recordBurst(BURST_FRAMES);
     show(msg, "正在比对…", "ok");
     const form = new FormData();
     blobs.forEach((b, i) => form.append("frames", b, `frame-${String(i).padStart(2, "0")}.jpg`));
@@ -246,25 +251,65 @@ async function grabJpeg() {
   return new Promise((res) => c.toBlob(res, "image/jpeg", 0.92));
 }
 
-/** ~2 s of camera frames as JPEG blobs, one every BURST_MS/(n-1) ms, unmirrored. */
-async function recordBurst(n = BURST_FRAMES, onFrame = () => {}) {
+/** Reopen the camera and resolve when its first frame is on the video element. */
+async function restartCamera() {
+  if (stream) stream.getTracks().forEach((t) => t.stop());
+  stream = null;
+  await startCamera();
+  const v = $("#video");
+  if (v.requestVideoFrameCallback) await new Promise((res) => v.requestVideoFrameCallback(() => res()));
+}
+
+/** Show the light code full-screen from t0 (performance.now() ms); returns a stop function. */
+function showLightCode(code, t0, text) {
+  const layer = el("div", { id: "light-code", style: "position:fixed;inset:0;z-index:1000;display:flex;align-items:center;justify-content:center;font-size:26px;font-weight:700;color:#111;text-align:center;padding:20px" });
+  layer.textContent = text;
+  document.body.append(layer);
+  const timers = [];
+  let at = 0;
+  const paint = (i) => {
+    layer.style.background = code[i].rgb;
+    layer.dataset.segment = String(i);
+  };
+  paint(0);
+  code.forEach((seg, i) => {
+    if (i > 0) timers.push(setTimeout(() => paint(i), Math.max(0, t0 + at - performance.now())));
+    at += seg.ms;
+  });
+  return () => {
+    timers.forEach(clearTimeout);
+    layer.remove();
+  };
+}
+
+/** ~2 s of camera frames as JPEG blobs, one every BURST_MS/(n-1) ms, unmirrored, and each
+ * frame's time (ms) from the start, which is also the light code's start. */
+async function recordBurst(n = BURST_FRAMES, onFrame = () => {}, code = [], text = "") {
+  if (code.length && CODE_SYNC === "camera") await restartCamera();
   const v = $("#video");
   const c = $("#grab");
   c.width = v.videoWidth;
   c.height = v.videoHeight;
   const ctx = c.getContext("2d");
   const pending = [];
+  const times = [];
   const t0 = performance.now();
-  for (let k = 0; k < n; k++) {
-    const due = t0 + (BURST_MS * k) / Math.max(1, n - 1);
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    ctx.drawImage(v, 0, 0);
-    // Encoding runs off the schedule: the canvas is copied into the blob at call time.
-    pending.push(new Promise((res) => c.toBlob(res, "image/jpeg", BURST_JPEG_QUALITY)));
-    onFrame(k + 1, n);
+  const stop = code.length ? showLightCode(code, t0, text) : () => {};
+  try {
+    for (let k = 0; k < n; k++) {
+      const due = t0 + (BURST_MS * k) / Math.max(1, n - 1);
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      ctx.drawImage(v, 0, 0);
+      times.push(Math.round(performance.now() - t0));
+      // Encoding runs off the schedule: the canvas is copied into the blob at call time.
+      pending.push(new Promise((res) => c.toBlob(res, "image/jpeg", BURST_JPEG_QUALITY)));
+      onFrame(k + 1, n);
+    }
+  } finally {
+    stop();
   }
-  return Promise.all(pending);
+  return { blobs: await Promise.all(pending), times };
 }
 
 // ---- session view ---------------------------------------------------------------------------
@@ -333,12 +378,14 @@ async function submitSnapshot(ch) {
 async function submitBurst(ch) {
   ui.prompt.textContent = "请现在完成动作：" + (ch.action_guidance || []).join("，然后");
   ui.count.dataset.recording = "true";
-  const blobs = await recordBurst(BURST_FRAMES, (k, n) => (ui.count.textContent = `● ${k}/${n}`));
+  const code = ch.light_code || [];
+  const { blobs, times } = await recordBurst(BURST_FRAMES, (k, n) => (ui.count.textContent = `● ${k}/${n}`), code, ui.prompt.textContent);
   delete ui.count.dataset.recording;
   ui.count.textContent = "";
   ui.prompt.textContent = "正在核验动作与人脸…";
   const form = new FormData();
   blobs.forEach((b, i) => form.append("frames", b, `frame-${String(i).padStart(2, "0")}.jpg`));
+  if (code.length) form.append("frame_times_ms", times.join(","));
   // No content-type header: the browser sets multipart/form-data with its boundary.
   return api.call("POST", `/v1/sessions/${session.session_id}/bursts?challenge_id=${encodeURIComponent(ch.id)}`, {
     body: form, headers: { "Idempotency-Key": ch.id },

@@ -36,18 +36,40 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
 
-from proctor.decision.capture import CaptureContext, CaptureMeasurements, decide_capture
+from proctor.decision.capture import (
+    CaptureContext,
+    CaptureMeasurements,
+    LivenessMeasure,
+    decide_capture,
+)
 from proctor.decision.policy import OperatingPolicy
 from proctor.liveness.actions import Action
-from proctor.liveness.judge import LandmarkSeries, LivenessPolicy, detect_actions, judge
+from proctor.liveness.continuity import ContinuityMeasures, ContinuityPolicy
+from proctor.liveness.judge import (
+    LandmarkSeries,
+    LivenessPolicy,
+    LivenessResult,
+    detect_actions,
+    judge,
+)
+from proctor.liveness.light_code import (
+    ColourSample,
+    LightCode,
+    LightCodeMeasures,
+    LightCodePolicy,
+    light_code_for,
+    measure_light_code,
+)
 from proctor.liveness.outcome import BurstJudgement
+from proctor.liveness.reference_replay import ReferenceReplayPolicy
+from proctor.liveness.reflection import ScreenGeometry, lit_burst, lit_samples
 from proctor.types import RGBImage, Template
 
 if TYPE_CHECKING:  # the CLI imports this module: no cv2 / dlib until the command runs
@@ -154,6 +176,15 @@ class Rate:
             return "n/a (0)"
         return f"{self.hits / self.total:.1%} ({self.hits}/{self.total})"
 
+    def with_ci(self) -> str:
+        """Rate, counts and the Wilson 95% interval."""
+        if not self.total:
+            return "n/a (0)"
+        from proctor.bench.sessions import wilson
+
+        lo, hi = wilson(self.hits, self.total)
+        return f"{self} [{lo:.1%}, {hi:.1%}]"
+
 
 @dataclass(slots=True)
 class Report:
@@ -168,6 +199,20 @@ class Report:
     attack_reasons: dict[str, Counter[str]] = field(default_factory=dict)
     cost_ms: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # issue 20: the same presentations with the light code off (continuity, flat,
+    # actions and identity alone), bona fide under the modelled reflection per k.
+    apcer_off: dict[str, Rate] = field(default_factory=dict)
+    attack_reasons_off: dict[str, Counter[str]] = field(default_factory=dict)
+    bpcer_off: Rate = field(default_factory=Rate)
+    bpcer_off_reasons: Counter[str] = field(default_factory=Counter)
+    bpcer_by_k: dict[float, Rate] = field(default_factory=dict)
+    bpcer_by_k_reasons: dict[float, Counter[str]] = field(default_factory=dict)
+    continuity_genuine: list[ContinuityMeasures] = field(default_factory=list)
+    bpcer_rejected: list[str] = field(default_factory=list)  # which bona fide bursts, why
+    # continuity: every attack burst's jumps, and the genuine windows (calibration)
+    attack_continuity: dict[str, list[ContinuityMeasures]] = field(default_factory=dict)
+    continuity_windows: list[Any] = field(default_factory=list)
+    clip_order: list[str] = field(default_factory=list)
 
 
 def _cost(report: Report, key: str, ms: float) -> None:
@@ -217,49 +262,136 @@ def reference_outside(
     return None
 
 
-def _identity(j: BurstJudgement) -> tuple[bool, tuple[str, ...]]:
-    """The best frame's identity decision, by ``decide_capture`` at the model's registry
-    threshold (one reference threshold, as these figures have always been measured)."""
-    face = j.verification
-    if face is None:
-        return False, ()
+Presentation = Callable[[LightCode], tuple[tuple[float, ...], tuple[ColourSample, ...]]]
+
+
+def tracked_times(j: BurstJudgement) -> tuple[float, ...]:
+    """The tracked frames' times (from the burst's, i.e. the light code's, start)."""
+    return tuple(j.frame_times_s[i] for i in j.tracked)
+
+
+def injected(j: BurstJudgement) -> Presentation:
+    """Frames injected as they are (a file or a virtual camera): no code is reflected."""
+    return lambda _code: (tracked_times(j), j.colours)
+
+
+def lit_by(
+    j: BurstJudgement,
+    k: float,
+    code_of: Callable[[LightCode], LightCode] | None = None,
+    shift_s: float = 0.0,
+) -> Presentation:
+    """Colours of the burst lit by the (or another) code with strength ``k`` (the reflection
+    model applied to the measured colours), optionally ``shift_s`` late."""
+
+    def present(code: LightCode) -> tuple[tuple[float, ...], tuple[ColourSample, ...]]:
+        shown = code_of(code) if code_of is not None else code
+        base = tracked_times(j)
+        times = tuple(t - shift_s for t in base)
+        return base, tuple(lit_samples(j.colours, times, shown, k))
+
+    return present
+
+
+def bench_policy(
+    model_id: str, light: bool, continuity: ContinuityPolicy | None = None
+) -> OperatingPolicy:
+    """The model's registry threshold (one reference threshold, as these figures have always
+    been measured), the light code's limits when ``light``, and the continuity limits."""
     from proctor.embedding.registry import model_spec
 
-    policy = OperatingPolicy.single_threshold(face.model_id, model_spec(face.model_id).threshold_l2)
-    d = decide_capture(CaptureMeasurements.of_face(face), CaptureContext(), policy)
+    base = OperatingPolicy.single_threshold(model_id, model_spec(model_id).threshold_l2)
+    return replace(
+        base,
+        # The bench's references are frames of the same sitting as the burst, which sit
+        # under the copy test's limits by construction (SECURITY.md RR1); an authority
+        # photo never does, so the copy test is off here (as in the browser tests).
+        reference_replay=ReferenceReplayPolicy(-1, 0.0, 0.0),
+        light_code=LightCodePolicy() if light else None,
+        continuity=continuity if continuity is not None else ContinuityPolicy(),
+    )
+
+
+def decide(
+    j: BurstJudgement,
+    lr: LivenessResult | None = None,
+    light: LightCodeMeasures | None = None,
+    continuity: ContinuityPolicy | None = None,
+) -> tuple[bool, tuple[str, ...]]:
+    """The burst decided by ``decide_capture`` as the service decides it: identity, the
+    judge's liveness (``lr``, default the burst's own), the light code (``light``: its
+    measures, None: code off) and continuity."""
+    face = j.verification
+    lr = lr or j.liveness
+    model = face.model_id if face is not None else "none"
+    m = CaptureMeasurements.of_face(
+        face,
+        liveness=LivenessMeasure(lr.passed, lr.reasons),
+        light_code=light,
+        continuity=j.continuity,
+    )
+    d = decide_capture(m, CaptureContext(), bench_policy(model, light is not None, continuity))
     return d.passed, d.reasons
 
 
 def identity_matched(j: BurstJudgement) -> bool:
-    return _identity(j)[0]
-
-
-def identity_reasons(j: BurstJudgement) -> tuple[str, ...]:
-    return _identity(j)[1]
+    """The best frame's identity decision alone (``decide_capture``, registry threshold)."""
+    face = j.verification
+    if face is None:
+        return False
+    policy = replace(bench_policy(face.model_id, False), continuity=None)  # identity alone
+    return decide_capture(CaptureMeasurements.of_face(face), CaptureContext(), policy).passed
 
 
 def judge_all(
-    j: BurstJudgement, policy: LivenessPolicy
+    j: BurstJudgement,
+    policy: LivenessPolicy,
+    light: bool = True,
+    present: Presentation | None = None,
+    tag: str = "",
 ) -> Iterator[tuple[tuple[Action, ...], bool, tuple[str, ...]]]:
-    """Every challenge against one judged burst: (challenge, accepted, reasons)."""
-    matched = identity_matched(j)
+    """Every challenge against one judged burst: (challenge, accepted, reasons).
+
+    ``light``: the shipped configuration, each challenge with its own code (drawn as the
+    server draws one for a challenge id), judged on the colours ``present`` gives for it.
+    """
+    present = present or injected(j)
     for ch in CHALLENGES:
         if j.series is None:
             yield ch, False, j.liveness.reasons
             continue
+        measures = None
+        if light:
+            code = light_code_for(f"{tag}|{'+'.join(a.value for a in ch)}")
+            times, colours = present(code)
+            measures = measure_light_code(code, times, colours)
         lr = judge(j.series, ch, policy, j.identity_l2)
-        reasons = lr.reasons if matched else (*lr.reasons, "face_not_matched")
-        yield ch, lr.passed and matched, reasons
+        yield ch, *decide(j, lr, measures)
 
 
-def _attack(report: Report, name: str, j: BurstJudgement, policy: LivenessPolicy) -> None:
-    tally = report.attack_reasons.setdefault(name, Counter())
-    for ch, accepted, reasons in judge_all(j, policy):
-        report.apcer.setdefault(name, Rate()).add(accepted)
-        (report.apcer_single if len(ch) == 1 else report.apcer_pair).setdefault(name, Rate()).add(
-            accepted
-        )
-        tally.update(reasons)
+def _attack(
+    report: Report,
+    name: str,
+    j: BurstJudgement,
+    policy: LivenessPolicy,
+    present: Presentation | None = None,
+    only: Sequence[tuple[Action, ...]] | None = None,
+) -> None:
+    tag = f"{name}|{report.apcer_off.get(name, Rate()).total}"
+    if j.continuity is not None:
+        report.attack_continuity.setdefault(name, []).append(j.continuity)
+    for light in (True, False):
+        apcer = report.apcer if light else report.apcer_off
+        reasons_of = report.attack_reasons if light else report.attack_reasons_off
+        tally = reasons_of.setdefault(name, Counter())
+        for ch, accepted, reasons in judge_all(j, policy, light, present, tag):
+            if only is not None and ch not in only:
+                continue
+            apcer.setdefault(name, Rate()).add(accepted)
+            if light:
+                by_size = report.apcer_single if len(ch) == 1 else report.apcer_pair
+                by_size.setdefault(name, Rate()).add(accepted)
+            tally.update(reasons)
 
 
 # ---- genuine ----------------------------------------------------------------------------
@@ -279,25 +411,34 @@ def evaluate_genuine(
         loaded.append((clip, frames, fps))
         # detection + bona fide
         for ev in clip.events:
-            burst, times = window(frames, fps, ev.mid_s - BURST_S / 2, n)
+            raw, times = window(frames, fps, ev.mid_s - BURST_S / 2, n)
             ref = reference_outside(analyzer, frames, fps, ev.mid_s - BURST_S / 2)
+            # The shipped configuration: the page shows the challenge's code, modelled as
+            # reflected by the face with the stated geometry's k (simulated evidence).
+            code = light_code_for(f"bona fide|{clip.id}|{ev.start_s}")
+            pts_all = _points_per_frame(analyzer, raw)
+            burst = lit_burst(raw, pts_all, times, code, GEOMETRY.k) if pts_all is not None else raw
             t0 = time.perf_counter()
             j = analyzer.judge_frames(ref, burst, times, [ev.action.value], {}) if ref else None
             total = (time.perf_counter() - t0) * 1000.0
-            if j is None or j.series is None:
+            if j is None or j.series is None or pts_all is None:
                 report.detection.setdefault(ev.action.value, Rate()).add(False)
-                report.bpcer.add(True)
+                for r in (report.bpcer, report.bpcer_off, *report.bpcer_by_k.values()):
+                    r.add(True)
                 report.bpcer_reasons.update(["no_reference_or_face"])
                 continue
+            _bona_fide_variants(report, j, raw, code)
             seen = {e.action for e in detect_actions(j.series, policy)}
             report.detection.setdefault(ev.action.value, Rate()).add(ev.action in seen)
-            accepted = j.liveness.passed and identity_matched(j)
+            measures = measure_light_code(code, tracked_times(j), j.colours)
+            accepted, reasons = decide(j, None, measures)
             report.bpcer_liveness.add(not j.liveness.passed)
             report.bpcer.add(not accepted)
             if not accepted:
-                report.bpcer_reasons.update(j.liveness.reasons)
-                if j.verification is not None and not identity_matched(j):
-                    report.bpcer_reasons.update(identity_reasons(j) or ("face_not_matched",))
+                report.bpcer_reasons.update(reasons)
+                report.bpcer_rejected.append(
+                    f"{clip.id}@{ev.start_s}:{ev.action.value}: {','.join(reasons)}"
+                )
             _burst_cost(analyzer, report, burst, j, total, ref)
         # false detections on sliding windows, from one tracked series per window
         start = 0.0
@@ -317,6 +458,51 @@ def evaluate_genuine(
                 report.false_detection.setdefault(action.value, Rate()).add(fired)
             start += 1.0
     return loaded
+
+
+GEOMETRY = ScreenGeometry()
+K_SWEEP = (0.4, 0.2, 0.1, 0.05, 0.025)
+
+
+def _points_per_frame(
+    analyzer: BurstAnalyzer, frames: Sequence[RGBImage]
+) -> list[np.ndarray] | None:
+    """The tracked landmarks of every frame (an untracked frame takes its neighbour's)."""
+    start, first = analyzer._first_face(frames, {})
+    if start is None or first is None or first.primary is None:
+        return None
+    idx, pts, _, _ = analyzer._track(frames, start, first.primary.bbox, {})
+    by = dict(zip(idx, pts, strict=True))
+    out, last = [], pts[0]
+    for i in range(len(frames)):
+        last = by.get(i, last)
+        out.append(last)
+    return out
+
+
+def _bona_fide_variants(
+    report: Report, j: BurstJudgement, raw: Sequence[RGBImage], code: LightCode
+) -> None:
+    """The light code off (same burst), and the code's reflection at every k of the sweep
+    (the model applied to the unlit frames' measured colours on the tracked frames)."""
+    from proctor.liveness.light_code import colour_sample
+
+    assert j.series is not None
+    ok, reasons = decide(j)
+    report.bpcer_off.add(not ok)
+    if not ok:
+        report.bpcer_off_reasons.update(reasons)
+    if j.continuity is not None:
+        report.continuity_genuine.append(j.continuity)
+    pts = j.series.points
+    base = [colour_sample(raw[i], p) for i, p in zip(j.tracked, pts, strict=True)]
+    times = tracked_times(j)
+    for k in K_SWEEP:
+        measures = measure_light_code(code, times, lit_samples(base, times, code, k))
+        ok, reasons = decide(j, None, measures)
+        report.bpcer_by_k.setdefault(k, Rate()).add(not ok)
+        if not ok:
+            report.bpcer_by_k_reasons.setdefault(k, Counter()).update(reasons)
 
 
 def _series(
@@ -375,7 +561,14 @@ def evaluate_replay(
         burst, times = window(frames, fps, start, n)
         j = analyzer.judge_frames(ref, burst, times, [], {}) if ref else None
         if j is not None:
-            _attack(report, "replay (fake.mp4, phone screen)", j, analyzer.policy)
+            # a phone's glass reflects the page's light weakly (about 4%, specular)
+            _attack(
+                report,
+                "replay (fake.mp4, phone screen)",
+                j,
+                analyzer.policy,
+                lit_by(j, 0.04 * GEOMETRY.k),
+            )
         start += 0.5
 
 
@@ -474,7 +667,14 @@ def evaluate_photo(analyzer: BurstAnalyzer, n: int, report: Report) -> None:
         for _name, frames in photo_bursts(photo, n, seed):
             j = analyzer.judge_frames(ref, frames, times, [], {}) if ref else None
             if j is not None:
-                _attack(report, "2D photo moved/scaled/tilted", j, analyzer.policy)
+                # paper reflects the page's light like skin: the code alone cannot stop it
+                _attack(
+                    report,
+                    "2D photo moved/scaled/tilted",
+                    j,
+                    analyzer.policy,
+                    lit_by(j, GEOMETRY.k),
+                )
 
 
 # ---- command ----------------------------------------------------------------------------
@@ -488,7 +688,11 @@ def run(frames_per_burst: int = 30, attacks: bool = True) -> Report:
     if not root.exists():
         raise FileNotFoundError(f"video data not found at {root} (set PROCTOR_VIDEO_DATA)")
     clips, attack_specs = load_annotations()
-    analyzer = BurstAnalyzer(build_verifier())
+    from proctor.config import ProctorSettings
+    from proctor.operating_policy import fusion_of
+
+    # the shipped multi-frame probe (fusion_k best frames, issue 21)
+    analyzer = BurstAnalyzer(build_verifier(), fusion=fusion_of(ProctorSettings()))
     report = Report()
     loaded = evaluate_genuine(analyzer, clips, root, frames_per_burst, report)
     if attacks:
@@ -496,6 +700,15 @@ def run(frames_per_burst: int = 30, attacks: bool = True) -> Report:
             evaluate_replay(analyzer, attack_specs["replay"], root, frames_per_burst, report)
         evaluate_still(analyzer, loaded, frames_per_burst, report)
         evaluate_photo(analyzer, frames_per_burst, report)
+        from proctor.bench import liveness_attacks
+
+        liveness_attacks.evaluate(analyzer, clips, loaded, root, frames_per_burst, report)
+    from proctor.bench import liveness_continuity
+
+    report.clip_order = [c.id for c in clips]
+    report.continuity_windows = liveness_continuity.genuine_windows(
+        analyzer, loaded, frames_per_burst
+    )
     return report
 
 
@@ -507,16 +720,46 @@ def render(report: Report) -> str:
         f = report.false_detection.get(a.value, Rate())
         lines.append(f"| {a.value} | {d} | {f} |")
     lines += ["", "## Presentations (accepted = liveness passed and best frame matched)", ""]
-    lines += ["| presentation | rate | single action | two actions | top reasons |"]
-    lines += ["|---|---|---|---|---|"]
+    lines += [
+        f"Light code ON is the shipped default; bona fide frames carry the code's modelled "
+        f"reflection (k = {GEOMETRY.k:.2f}, background k x {GEOMETRY.background_ratio:.2f}, "
+        "67 ms latency): simulated evidence. Rates: counts and Wilson 95% intervals.",
+        "",
+    ]
+    lines += ["| presentation | light code on (default) | light code off | top reasons (on) |"]
+    lines += ["|---|---|---|---|"]
     top = ", ".join(f"{k} {v}" for k, v in report.bpcer_reasons.most_common(4))
-    lines.append(f"| bona fide: BPCER | {report.bpcer} | – | – | {top} |")
-    lines.append(f"| bona fide: liveness alone rejects | {report.bpcer_liveness} | – | – | |")
+    lines.append(
+        f"| bona fide: BPCER | {report.bpcer.with_ci()} | {report.bpcer_off.with_ci()} | {top} |"
+    )
+    lines.append(f"| bona fide: liveness alone rejects (on) | {report.bpcer_liveness} | | |")
     for name, r in report.apcer.items():
         top = ", ".join(f"{k} {v}" for k, v in report.attack_reasons[name].most_common(4))
-        s1 = report.apcer_single.get(name, Rate())
-        s2 = report.apcer_pair.get(name, Rate())
-        lines.append(f"| attack {name}: APCER | {r} | {s1} | {s2} | {top} |")
+        off = report.apcer_off.get(name, Rate())
+        lines.append(f"| attack {name}: APCER | {r.with_ci()} | {off.with_ci()} | {top} |")
+    lines += ["", "## Bona fide BPCER as the screen's light weakens (k sweep, light code on)", ""]
+    lines += ["| k | BPCER | reasons |", "|---|---|---|"]
+    for kk, r in sorted(report.bpcer_by_k.items(), reverse=True):
+        rs = ", ".join(f"{a} {b}" for a, b in report.bpcer_by_k_reasons.get(kk, Counter()).items())
+        lines.append(f"| {kk} | {r.with_ci()} | {rs} |")
+    if report.continuity_genuine:
+        from proctor.liveness.continuity import spike_values
+
+        cp = ContinuityPolicy()
+        spikes = [spike_values(m, cp) for m in report.continuity_genuine]
+        qf = np.percentile([v[0] for v in spikes], [50, 95, 100])
+        qb = np.percentile([v[2] for v in spikes], [50, 95, 100])
+        lines += [
+            "",
+            f"Continuity on bona fide bursts (n={len(spikes)}): face spike median {qf[0]:.1f}, "
+            f"p95 {qf[1]:.1f}, max {qf[2]:.1f}; background spike median {qb[0]:.1f}, "
+            f"p95 {qb[1]:.1f}, max {qb[2]:.1f}.",
+        ]
+    from proctor.bench import liveness_continuity
+
+    lines += liveness_continuity.render(report, report.continuity_windows, report.clip_order)
+    if report.bpcer_rejected:
+        lines += ["", "Bona fide rejected (light code on): " + "; ".join(report.bpcer_rejected)]
     lines += ["", "## Cost per burst (ms, median / min over bona fide bursts)", ""]
     lines += ["| stage | median | min | n |", "|---|---|---|---|"]
     for k, v in report.cost_ms.items():

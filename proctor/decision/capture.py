@@ -17,7 +17,12 @@ Order of the checks (the first that fails decides the verdict):
    实人认证) and the policy has ``two_references``, the two references' combined score
    (the calibrated rule) takes the authority photo's place in either kind;
 4. ``replay``: the exact pixels of an earlier snapshot → fails with ``replay``;
-5. ``liveness`` (bursts): a failed liveness → ``rejected``, its reasons first.
+5. ``liveness`` (bursts): a failed liveness → ``rejected``, its reasons first;
+6. ``light_code`` (bursts, when the policy has it): the face did not reflect the
+   challenge's screen-light code → ``rejected`` (``light_code_missing`` / ``_mismatch`` /
+   ``_shifted``);
+7. ``continuity`` (bursts, when the policy has it): a cut or warp jump → ``rejected``
+   (``continuity_broken``).
 
 Flags (evidence for a human, never a blacklist) are added along the way.
 
@@ -27,8 +32,8 @@ with a default that means "not measured" (so existing callers are unchanged),
 ``OperatingPolicy`` (so they reach ``policy_id`` and ``thresholds``), and (d) one
 step function ``_check_<name>(measurements, policy, acc) -> None`` appended to
 ``CHECKS`` that adds reasons/flags/thresholds to the accumulator. Examples expected:
-``reference_replayed``, ``light_code_mismatch``, ``continuity_broken``, multi-frame
-fusion (a fused distance in place of ``reference_l2``), a second reference (built:
+``reference_replayed``, ``light_code_mismatch``, ``continuity_broken`` (all three built),
+multi-frame fusion (a fused distance in place of ``reference_l2``), a second reference (built:
 ``live_reference_l2`` / ``live_reference_z`` and ``OperatingPolicy.two_references``).
 """
 
@@ -46,7 +51,9 @@ from proctor.decision.policy import (
 )
 from proctor.decision.reasons import CaptureFlag, CaptureReason
 from proctor.errors import ContractMismatch
+from proctor.liveness.continuity import ContinuityMeasures, judge_continuity
 from proctor.liveness.judge import LivenessReason
+from proctor.liveness.light_code import LightCodeMeasures, LightOutcome, judge_light_code
 from proctor.liveness.reference_replay import copy_tests
 from proctor.liveness.replay import ReplayMeasures, judge_replay
 from proctor.matching.references import TwoReferenceRule, combine_distances, combine_scores
@@ -91,6 +98,10 @@ class CaptureMeasurements:
     # one and this is a later check; None: the authority photo decides alone
     live_reference_l2: float | None = None
     live_reference_z: float | None = None
+    # bursts (issue 20): the face's colour against the challenge's screen-light code (None:
+    # no code shown), and the frame-to-frame jumps of the tracked frames
+    light_code: LightCodeMeasures | None = None
+    continuity: ContinuityMeasures | None = None
 
     @classmethod
     def of_face(
@@ -104,13 +115,21 @@ class CaptureMeasurements:
         reference_hash_bits: int | None = None,
         reference_mirror_l2: float | None = None,
         live_reference: tuple[float, float | None] | None = None,
+        light_code: LightCodeMeasures | None = None,
+        continuity: ContinuityMeasures | None = None,
     ) -> CaptureMeasurements:
         """The pipeline's face measurement plus what the caller measured besides it
         (``face`` None: no usable face anywhere, e.g. in a whole burst)."""
         extra = dict(timings_ms or {})
         if face is None:
             reasons = (CaptureReason.NO_FACE.value,)
-            return cls(quality_reasons=reasons, liveness=liveness, timings_ms=extra)
+            return cls(
+                quality_reasons=reasons,
+                liveness=liveness,
+                timings_ms=extra,
+                light_code=light_code,
+                continuity=continuity,
+            )
         return cls(
             model_id=face.model_id,
             quality_reasons=face.quality_reasons,
@@ -125,6 +144,8 @@ class CaptureMeasurements:
             reference_mirror_l2=reference_mirror_l2,
             live_reference_l2=None if live_reference is None else live_reference[0],
             live_reference_z=None if live_reference is None else live_reference[1],
+            light_code=light_code,
+            continuity=continuity,
         )
 
 
@@ -177,6 +198,7 @@ class _Acc:
     thresholds: dict[str, float] = field(default_factory=dict)
     distances: dict[str, float] = field(default_factory=dict)
     stop: bool = False  # a check decided and nothing after it can change the verdict
+    spoof_reasons: int = 0  # how many liveness-type reasons lead ``reasons``
 
 
 Check = Callable[[CaptureMeasurements, CaptureContext, OperatingPolicy, _Acc], None]
@@ -367,8 +389,56 @@ def _check_liveness(
         return
     a.verdict = Verdict.REJECTED
     a.reasons = [*live.reasons, *a.reasons]
+    a.spoof_reasons = len(live.reasons)
     if set(live.reasons) - NOT_SPOOF_EVIDENCE:
         a.flags.append(CaptureFlag.SPOOF_SUSPECTED.value)
+
+
+_LIGHT_REASONS = {
+    LightOutcome.MISSING: CaptureReason.LIGHT_CODE_MISSING,
+    LightOutcome.MISMATCH: CaptureReason.LIGHT_CODE_MISMATCH,
+    LightOutcome.SHIFTED: CaptureReason.LIGHT_CODE_SHIFTED,
+}
+
+
+def _spoof(a: _Acc, reason: str) -> None:
+    """A liveness-type failure: rejected, its reason after the judge's and before the
+    identity's, flagged."""
+    a.verdict = Verdict.REJECTED
+    a.reasons.insert(a.spoof_reasons, reason)
+    a.spoof_reasons += 1
+    a.flags.append(CaptureFlag.SPOOF_SUSPECTED.value)
+
+
+def _check_light_code(
+    m: CaptureMeasurements, _: CaptureContext, p: OperatingPolicy, a: _Acc
+) -> None:
+    """The face must have reflected this challenge's screen-light code in order and time."""
+    if m.light_code is None or p.light_code is None:
+        return
+    check = judge_light_code(m.light_code, p.light_code)
+    a.thresholds |= p.light_code.thresholds()
+    if check.best is not None:
+        a.distances["light_step_correlation"] = check.best.step_correlation
+        a.distances["light_step_amplitude"] = check.best.step_amplitude
+        a.distances["light_lag_s"] = check.best.lag_s
+    a.distances["light_frames_under_code"] = float(m.light_code.frames_under_code)
+    if not check.passed:
+        _spoof(a, _LIGHT_REASONS[check.outcome].value)
+
+
+def _check_continuity(
+    m: CaptureMeasurements, _: CaptureContext, p: OperatingPolicy, a: _Acc
+) -> None:
+    """No cut or warp jump that the face's own motion does not explain."""
+    if m.continuity is None or p.continuity is None:
+        return
+    check = judge_continuity(m.continuity, p.continuity)
+    a.thresholds |= p.continuity.thresholds()
+    a.distances["continuity_face_spike"] = check.face_spike
+    a.distances["continuity_background_spike"] = check.background_spike
+    if not check.passed:
+        _spoof(a, CaptureReason.CONTINUITY_BROKEN.value)
 
 
 CHECKS: tuple[Check, ...] = (
@@ -379,6 +449,8 @@ CHECKS: tuple[Check, ...] = (
     _check_reference_replay,
     _check_people,
     _check_liveness,
+    _check_light_code,
+    _check_continuity,
 )
 
 

@@ -26,6 +26,9 @@ limits for a later check of a driver who has a ``live_verified`` reference (实�
 probe is compared with both references and the rule's combined score decides, in place of
 the authority photo's. The first verification (实人认证 itself) never has a live reference
 measured, so the authority photo decides alone there.
+Liveness bursts (issue 20): ``light_code`` holds the screen-light code's limits (None: the
+code is off, for devices that cannot show it) and ``continuity`` the cut/warp limits (None:
+not checked). Both are applied by ``decide_capture`` to what the burst measured.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from proctor.liveness.continuity import ContinuityPolicy
+from proctor.liveness.light_code import LightCodePolicy
 from proctor.liveness.reference_replay import ReferenceReplayPolicy
 from proctor.liveness.replay import ReplayPolicy
 from proctor.matching.fusion import FusionPolicy
@@ -205,6 +210,9 @@ class OperatingPolicy:
     replay: ReplayPolicy = field(default_factory=ReplayPolicy)
     # a later check of a driver with a live_verified reference (None: authority photo alone)
     two_references: TwoReferencePolicy | None = None
+    # bursts: the screen-light code (None: off) and the continuity check (None: off)
+    light_code: LightCodePolicy | None = None
+    continuity: ContinuityPolicy | None = None
     # provenance, e.g. {"population": "asian-dev", "reference_match": "raw_l2@0.001"}
     sources: Mapping[str, str] = field(default_factory=dict)
     policy_id: str = field(init=False, default="")
@@ -252,7 +260,8 @@ class OperatingPolicy:
 
     def by_kind(self) -> dict[str, dict[str, float]]:
         """The thresholds that decide each kind of capture (plus the flag margin, the
-        s-norm cohort's parameters and the multi-frame fusion's)."""
+        s-norm cohort's parameters, the multi-frame fusion's and the bursts' light-code
+        and continuity limits)."""
         kinds = {
             "entry": self.reference.thresholds(),
             "flags": {"proxy_margin_l2": self.flags.proxy_margin_l2},
@@ -266,4 +275,8 @@ class OperatingPolicy:
             kinds["snorm"] = self.snorm.thresholds()
         if self.two_references is not None:
             kinds["two_references"] = self.two_references.thresholds()
+        if self.light_code is not None:
+            kinds["light_code"] = self.light_code.thresholds()
+        if self.continuity is not None:
+            kinds["continuity"] = self.continuity.thresholds()
         return kinds

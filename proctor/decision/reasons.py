@@ -21,6 +21,11 @@ class CaptureReason(StrEnum):
     REPLAY = "replay"  # the exact pixels of an earlier snapshot
     CAPTURE_TIMEOUT = "capture_timeout"
     REFERENCE_REPLAYED = "reference_replayed"  # the reference photo or a copy (issue 17)
+    # the burst's screen-light code (issue 20, proctor.liveness.light_code)
+    LIGHT_CODE_MISSING = "light_code_missing"  # no code reflected (or too few frames)
+    LIGHT_CODE_MISMATCH = "light_code_mismatch"  # colour changes, but not this code's
+    LIGHT_CODE_SHIFTED = "light_code_shifted"  # this code, outside the latency window
+    CONTINUITY_BROKEN = "continuity_broken"  # a cut or warp jump (proctor.liveness.continuity)
 
 
 class CaptureFlag(StrEnum):

@@ -39,6 +39,7 @@ import numpy as np
 from proctor.detection.dlib_hog import bbox_to_rect
 from proctor.errors import ImageError
 from proctor.imaging.decode import DecodeLimits, decode_image
+from proctor.liveness.burst_evidence import measure_evidence
 from proctor.liveness.errors import BurstTooLarge, CorruptVideo, EmptyBurst, UnsupportedVideo
 from proctor.liveness.geometry import Points, eye_aspect_ratio, mouth_aspect_ratio, yaw_deg
 from proctor.liveness.judge import (
@@ -337,11 +338,24 @@ class BurstAnalyzer:
             known = dict(zip(others[-len(vecs) :] if vecs else [], vecs, strict=True))
             fused = self._fused_probe(frames, idx, pts, found, rel, best_k, anchor, known)
             verification = pipe.measure_analysis(reference, _fresh(best_analysis), fused)
+        with _timed(t, "evidence"):  # issue 20: colours for the light code, continuity
+            colours, continuity = measure_evidence(frames, idx, pts)
         with _timed(t, "judge"):
             lr = judge(series, actions, self.policy, distances)
         chosen = tuple(dict.fromkeys(idx[k] for k in (best_k, *others)))
         return BurstJudgement(
-            lr, verification, t, len(frames), len(idx), chosen, series, tuple(distances)
+            lr,
+            verification,
+            t,
+            len(frames),
+            len(idx),
+            chosen,
+            series,
+            tuple(distances),
+            tuple(times_s),
+            tuple(idx),
+            colours,
+            continuity,
         )
 
     # -- internals ------------------------------------------------------------------------

@@ -104,8 +104,8 @@ def yaw_deg(points: Points) -> float:
 # ---- motion models ----------------------------------------------------------------------
 
 
-def _similarity_residual(src: Points, dst: Points) -> float:
-    """RMS residual (px) of the least-squares similarity (Umeyama) mapping src onto dst."""
+def similarity_fit(src: Points, dst: Points) -> Points:
+    """src moved by the least-squares similarity (Umeyama) onto dst."""
     mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
     s, d = src - mu_s, dst - mu_d
     cov = d.T @ s / len(src)
@@ -116,7 +116,13 @@ def _similarity_residual(src: Points, dst: Points) -> float:
     rot = u @ sign @ vt
     var_s = float((s**2).sum() / len(src))
     scale = float(np.trace(np.diag(sig) @ sign)) / var_s if var_s > 0 else 1.0
-    pred = scale * (s @ rot.T) + mu_d
+    pred: Points = scale * (s @ rot.T) + mu_d
+    return pred
+
+
+def _similarity_residual(src: Points, dst: Points) -> float:
+    """RMS residual (px) of the least-squares similarity (Umeyama) mapping src onto dst."""
+    pred = similarity_fit(src, dst)
     return float(np.sqrt(((pred - dst) ** 2).sum(axis=1).mean()))
 
 

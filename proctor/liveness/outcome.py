@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from proctor.liveness.continuity import ContinuityMeasures
 from proctor.liveness.judge import LandmarkSeries, LivenessResult
+from proctor.liveness.light_code import ColourSample
 from proctor.types import FaceMeasurement, RGBImage, Template
 
 
@@ -30,6 +32,14 @@ class BurstJudgement:
     # What the judgement saw (for evaluation; never persisted).
     series: LandmarkSeries | None = field(default=None, repr=False)
     identity_l2: tuple[float, ...] = ()
+    # Issue 20 evidence, measured on the tracked frames (numbers only, never persisted):
+    # every decoded frame's time, which frames were tracked, each tracked frame's skin and
+    # background colours (for the light code, measured against it by the session), and the
+    # frame-to-frame jumps (continuity).
+    frame_times_s: tuple[float, ...] = field(default=(), repr=False)
+    tracked: tuple[int, ...] = field(default=(), repr=False)
+    colours: tuple[ColourSample, ...] = field(default=(), repr=False)
+    continuity: ContinuityMeasures | None = field(default=None, repr=False)
 
 
 class DecodedFrames(Protocol):

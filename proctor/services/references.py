@@ -198,7 +198,9 @@ class ReferenceService:
         r = judgement.verification
         live = LivenessMeasure(judgement.liveness.passed, judgement.liveness.reasons)
         if r is None:
-            measured = CaptureMeasurements.of_face(None, liveness=live)
+            measured = CaptureMeasurements.of_face(
+                None, liveness=live, continuity=judgement.continuity
+            )
         else:
             hashes, mirror = self._replay_refs(sk)
             md = None
@@ -209,6 +211,7 @@ class ReferenceService:
                 liveness=live,
                 reference_hash_bits=nearest_hamming_bits(r.perceptual_hash, hashes),
                 reference_mirror_l2=md,
+                continuity=judgement.continuity,  # no challenge id: no light code (issue 20)
             )
         # the same single decision as a session's entry capture (zones, copies, liveness);
         # an uncertain comparison is not a verification: the ID-photo path decides it

@@ -12,6 +12,14 @@ real new session, as ``tests/e2e/test_bursts.py`` does), so the page then shows 
 counts down, records 30 frames (2 s at 15 fps), uploads them as one multipart request
 and shows the server's verdict. A still photo as the camera cannot blink: the page shows the
 ``action_missing`` reason from the server.
+
+Screen-light code (issue 20, on by default): when the challenge arrives, the test writes
+the camera file anew with the modelled reflection of a code (tests/lightcode.py:
+simulated, the clip was not recorded under a code), frame 0 at the code's start. The
+page runs with ``code_sync=camera``: it reopens the camera when it starts the code, so
+Chromium's fake camera plays the file from frame 0 as the code starts. Under the
+challenge's own code the burst passes; the same clip under another code (fixed by a
+test seed) fails with a ``light_code_*`` reason.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import numpy as np
 import pytest
 
 from api.auth import Role
@@ -37,6 +46,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.db, pytest.mar
 
 CLIP = "liveportrait/d9.mp4"
 LOOP_S = (0.2, 2.0)  # blinks labelled at 0.33-0.63 s and 1.20-1.55 s
+FEED_S = 2.6  # the coded feed: the loop, then its start again, past the 2 s code
+OTHER_CODE_SEED = 20
 ENROL_AT_S = 3.0
 BURST_FRAMES = 30
 CHROMIUM_ARGS = [
@@ -79,12 +90,31 @@ def blink_feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     assert len(frames) > round(ENROL_AT_S * fps), "clip shorter than expected"
     loop = frames[round(LOOP_S[0] * fps) : round(LOOP_S[1] * fps)]
     d = tmp_path_factory.mktemp("burst-y4m")
-    feed = write_frames(loop, d / "blink.y4m", fps=round(fps))
+    n = round(FEED_S * fps)
+    feed_frames = [loop[i % len(loop)] for i in range(n)]
+    np.save(d / "frames.npy", np.stack(feed_frames))
+    feed = write_frames(feed_frames, d / "blink.y4m", fps=round(fps))
     ok, enrol = cv2.imencode(
         ".jpg", frames[round(ENROL_AT_S * fps)], [cv2.IMWRITE_JPEG_QUALITY, 92]
     )
     assert ok
     return feed, bytes(enrol)
+
+
+def write_coded_feed(feed: Path, code: Any, pipeline: Any) -> None:
+    """Rewrite the camera file: the feed's frames lit by ``code`` from frame 0."""
+    from tests.lightcode import under_code
+
+    frames = np.load(feed.parent / "frames.npy")
+    rgb = [f[:, :, ::-1].copy() for f in frames]
+    with feed.open("rb") as fh:
+        header = fh.readline().decode()
+    num, den = header.split(" F")[1].split(" ")[0].split(":")
+    fps = int(num) / int(den)
+    lit = under_code(pipeline, rgb, [i / fps for i in range(len(rgb))], code)
+    tmp = feed.with_suffix(".tmp.y4m")
+    write_frames([f[:, :, ::-1].copy() for f in lit], tmp, fps=round(fps))
+    tmp.replace(feed)
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +160,12 @@ def launch(playwright: Playwright) -> Iterator[Callable[[Path, str], Page]]:
         b.close()
 
 
-def reroll_until(page: Page, action: str | None) -> dict[str, Any]:
+def reroll_until(
+    page: Page, action: str | None, on_challenge: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Let the page's POST /v1/sessions through, re-sent until the entry challenge asks for
-    ``action`` (None: the first answer). Returns the session the page received."""
+    ``action`` (None: the first answer). Returns the session the page received.
+    ``on_challenge(challenge)`` runs before the page gets it (to prepare the camera)."""
     seen: dict[str, Any] = {}
 
     def handle(route: Route) -> None:
@@ -147,6 +180,8 @@ def reroll_until(page: Page, action: str | None) -> dict[str, Any]:
             actions = (body.get("challenge") or {}).get("actions", [])
             if resp.status >= 300 or action is None or actions == [action]:
                 seen.update(body)
+                if on_challenge is not None and body.get("challenge"):
+                    on_challenge(body["challenge"])
                 route.fulfill(response=resp)
                 return
             # one open session per driver (issue 17): leave this one before drawing again
@@ -174,21 +209,27 @@ def enrol_and_start(page: Page, server: Served, driver: str, photo: bytes) -> tu
 def test_page_records_a_blink_burst_and_the_server_passes_it(
     burst_server: Served, blink_feed: tuple[Path, bytes], launch: Callable[[Path, str], Page]
 ) -> None:
+    from tests.lightcode import code_of
+
     feed, enrol = blink_feed
-    page = launch(feed, f"{burst_server.url}/web/driver.html?{PAGE_PARAMS}")
+    pipeline = burst_server.app.state.container.pipeline
+    page = launch(feed, f"{burst_server.url}/web/driver.html?{PAGE_PARAMS}&code_sync=camera")
     who = enrol_and_start(page, burst_server, "web-burst-blink", enrol)
-    opened = reroll_until(page, "blink")
+    opened = reroll_until(page, "blink", lambda ch: write_coded_feed(feed, code_of(ch), pipeline))
     page.click("#study-start")
     # The page shows the action, counts down, then records and uploads one burst.
     page.wait_for_selector("#burst-actions li[data-action='blink']:text('请眨眼')")
     shot(page, "burst-1-action")
     with page.expect_response(lambda r: "/bursts?" in r.url, timeout=90_000) as info:
-        page.wait_for_selector("#count[data-recording='true']")
+        page.wait_for_selector("#light-code[data-segment]")
+        shot(page, "burst-1b-light-code")
     response = info.value
     request = response.request
     assert request.method == "POST"
     assert request.headers["content-type"].startswith("multipart/form-data")
-    assert (request.post_data_buffer or b"").count(b'name="frames"') == BURST_FRAMES
+    posted = request.post_data_buffer or b""
+    assert posted.count(b'name="frames"') == BURST_FRAMES
+    assert posted.count(b'name="frame_times_ms"') == 1
     verdict = response.json()
     assert response.status == 200, verdict
     page.wait_for_selector("#verdict-box[data-burst='true']")
@@ -204,6 +245,32 @@ def test_page_records_a_blink_burst_and_the_server_passes_it(
         api.client.close()
     assert hb["attempts"] >= 1 and hb["consecutive_failures"] == 0
     assert hb["challenge"] is None or hb["challenge"]["id"] != opened["challenge"]["id"]
+
+
+def test_the_same_clip_under_another_code_fails(
+    burst_server: Served, blink_feed: tuple[Path, bytes], launch: Callable[[Path, str], Page]
+) -> None:
+    import random
+
+    from proctor.liveness.light_code import draw_light_code
+
+    feed, enrol = blink_feed
+    pipeline = burst_server.app.state.container.pipeline
+    other = draw_light_code(random.Random(OTHER_CODE_SEED))
+    page = launch(feed, f"{burst_server.url}/web/driver.html?{PAGE_PARAMS}&code_sync=camera")
+    enrol_and_start(page, burst_server, "web-burst-other-code", enrol)
+    opened = reroll_until(page, "blink", lambda ch: write_coded_feed(feed, other, pipeline))
+    page.click("#study-start")
+    with page.expect_response(lambda r: "/bursts?" in r.url, timeout=90_000) as info:
+        page.wait_for_selector("#light-code[data-segment]")
+    verdict = info.value.json()
+    assert opened["challenge"]["light_code"] != other.as_json()
+    page.wait_for_selector("#verdict-box[data-burst='true'][data-passed='false']", timeout=90_000)
+    shot(page, "burst-4-other-code-fails")
+    assert not verdict["passed"], verdict
+    light = [r for r in verdict["reasons"] if r.startswith("light_code_")]
+    assert light, verdict["reasons"]
+    assert page.locator(f"#verdict-box [data-reason='{light[0]}']").count() == 1
 
 
 def test_a_still_photo_cannot_answer_the_burst(
@@ -222,6 +289,8 @@ def test_a_still_photo_cannot_answer_the_burst(
     shot(page, "burst-3-still-fails")
     assert page.locator("#verdict-box [data-reason='action_missing']").count() == 1
     assert "未检测到指定动作" in page.inner_text("#verdict-box")
+    # no code on a photo's screen-lit frames: the light code fails too
+    assert page.locator("#verdict-box [data-reason='light_code_missing']").count() == 1
     assert page.locator("#verdict-box [data-flag='spoof_suspected']").count() == 1
 
 

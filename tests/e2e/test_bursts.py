@@ -8,6 +8,11 @@ with frames of the same clip where she really blinks or opens her mouth (both
 labelled in fixtures/liveness/annotations.toml). Clip frames are read at test
 time and never stored in the project.
 
+The screen-light code is on (the default, issue 20): genuine frames carry the
+modelled reflection of their challenge's code (tests/lightcode.py; simulated, the
+clips were not recorded under a code); the same frames without it fail with
+``light_code_missing``.
+
 A still photo repeated as a burst must fail liveness: a failed attempt with the
 ``spoof_suspected`` flag, visible in the reviewer queue. Hostile uploads get
 stable 4xx codes before the challenge is claimed, never a 5xx.
@@ -36,6 +41,7 @@ ENROL_AT_S = 0.5
 # Burst windows (start, 2 s long) around labelled events that the judge detects.
 WINDOW_START_S = {"open_mouth": 1.7, "blink": 2.22}
 FRAMES = 12
+CODED_FRAMES = 20  # 10 fps: the light code's steps need a few frames per colour
 BURST_MAX = 4 * 1024 * 1024
 
 
@@ -103,6 +109,22 @@ def webm(clip: tuple[list[Any], float], start_s: float) -> bytes:
             writer.write(f)
         writer.release()
         return out.read_bytes()
+
+
+def coded_window(
+    clip: tuple[list[Any], float], start_s: float, challenge: dict[str, Any], pipeline: Any
+) -> tuple[list[bytes], list[float]]:
+    """CODED_FRAMES frames over 2 s from ``start_s``, lit by the challenge's light code;
+    and their times from the code's start (s)."""
+    from tests.lightcode import code_of, under_code
+
+    frames, fps = clip
+    n = CODED_FRAMES
+    idx = [round((start_s + 2.0 * k / (n - 1)) * fps) for k in range(n)]
+    times = [2.0 * k / (n - 1) for k in range(n)]
+    rgb = [frames[i][:, :, ::-1].copy() for i in idx]
+    lit = under_code(pipeline, rgb, times, code_of(challenge))
+    return [jpeg(f[:, :, ::-1].copy()) for f in lit], times
 
 
 def multipart(frames: list[bytes], ctype: str = "image/jpeg") -> list[tuple[str, Any]]:
@@ -206,12 +228,19 @@ def test_entry_challenge_asks_for_actions_with_chinese_guidance(
     assert hb["challenge"]["id"] == ch["id"] and hb["attempts"] == 0
 
 
-def test_genuine_burst_of_frames_passes(live: Api, clip: tuple[list[Any], float]) -> None:
+def test_genuine_burst_of_frames_passes(
+    live: Api, live_container: Any, clip: tuple[list[Any], float]
+) -> None:
     frames, _ = clip
     who = live.onboard("burst-genuine", jpeg(frames[round(ENROL_AT_S * clip[1])]))
     v = open_with(live, who, set(WINDOW_START_S))
     action = v["challenge"]["actions"][0]
-    body = multipart(window(clip, WINDOW_START_S[action]))
+    assert len(v["challenge"]["light_code"]) >= 3, v["challenge"]
+    coded, times = coded_window(
+        clip, WINDOW_START_S[action], v["challenge"], live_container.pipeline
+    )
+    ms = ",".join(str(round(t * 1000)) for t in times)
+    body: list[tuple[str, Any]] = [*multipart(coded), ("frame_times_ms", (None, ms))]
     key = {"Idempotency-Key": "burst-genuine-1"}
     r = bursts(live, who, v["session_id"], v["challenge"]["id"], files=body, headers=key)
     assert r.status_code == 200, r.text
@@ -223,12 +252,36 @@ def test_genuine_burst_of_frames_passes(live: Api, clip: tuple[list[Any], float]
     assert again.json()["attempt_no"] == out["attempt_no"]
 
 
-def test_genuine_webm_clip_passes(live: Api, clip: tuple[list[Any], float]) -> None:
+def test_the_same_genuine_frames_without_the_light_code_fail(
+    live: Api, clip: tuple[list[Any], float]
+) -> None:
     frames, _ = clip
+    who = live.onboard("burst-uncoded", jpeg(frames[round(ENROL_AT_S * clip[1])]))
+    v = open_with(live, who, set(WINDOW_START_S))
+    action = v["challenge"]["actions"][0]
+    body = multipart(window(clip, WINDOW_START_S[action], CODED_FRAMES))
+    r = bursts(live, who, v["session_id"], v["challenge"]["id"], files=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert not out["passed"] and "light_code_missing" in out["reasons"], out
+    assert "spoof_suspected" in out["flags"]
+
+
+def test_genuine_webm_clip_passes(
+    live: Api, live_container: Any, clip: tuple[list[Any], float]
+) -> None:
+    frames, fps = clip
     who = live.onboard("burst-clip", jpeg(frames[round(ENROL_AT_S * clip[1])]))
     v = open_with(live, who, set(WINDOW_START_S))
     action = v["challenge"]["actions"][0]
-    data = webm(clip, WINDOW_START_S[action])
+    from tests.lightcode import code_of, under_code
+
+    first = round(WINDOW_START_S[action] * fps)
+    span = frames[first : first + round(2.0 * fps)]
+    times = [i / fps for i in range(len(span))]
+    rgb = [f[:, :, ::-1].copy() for f in span]
+    lit = under_code(live_container.pipeline, rgb, times, code_of(v["challenge"]))
+    data = webm(([f[:, :, ::-1].copy() for f in lit], fps), 0.0)
     r = bursts(
         live,
         who,

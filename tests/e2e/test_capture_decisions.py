@@ -45,8 +45,12 @@ def _stored(container: Any, sid: str, attempt_no: int) -> tuple[Any, dict[str, A
     return row, entry[0]
 
 
-def _agree(container: Any, sid: str, body: dict[str, Any], kind: str) -> dict[str, float]:
-    """Response == stored attempt == audit entry; thresholds == the policy's for ``kind``."""
+def _agree(
+    container: Any, sid: str, body: dict[str, Any], kind: str, also: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """Response == stored attempt == audit entry; thresholds == the policy's for ``kind``
+    (plus those of the ``also`` parts the policy has, e.g. a burst's light code and
+    continuity, and the near-replay limit when a near duplicate was flagged)."""
     policy = container.policy
     row, audit = _stored(container, sid, body["attempt_no"])
     verdict, reasons, thresholds, policy_id = row
@@ -63,13 +67,15 @@ def _agree(container: Any, sid: str, body: dict[str, Any], kind: str) -> dict[st
         body["policy_id"],
     )
     assert body["policy_id"] == policy.policy_id
-    expected = policy.by_kind()[kind]
     # flags' own limits (proxy margin; the replay limits of a replay / replay_suspected
     # flag, which the re-encoded photograph raises) are not the kind's
-    replayed = {"replay", "replay_suspected"} & set(body["flags"])
-    extra = {"proxy_margin_l2"} | (set(policy.by_kind()["replay"]) if replayed else set())
-    decided = {k: v for k, v in body["thresholds"].items() if k not in extra}
-    assert decided == expected, (kind, body)
+    kinds = policy.by_kind()
+    expected = kinds[kind]
+    extra = {k: v for part in also if part in kinds for k, v in kinds[part].items()}
+    if {"replay", "replay_suspected"} & set(body["flags"]):
+        extra |= kinds["replay"]
+    decided = {k: v for k, v in body["thresholds"].items() if k != "proxy_margin_l2"}
+    assert decided == expected | extra, (kind, body)
     assert body["threshold"] in expected.values()
     return expected
 
@@ -157,4 +163,6 @@ def test_a_failed_liveness_burst_carries_the_same_decision(live: tuple[Api, Any]
     assert not body["passed"] and body["verdict"] == "rejected"
     assert set(body["reasons"]) & {"action_missing", "flat_motion_suspected"}, body
     assert "spoof_suspected" in body["flags"]
-    _agree(c, sid, body, "entry")  # the identity part was judged too, with the entry zones
+    # the identity part was judged too, with the entry zones; and the burst's light code and
+    # continuity with their own limits (issue 20)
+    _agree(c, sid, body, "entry", also=("light_code", "continuity"))

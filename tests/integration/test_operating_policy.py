@@ -34,7 +34,11 @@ def test_shipped_policy_has_every_kind_and_a_stable_id() -> None:
         "snorm",
         "fusion",
         "two_references",
+        "light_code",
+        "continuity",
     }
+    off = ProctorSettings(liveness_light_code=False, liveness_continuity=False)
+    assert not {"light_code", "continuity"} & set(load_operating_policy(off).by_kind())
     assert kinds["entry"]["reference_match_l2"] < kinds["entry"]["reference_no_match_l2"]
     assert p.policy_id == load_operating_policy(ProctorSettings()).policy_id
     assert p.policy_id.startswith(p.model_id + "@")

@@ -14,7 +14,7 @@ runs:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from proctor.decision.capture import (
     CaptureContext,
@@ -24,7 +24,8 @@ from proctor.decision.capture import (
 )
 from proctor.decision.policy import OperatingPolicy
 from proctor.errors import ImageError, ModelUnavailable
-from proctor.liveness.outcome import BurstChecker, BurstJudge, BurstUpload
+from proctor.liveness.light_code import LightCodeMeasures, light_code_for, measure_burst
+from proctor.liveness.outcome import BurstChecker, BurstJudge, BurstJudgement, BurstUpload
 from proctor.liveness.reference_replay import nearest_hamming_bits
 from proctor.liveness.replay import Fingerprint, measure_replay
 from proctor.matching.cohort import Cohort
@@ -45,14 +46,20 @@ def session_measurements(
     liveness: LivenessMeasure | None = None,
     timings: dict[str, float] | None = None,
     cohort: CohortSource | None = None,
+    burst: BurstJudgement | None = None,
+    light: LightCodeMeasures | None = None,
 ) -> CaptureMeasurements:
     """The face measurement plus what the session adds: anchor distance, replay hashes, how
     close the capture is to a copy of the reference (hashes incl. mirrored ones, the
-    mirror's template), and its L2 and z against the driver's ``live_verified`` reference
+    mirror's template), its L2 and z against the driver's ``live_verified`` reference
     when the claim found one (the z on ``cohort``, as the authority photo's; only when the
-    authority's z was measured too). Measures only; ``decide_capture`` decides."""
+    authority's z was measured too), and for a burst the light-code and continuity
+    measures. Measures only; ``decide_capture`` decides."""
+    continuity = burst.continuity if burst is not None else None
     if face is None:  # a burst with no usable face in any frame
-        return CaptureMeasurements.of_face(None, liveness=liveness, timings_ms=timings)
+        return CaptureMeasurements.of_face(
+            None, liveness=liveness, timings_ms=timings, light_code=light, continuity=continuity
+        )
     anchor_l2 = None
     if claimed.anchor is not None and face.probe is not None:
         anchor_l2 = template_distance(face.probe, claimed.anchor)
@@ -77,6 +84,8 @@ def session_measurements(
         reference_hash_bits=ref_bits,
         reference_mirror_l2=mirror_l2,
         live_reference=live,
+        light_code=light,
+        continuity=continuity,
     )
 
 
@@ -168,7 +177,12 @@ class SubmitBurst(_Decide):
     """A failed liveness check is a failed attempt (a strike, like a mismatch) and raises
     ``spoof_suspected`` for a human, never a blacklist. A challenge without actions may also
     be answered with a burst. An unusable upload (too many frames, too large, wrong type,
-    undecodable) is refused with its own code before the challenge is claimed."""
+    undecodable) is refused with its own code before the challenge is claimed.
+
+    With the policy's light code on, a challenge with actions carries the screen-light code
+    derived from its id (``light_code_for``); the face's colour on the tracked frames is
+    measured against it, timed by ``frame_times_s`` (the client's time of each frame from
+    the code's start) when usable, and ``decide_capture`` judges it (issue 20)."""
 
     def __init__(
         self,
@@ -190,6 +204,7 @@ class SubmitBurst(_Decide):
         frames: BurstUpload,
         *,
         on_recorded: OnRecorded | None = None,
+        frame_times_s: Sequence[float] | None = None,
     ) -> SubmissionResult:
         if self._judge is None:
             raise ModelUnavailable("no burst judge is configured for liveness bursts")
@@ -205,7 +220,19 @@ class SubmitBurst(_Decide):
             face = judgement.verification
             live = LivenessMeasure(judgement.liveness.passed, judgement.liveness.reasons)
             timings = {f"burst_{k}": v for k, v in judgement.timings_ms.items()}
-            measured = session_measurements(face, claimed, live, timings, self._cohort)
+            light = None
+            if claimed.actions and judgement.tracked and self._policy().light_code is not None:
+                code = light_code_for(challenge_id)
+                light = measure_burst(
+                    code,
+                    judgement.frame_times_s,
+                    judgement.tracked,
+                    judgement.colours,
+                    frame_times_s,
+                )
+            measured = session_measurements(
+                face, claimed, live, timings, self._cohort, judgement, light
+            )
         return self.decide_and_record(
             session_id, driver_id, challenge_id, claimed, face, measured, on_recorded
         )

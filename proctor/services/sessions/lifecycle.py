@@ -59,7 +59,7 @@ class OpenSession:
             )
             st.flush(uow, s)
             uow.commit()
-            return SessionView.of(s, s.active_challenge)
+            return SessionView.of(s, s.active_challenge, st.light_code)
 
 
 class Heartbeat:
@@ -76,7 +76,7 @@ class Heartbeat:
             challenge = s.heartbeat(now)
             st.flush(uow, s)
             uow.commit()
-            return SessionView.of(s, challenge)
+            return SessionView.of(s, challenge, st.light_code)
 
 
 class CompleteStudy:

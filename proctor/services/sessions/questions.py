@@ -23,7 +23,7 @@ class ShowQuestion:
             finally:
                 st.flush(uow, s)
                 uow.commit()
-            return index, SessionView.of(s, s.active_challenge)
+            return index, SessionView.of(s, s.active_challenge, st.light_code)
 
 
 class AnswerQuestion:

@@ -94,7 +94,7 @@ class RecordDecision:
                 attempt.distance,
                 attempt.threshold,
                 evidence_id,
-                SessionView.of(s, s.active_challenge),
+                SessionView.of(s, s.active_challenge, st.light_code),
                 attempt.verdict,
                 dict(attempt.thresholds),
                 attempt.policy_id,

@@ -63,7 +63,14 @@ class SessionService:
         # is on when it has an anchor part.
         current = policy if callable(policy) else (lambda: policy)
         capture = capture_policy or CapturePolicy()
-        store = SessionStore(uow_factory, clock, rng or default_rng(), current().anchor is not None)
+        first = current()
+        store = SessionStore(
+            uow_factory,
+            clock,
+            rng or default_rng(),
+            first.anchor is not None,
+            first.light_code is not None,
+        )
         # two references (issue 21): the claim reads the live_verified reference, the
         # capture is scored against it on the pipeline's cohort
         claim = ClaimChallenge(store, admit_capture, live_reference)

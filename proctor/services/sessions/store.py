@@ -23,12 +23,15 @@ class SessionStore:
     """The unit-of-work factory, clock and rng every session use case shares.
 
     ``anchored``: session anchoring is on (the operating policy has an anchor part); a
-    session's anchor template is deleted when the session closes."""
+    session's anchor template is deleted when the session closes. ``light_code``: burst
+    challenges carry their screen-light code (the operating policy has a light-code part).
+    """
 
     uow: Callable[[], UnitOfWork]
     clock: Clock
     rng: random.Random
     anchored: bool
+    light_code: bool = False
 
     def load(self, uow: UnitOfWork, session_id: str, driver_id: str) -> ProctorSession:
         s = uow.sessions.get(session_id)

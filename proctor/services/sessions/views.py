@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from proctor.capture.challenge import CaptureChallenge
+from proctor.liveness.light_code import LightCode, light_code_for
 from proctor.services.ports import UnitOfWork
 from proctor.session.session import ProctorSession
 from proctor.session.states import SessionKind, SessionState
@@ -21,12 +22,16 @@ class ChallengeView:
     guidance: str
     # Liveness actions to perform in order (answer with submit_burst); empty: one snapshot.
     actions: tuple[str, ...] = ()
+    # The screen-light code to show while recording the burst (issue 20): derived from the
+    # challenge's random id, so it needs no storage; None without actions or with it off.
+    light_code: LightCode | None = None
 
     @classmethod
-    def of(cls, c: CaptureChallenge | None) -> ChallengeView | None:
+    def of(cls, c: CaptureChallenge | None, light_code: bool = False) -> ChallengeView | None:
         if c is None:
             return None
-        return cls(c.id, c.kind.value, c.issued_at, c.expires_at, c.guidance, c.actions)
+        code = light_code_for(c.id) if light_code and c.actions else None
+        return cls(c.id, c.kind.value, c.issued_at, c.expires_at, c.guidance, c.actions, code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +46,14 @@ class SessionView:
     termination_reason: str = ""  # set when the session ended invalid
 
     @classmethod
-    def of(cls, s: ProctorSession, challenge: CaptureChallenge | None) -> SessionView:
+    def of(
+        cls, s: ProctorSession, challenge: CaptureChallenge | None, light_code: bool = False
+    ) -> SessionView:
         return cls(
             s.id,
             s.kind.value,
             s.state.value,
-            ChallengeView.of(challenge),
+            ChallengeView.of(challenge, light_code),
             s.consecutive_failures,
             len(s.attempts),
             s.credited_s,
