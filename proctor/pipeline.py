@@ -25,6 +25,7 @@ from proctor.imaging.hashing import dhash64
 from proctor.imaging.transform import encode_jpeg
 from proctor.matching.cohort import Cohort, CohortStats, snorm_pair
 from proctor.matching.decision import template_distance
+from proctor.ports import FaceDetector
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
 from proctor.types import (
@@ -37,9 +38,9 @@ from proctor.types import (
 )
 
 if TYPE_CHECKING:
-    from proctor.detection.dlib_hog import DlibHogDetector
-    from proctor.embedding.dlib_resnet import DlibResNetEncoder
+    from proctor.embedding.dlib_resnet import DlibResNetEncoder, Landmarks5
     from proctor.embedding.onnx_resnet import OnnxResNetEncoder
+    from proctor.landmarks.mesh_align import MeshAligner
 
 STAGES = ("decode", "detect", "landmarks", "quality", "embed", "compare")
 
@@ -82,7 +83,7 @@ class PipelineConfig:
 class Pipeline:
     def __init__(
         self,
-        detector: DlibHogDetector,
+        detector: FaceDetector,
         encoder: DlibResNetEncoder | OnnxResNetEncoder,
         config: PipelineConfig,
     ) -> None:
@@ -94,6 +95,8 @@ class Pipeline:
         # a fixed cohort, or ``cohort_source`` (the service's refreshed cohort, which wins).
         self.cohort: Cohort | None = None
         self.cohort_source: Callable[[], Cohort | None] | None = None
+        # Five alignment points from FaceMesh (None: dlib's 5-point predictor on the box).
+        self.aligner: MeshAligner | None = None
 
     # -- stages -----------------------------------------------------------------
     def analyze(self, data: bytes, policy: QualityPolicy) -> Analysis:
@@ -121,12 +124,19 @@ class Pipeline:
             with _timed(t, "detect"):
                 dets = self.detector.detect_down_to(rgb, need_px, dets)
         with _timed(t, "landmarks"):
-            shape, marks = self.encoder.landmarks(rgb, primary.bbox)
+            shape, marks = self.align(rgb, primary)
             chip = self.encoder.chip(rgb, shape)
         with _timed(t, "quality"):
             extras = extra_people(dets, primary, policy.extra_face_width_ratio)
             report = assess_quality(measure(rgb, primary.bbox, marks.points, len(extras)), policy)
         return Analysis(rgb, dets, primary, report, chip, t)
+
+    def align(self, rgb: RGBImage, det: Detection) -> tuple[object, Landmarks5]:
+        """dlib's five alignment points for ``det``: from FaceMesh when an aligner is set
+        (the BlazeFace default), else dlib's 5-point predictor on the box."""
+        if self.aligner is not None:
+            return self.aligner.landmarks(rgb, det)
+        return self.encoder.landmarks(rgb, det.bbox)
 
     def embed(self, analysis: Analysis, jitters: int = 1) -> Embedding:
         if analysis.chip is None:
@@ -248,7 +258,6 @@ def build_verifier(
     """
     import os
 
-    from proctor.detection.dlib_hog import DlibHogDetector, HogPolicy
     from proctor.embedding.registry import model_spec
     from proctor.errors import ModelUnavailable
 
@@ -265,8 +274,44 @@ def build_verifier(
         encoder = DlibResNetEncoder(spec)
     else:
         raise ModelUnavailable(f"unknown runtime {rt!r}: use onnx or dlib")
-    hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
     cfg = config or PipelineConfig(
         DecodeLimits(), QualityPolicy.snapshot(), QualityPolicy.reference()
     )
-    return Pipeline(DlibHogDetector(hog), encoder, cfg)
+    detector = build_detector(working_max_side_px, models_dir)
+    pipe = Pipeline(detector, encoder, cfg)
+    if getattr(detector, "name", "") == "blazeface":
+        from proctor.landmarks.facemesh import FaceMesh
+        from proctor.landmarks.mesh_align import MeshAligner
+
+        pipe.aligner = MeshAligner(FaceMesh(models_dir))
+    return pipe
+
+
+DETECTORS = ("blazeface", "hog")
+
+
+def build_detector(
+    working_max_side_px: int | None = None,
+    models_dir: Path | None = None,
+    name: str | None = None,
+) -> FaceDetector:
+    """The face detector: BlazeFace short range (default) or dlib HOG (``PROCTOR_DETECTOR=hog``).
+
+    ``working_max_side_px`` applies to HOG only. With BlazeFace, ``build_verifier`` also
+    aligns from FaceMesh; with HOG, dlib's 5-point predictor aligns as before.
+    """
+    import os
+
+    from proctor.errors import ModelUnavailable
+
+    which = (name or os.environ.get("PROCTOR_DETECTOR") or DETECTORS[0]).strip().lower()
+    if which == "blazeface":
+        from proctor.detection.blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector(models_dir)
+    if which == "hog":
+        from proctor.detection.dlib_hog import DlibHogDetector, HogPolicy
+
+        hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
+        return DlibHogDetector(hog)
+    raise ModelUnavailable(f"unknown detector {which!r}: use blazeface or hog")

@@ -39,6 +39,8 @@ import numpy as np
 from proctor.detection.dlib_hog import bbox_to_rect
 from proctor.errors import ImageError
 from proctor.imaging.decode import DecodeLimits, decode_image
+from proctor.landmarks.ibug68 import to_ibug68
+from proctor.landmarks.tracking import MeshTracker
 from proctor.liveness.errors import BurstTooLarge, CorruptVideo, EmptyBurst, UnsupportedVideo
 from proctor.liveness.geometry import Points, eye_aspect_ratio, mouth_aspect_ratio, yaw_deg
 from proctor.liveness.judge import (
@@ -51,7 +53,7 @@ from proctor.liveness.judge import (
 from proctor.liveness.outcome import BurstJudgement
 from proctor.matching.fusion import FusionPolicy, frontal_quality, fuse, select_frames
 from proctor.pipeline import Analysis, Pipeline
-from proctor.types import BBox, RGBImage, Template
+from proctor.types import BBox, Detection, RGBImage, Template
 
 # Per-frame face search: a crop of ±ROI_HALF_SIDE face sizes around the previous face,
 # scaled so the face is ROI_FACE_PX wide (HOG's window is 80 px: the face stays findable
@@ -62,6 +64,7 @@ MAX_FULL_REDETECTS = 1
 # Identity witnesses within the burst are compared only when roughly frontal: beyond
 # ~25° dlib's embedding drifts with pose more than with identity (a turn's last frames).
 ID_MAX_YAW_DEG = 25.0
+LANDMARK_SOURCES = ("facemesh", "dlib68")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +250,13 @@ def _extent(p: Points) -> tuple[float, float, float, float]:
 
 
 class BurstAnalyzer:
-    """Judges bursts with a ``Pipeline`` (detector, aligner, encoder) and dlib's 68 points."""
+    """Judges bursts with a ``Pipeline`` (detector, aligner, encoder) and 68 landmarks.
+
+    The landmarks come from MediaPipe's FaceMesh (default), tracked from frame to frame
+    (``proctor.landmarks.tracking``), or, with ``landmarks="dlib68"`` (or
+    ``PROCTOR_LANDMARKS=dlib68``), from dlib's 68-point predictor, whose training data
+    is licensed for research only (models/cards/liveness.md).
+    """
 
     def __init__(
         self,
@@ -256,19 +265,31 @@ class BurstAnalyzer:
         policy: LivenessPolicy | None = None,
         limits: BurstLimits | None = None,
         fusion: FusionPolicy | None = None,
+        *,
+        landmarks: str | None = None,
     ) -> None:
-        if landmarks68 is None:
-            from proctor.embedding.registry import model_spec, verify_files
-
-            spec = model_spec(pipeline.model_id)
-            verify_files(spec)
-            landmarks68 = spec.file("landmarks68")
         self.pipeline = pipeline
         self.policy = policy or LivenessPolicy()
         self.limits = limits or BurstLimits()
         # Multi-frame probe: the identity comparison uses the fused embedding of the k best
         # frames (issue 21); k = 1 compares the single best frame as before.
         self.fusion = fusion or FusionPolicy()
+        source = (landmarks or os.environ.get("PROCTOR_LANDMARKS") or "facemesh").strip().lower()
+        if source not in LANDMARK_SOURCES:
+            raise ValueError(f"unknown landmark source {source!r}: use facemesh or dlib68")
+        self.landmark_source = source
+        self._mesh: MeshTracker | None = None
+        if source == "facemesh":
+            from proctor.landmarks.facemesh import FaceMesh
+
+            self._mesh = MeshTracker(FaceMesh(), pipeline.detector.detect)
+            return
+        if landmarks68 is None:
+            from proctor.embedding.registry import model_spec, verify_files
+
+            spec = model_spec(pipeline.model_id)
+            verify_files(spec)
+            landmarks68 = spec.file("landmarks68")
         self._shape68 = dlib.shape_predictor(str(landmarks68))
         self._hog = dlib.get_frontal_face_detector()
 
@@ -288,6 +309,8 @@ class BurstAnalyzer:
         return self.judge_frames(reference, burst.frames, burst.times_s, actions, t)
 
     def landmarks68(self, rgb: RGBImage, box: BBox) -> Points:
+        if self._mesh is not None:
+            return to_ibug68(self._mesh.from_box(rgb, box).mesh)
         shape = self._shape68(rgb, bbox_to_rect(box))
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], np.float64)
 
@@ -371,6 +394,9 @@ class BurstAnalyzer:
         the seeded predictor (two passes) and is marked untracked: kept for the action
         measures when plausible, never chosen for an embedding.
         """
+        if self._mesh is not None:
+            track = self._mesh.track(frames, start, box0, t)
+            return track.idx, track.pts, _box_rel(box0, track.pts[0]), track.found
         with _timed(t, "landmarks68"):
             p0 = self.landmarks68(frames[start], box0)
         lx1, ly1, lx2, ly2 = _extent(p0)
@@ -536,8 +562,21 @@ class BurstAnalyzer:
         box = _box_from(pts, rel, rgb.shape[1], rgb.shape[0])
         if box is None:
             raise ValueError("tracked face left the frame")
-        shape, _ = enc.landmarks(rgb, box)
+        eyes = (tuple(pts[36:42].mean(axis=0)), tuple(pts[42:48].mean(axis=0)))
+        shape, _ = self.pipeline.align(rgb, Detection(box, 1.0, keypoints=eyes))
         return enc.encode_chip(enc.chip(rgb, shape), self.pipeline.config.probe_jitters)
+
+
+def _box_rel(box: BBox, p: Points) -> tuple[float, float, float, float]:
+    """The detector box relative to the landmark extent, in units of the extent's size."""
+    lx1, ly1, lx2, ly2 = _extent(p)
+    size = max(lx2 - lx1, ly2 - ly1, 1.0)
+    return (
+        (box.x1 - lx1) / size,
+        (box.y1 - ly1) / size,
+        (box.x2 - lx2) / size,
+        (box.y2 - ly2) / size,
+    )
 
 
 def _fresh(a: Analysis) -> Analysis:

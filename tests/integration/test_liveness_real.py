@@ -134,7 +134,12 @@ def test_photo_tilted_to_imitate_a_turn_is_flat(analyzer: BurstAnalyzer, photo: 
             j.verification is not None and decide_alone(j.verification).passed
         )  # the face is right
         assert not j.liveness.passed
-        assert "flat_motion_suspected" in j.liveness.reasons, name
+        # Either the warp is read as a turn and caught as flat, or (FaceMesh's 3-D prior
+        # keeps a tilted photo's yaw within a few degrees) no turn is seen at all.
+        assert "flat_motion_suspected" in j.liveness.reasons or (
+            "action_missing" in j.liveness.reasons
+            and all(e.action.value != "turn_left" for e in j.liveness.events)
+        ), name
 
 
 def test_photo_attack_passes_no_two_action_challenge(
