@@ -9,7 +9,10 @@ the frame is searched again with the pipeline's detector (BlazeFace: ~2 ms on a
 from it. Frames where neither finds the face are left out of the series.
 
 The judge reads 68 points in iBUG order (``proctor.landmarks.ibug68``); the 3-D
-meshes are kept beside them for head pose.
+meshes are kept beside them for head pose. With an ``IrisModel`` (the default in
+bursts), each kept frame's eyelids are refined by MediaPipe's iris model
+(``proctor.landmarks.iris``) before the 68 points are taken: FaceMesh's own lids move
+too little on a blink. Tracking itself follows the unrefined mesh.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from proctor.landmarks.facemesh import (
     roi_from_mesh,
 )
 from proctor.landmarks.ibug68 import to_ibug68
+from proctor.landmarks.iris import IrisModel
 from proctor.pipeline import _timed
 from proctor.types import BBox, Detection, RGBImage
 
@@ -47,10 +51,12 @@ class MeshTrack:
     meshes: list[Mesh] = field(default_factory=list)
     found: list[bool] = field(default_factory=list)
 
-    def add(self, i: int, r: MeshResult) -> None:
+    def add(self, i: int, r: MeshResult, mesh: Mesh | None = None) -> None:
+        """Frame ``i``'s result; ``mesh``: its refined mesh, when the eyelids were refined."""
+        m = r.mesh if mesh is None else mesh
         self.idx.append(i)
-        self.pts.append(to_ibug68(r.mesh))
-        self.meshes.append(r.mesh)
+        self.pts.append(to_ibug68(m))
+        self.meshes.append(m)
         self.found.append(r.found)
 
 
@@ -63,9 +69,19 @@ def plausible(p: Points, prev: Points) -> bool:
 
 
 class MeshTracker:
-    def __init__(self, mesh: FaceMesh, redetect: Redetect) -> None:
+    def __init__(
+        self, mesh: FaceMesh, redetect: Redetect, iris: IrisModel | None = None
+    ) -> None:
         self.mesh = mesh
         self.redetect = redetect
+        self.iris = iris
+
+    def refined(self, rgb: RGBImage, r: MeshResult, t: dict[str, float]) -> Mesh:
+        """The mesh with the iris model's eyelids (the mesh as is without an iris model)."""
+        if self.iris is None:
+            return r.mesh
+        with _timed(t, "iris"):
+            return self.iris.refine(rgb, r.mesh)
 
     def settle(self, rgb: RGBImage, first: MeshResult) -> MeshResult:
         """One more pass from the mesh's own square: level eyes and a snug region."""
@@ -89,7 +105,7 @@ class MeshTracker:
         out = MeshTrack()
         with _timed(t, "facemesh"):
             r = self.from_box(frames[start], box0)
-        out.add(start, r)
+        out.add(start, r, self.refined(frames[start], r, t))
         prev = r
         redetects = 0
         for i in range(start + 1, len(frames)):
@@ -97,7 +113,7 @@ class MeshTracker:
             with _timed(t, "facemesh"):
                 r = self.mesh.run(rgb, roi_from_mesh(prev.mesh))
             if r.found and plausible(to_ibug68(r.mesh), to_ibug68(prev.mesh)):
-                out.add(i, r)
+                out.add(i, r, self.refined(rgb, r, t))
                 prev = r
                 continue
             if redetects >= MAX_REDETECTS:
@@ -112,7 +128,7 @@ class MeshTracker:
             with _timed(t, "facemesh"):
                 r = self.from_detection(rgb, near)
             if r.found and plausible(to_ibug68(r.mesh), to_ibug68(prev.mesh)):
-                out.add(i, r)
+                out.add(i, r, self.refined(rgb, r, t))
                 prev = r
         return out
 

@@ -281,8 +281,9 @@ class BurstAnalyzer:
         self._mesh: MeshTracker | None = None
         if source == "facemesh":
             from proctor.landmarks.facemesh import FaceMesh
+            from proctor.landmarks.iris import IrisModel
 
-            self._mesh = MeshTracker(FaceMesh(), pipeline.detector.detect)
+            self._mesh = MeshTracker(FaceMesh(), pipeline.detector.detect, IrisModel())
             return
         if landmarks68 is None:
             from proctor.embedding.registry import model_spec, verify_files
@@ -310,7 +311,8 @@ class BurstAnalyzer:
 
     def landmarks68(self, rgb: RGBImage, box: BBox) -> Points:
         if self._mesh is not None:
-            return to_ibug68(self._mesh.from_box(rgb, box).mesh)
+            r = self._mesh.from_box(rgb, box)
+            return to_ibug68(self._mesh.refined(rgb, r, {}))
         shape = self._shape68(rgb, bbox_to_rect(box))
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], np.float64)
 
