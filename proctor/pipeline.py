@@ -29,6 +29,7 @@ from proctor.ports import FaceDetector
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
 from proctor.types import (
+    BBox,
     DecodedImage,
     Detection,
     Embedding,
@@ -40,6 +41,7 @@ from proctor.types import (
 if TYPE_CHECKING:
     from proctor.embedding.dlib_resnet import DlibResNetEncoder, Landmarks5
     from proctor.embedding.onnx_resnet import OnnxResNetEncoder
+    from proctor.landmarks.facemesh import Mesh
     from proctor.landmarks.mesh_align import MeshAligner
 
 STAGES = ("decode", "detect", "landmarks", "quality", "embed", "compare")
@@ -55,6 +57,9 @@ class Analysis:
     quality: QualityReport
     chip: RGBImage | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The primary face's FaceMesh (468 × x, y, z frame px) when the aligner ran or was
+    # given one: bursts start tracking from it instead of running the mesh again.
+    mesh: Mesh | None = None
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -110,8 +115,15 @@ class Pipeline:
         return self.analyze_rgb(rgb, policy, t)
 
     def analyze_rgb(
-        self, rgb: RGBImage, policy: QualityPolicy, timings: dict[str, float] | None = None
+        self,
+        rgb: RGBImage,
+        policy: QualityPolicy,
+        timings: dict[str, float] | None = None,
+        *,
+        mesh: Mesh | None = None,
     ) -> Analysis:
+        """As ``analyze`` on decoded pixels. ``mesh``: the face's FaceMesh when the caller
+        has it already (a tracked burst frame); used when it lies on the primary face."""
         t = timings if timings is not None else {}
         with _timed(t, "detect"):
             dets = self.detector.detect(rgb)
@@ -123,20 +135,29 @@ class Pipeline:
         if need_px > 0:
             with _timed(t, "detect"):
                 dets = self.detector.detect_down_to(rgb, need_px, dets)
+        if mesh is not None and not _on_face(mesh, primary.bbox):
+            mesh = None
         with _timed(t, "landmarks"):
-            shape, marks = self.align(rgb, primary)
+            shape, marks, mesh = self.align(rgb, primary, mesh)
             chip = self.encoder.chip(rgb, shape)
         with _timed(t, "quality"):
             extras = extra_people(dets, primary, policy.extra_face_width_ratio)
             report = assess_quality(measure(rgb, primary.bbox, marks.points, len(extras)), policy)
-        return Analysis(rgb, dets, primary, report, chip, t)
+        return Analysis(rgb, dets, primary, report, chip, t, mesh)
 
-    def align(self, rgb: RGBImage, det: Detection) -> tuple[object, Landmarks5]:
-        """dlib's five alignment points for ``det``: from FaceMesh when an aligner is set
-        (the BlazeFace default), else dlib's 5-point predictor on the box."""
+    def align(
+        self, rgb: RGBImage, det: Detection, mesh: Mesh | None = None
+    ) -> tuple[object, Landmarks5, Mesh | None]:
+        """dlib's five alignment points for ``det`` and the mesh they came from: from
+        FaceMesh when an aligner is set (the BlazeFace default; ``mesh`` given: that
+        mesh, no model call), else dlib's 5-point predictor on the box (no mesh)."""
         if self.aligner is not None:
-            return self.aligner.landmarks(rgb, det)
-        return self.encoder.landmarks(rgb, det.bbox)
+            if mesh is None:
+                mesh = self.aligner.mesh(rgb, det)
+            shape, marks = self.aligner.from_mesh(mesh, det.bbox)
+            return shape, marks, mesh
+        shape, marks = self.encoder.landmarks(rgb, det.bbox)
+        return shape, marks, None
 
     def embed(self, analysis: Analysis, jitters: int = 1) -> Embedding:
         if analysis.chip is None:
@@ -240,6 +261,12 @@ class Pipeline:
             face_crop_jpeg=crop,
             probe=probe,
         )
+
+
+def _on_face(mesh: Mesh, box: BBox) -> bool:
+    """Whether a mesh's centre lies inside ``box`` (the mesh is that face's)."""
+    cx, cy = (float(v) for v in np.asarray(mesh)[:, :2].mean(axis=0))
+    return box.x1 <= cx <= box.x2 and box.y1 <= cy <= box.y2
 
 
 def build_verifier(

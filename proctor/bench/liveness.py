@@ -325,7 +325,7 @@ def _series(
     start, first = analyzer._first_face(frames, {})
     if start is None or first is None or first.primary is None:
         return None
-    idx, pts, _, _ = analyzer._track(frames, start, first.primary.bbox, {})
+    idx, pts, _, _, _ = analyzer._track(frames, start, first, {}, eyes=True)
     return LandmarkSeries(tuple(times[i] - times[idx[0]] for i in idx), tuple(pts))
 
 
@@ -346,6 +346,7 @@ def _burst_cost(
     _cost(report, "burst: per-frame face search (HOG on a crop)", t.get("track_detect", 0.0))
     _cost(report, "burst: FaceMesh, all frames", t.get("facemesh", 0.0))
     _cost(report, "burst: FaceMesh, per frame", t.get("facemesh", 0.0) / frames)
+    _cost(report, "burst: eyelids (iris model), all frames", t.get("iris", 0.0))
     _cost(report, "burst: judge", t.get("judge", 0.0))
     _cost(report, "burst: re-detections", t.get("redetect", 0.0))
     _cost(report, "burst: chosen-frame embeddings", t.get("embed_chosen", 0.0))
@@ -491,7 +492,8 @@ def run(frames_per_burst: int = 30, attacks: bool = True) -> Report:
     if not root.exists():
         raise FileNotFoundError(f"video data not found at {root} (set PROCTOR_VIDEO_DATA)")
     clips, attack_specs = load_annotations()
-    analyzer = BurstAnalyzer(build_verifier())
+    # Eyelids refined in every burst: each burst is re-judged against every challenge.
+    analyzer = BurstAnalyzer(build_verifier(), eyelids="always")
     report = Report()
     loaded = evaluate_genuine(analyzer, clips, root, frames_per_burst, report)
     if attacks:

@@ -102,12 +102,22 @@ class IrisModel:
         coords = next(v for v in out.values() if v.size == N_CONTOUR * 3)
         xy = coords.reshape(N_CONTOUR, 3)[:, :2].astype(np.float64)
         m = crop.to_frame
-        return xy @ m[:, :2].T + m[:, 2]  # type: ignore[no-any-return]
+        frame_xy: npt.NDArray[np.float64] = xy @ m[:, :2].T + m[:, 2]
+        return frame_xy
 
-    def refine(self, rgb: RGBImage, mesh: Mesh) -> Mesh:
-        """A copy of ``mesh`` whose eyelid points (x, y) are the iris model's."""
+    def refine(self, rgb: RGBImage, mesh: Mesh, eyes: tuple[int, ...] = (0, 1)) -> Mesh:
+        """A copy of ``mesh`` whose eyelid points (x, y) of ``eyes`` are the iris model's."""
         out = np.array(mesh, dtype=np.float64, copy=True)
-        for eye in (0, 1):
+        for eye in eyes:
             lids = self.contour(rgb, eye_crop(mesh, eye))[:N_LIDS]
             out[list(EYE_CONTOUR_FROM_MESH[eye]), :2] = lids
         return out
+
+
+def wider_eye(mesh: Mesh) -> int:
+    """The eye (0: the image's left, 1: its right) whose corners lie further apart: the
+    one facing the camera more when the head is turned."""
+    widths = [
+        float(np.hypot(*(np.asarray(mesh[b, :2]) - np.asarray(mesh[a, :2])))) for a, b in _CORNERS
+    ]
+    return int(np.argmax(widths))

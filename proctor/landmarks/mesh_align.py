@@ -16,21 +16,28 @@ import numpy as np
 from proctor.detection.dlib_hog import bbox_to_rect
 from proctor.embedding.dlib_resnet import Landmarks5
 from proctor.landmarks.align import five_points_from_mesh
-from proctor.landmarks.facemesh import FaceMesh, roi_from_detection
-from proctor.types import Detection, RGBImage
+from proctor.landmarks.facemesh import FaceMesh, Mesh, roi_from_detection
+from proctor.types import BBox, Detection, RGBImage
 
 
 class MeshAligner:
     name = "facemesh"
 
     def __init__(self, mesh: FaceMesh) -> None:
-        self.mesh = mesh
+        self.model = mesh
+
+    def mesh(self, image: RGBImage, det: Detection) -> Mesh:
+        """The face's mesh from the detection's square (one model call)."""
+        return self.model.run(image, roi_from_detection(det)).mesh
+
+    def from_mesh(self, mesh: Mesh, box: BBox) -> tuple[dlib.full_object_detection, Landmarks5]:
+        """dlib's shape (five points; ``box`` only labels it) and the points, from a mesh."""
+        pts = five_points_from_mesh(mesh)
+        parts = dlib.points([dlib.point(round(x), round(y)) for x, y in np.asarray(pts)])
+        shape = dlib.full_object_detection(bbox_to_rect(box), parts)
+        return shape, Landmarks5(tuple((float(x), float(y)) for x, y in pts))
 
     def landmarks(
         self, image: RGBImage, det: Detection
     ) -> tuple[dlib.full_object_detection, Landmarks5]:
-        result = self.mesh.run(image, roi_from_detection(det))
-        pts = five_points_from_mesh(result.mesh)
-        parts = dlib.points([dlib.point(round(x), round(y)) for x, y in np.asarray(pts)])
-        shape = dlib.full_object_detection(bbox_to_rect(det.bbox), parts)
-        return shape, Landmarks5(tuple((float(x), float(y)) for x, y in pts))
+        return self.from_mesh(self.mesh(image, det), det.bbox)

@@ -33,6 +33,7 @@ LEFT_EYE = (42, 43, 44, 45, 46, 47)
 # Points that move with the skull: jaw line, brows, nose, eye corners. Eyelids and
 # lips are left out because a blink or an open mouth moves them on a real face.
 RIGID = (*range(0, 17), *range(17, 27), *range(27, 36), 36, 39, 42, 45)
+_RIGID = list(RIGID)
 
 
 def as_points(points: object) -> Points:
@@ -134,11 +135,14 @@ def fit_homography(src: Points, dst: Points) -> npt.NDArray[np.float64]:
     ts, td = _normalising(src), _normalising(dst)
     hs = np.c_[src, np.ones(len(src))] @ ts.T
     hd = np.c_[dst, np.ones(len(dst))] @ td.T
-    rows = []
-    for (x, y, w), (u, v, z) in zip(hs, hd, strict=True):
-        rows.append([0, 0, 0, -z * x, -z * y, -z * w, v * x, v * y, v * w])
-        rows.append([z * x, z * y, z * w, 0, 0, 0, -u * x, -u * y, -u * w])
-    _, _, vt = np.linalg.svd(np.asarray(rows, dtype=np.float64))
+    # Two DLT rows per point, built at once: [0, -z·p, v·p] and [z·p, 0, -u·p], p = (x, y, w).
+    rows = np.zeros((2 * len(src), 9), dtype=np.float64)
+    u, v, z = hd[:, 0:1], hd[:, 1:2], hd[:, 2:3]
+    rows[0::2, 3:6] = -z * hs
+    rows[0::2, 6:9] = v * hs
+    rows[1::2, 0:3] = z * hs
+    rows[1::2, 6:9] = -u * hs
+    _, _, vt = np.linalg.svd(rows)
     h = vt[-1].reshape(3, 3)
     out: npt.NDArray[np.float64] = np.linalg.inv(td) @ h @ ts
     return out / out[2, 2] if abs(out[2, 2]) > 1e-12 else out
@@ -166,8 +170,21 @@ def motion_residuals(first: Points, other: Points) -> tuple[float, float]:
     and the jaw line sit at different depths). The similarity residual says
     whether there was any out-of-plane motion to judge at all.
     """
+    sim = similarity_residual_iod(first, other)
+    return sim, homography_residual_iod(first, other)
+
+
+def similarity_residual_iod(first: Points, other: Points) -> float:
+    """The similarity part of ``motion_residuals``."""
     iod = interocular_px(first)
     if iod < 1e-6:
-        return 0.0, 0.0
-    src, dst = first[list(RIGID)], other[list(RIGID)]
-    return _similarity_residual(src, dst) / iod, _homography_residual(src, dst) / iod
+        return 0.0
+    return _similarity_residual(first[_RIGID], other[_RIGID]) / iod
+
+
+def homography_residual_iod(first: Points, other: Points) -> float:
+    """The homography part of ``motion_residuals``."""
+    iod = interocular_px(first)
+    if iod < 1e-6:
+        return 0.0
+    return _homography_residual(first[_RIGID], other[_RIGID]) / iod

@@ -46,9 +46,10 @@ from proctor.liveness.geometry import (
     Points,
     as_points,
     eye_aspect_ratio,
-    motion_residuals,
+    homography_residual_iod,
     mouth_aspect_ratio,
     nose_bridge_ratio,
+    similarity_residual_iod,
     yaw_deg,
 )
 
@@ -311,10 +312,10 @@ def flat_motion(series: LandmarkSeries, policy: LivenessPolicy) -> FlatMotion:
     sims: list[float] = []
     homs: list[float] = []
     for p in series.points[1:]:
-        sim, hom = motion_residuals(first, p)
+        sim = similarity_residual_iod(first, p)
         sims.append(sim)
-        if sim >= policy.flat_min_motion_iod:
-            homs.append(hom)
+        if sim >= policy.flat_min_motion_iod:  # the homography only where there was motion
+            homs.append(homography_residual_iod(first, p))
     med = float(np.median(homs)) if homs else None
     return FlatMotion(
         motion_frames=len(homs),
