@@ -112,12 +112,3 @@ class IrisModel:
             lids = self.contour(rgb, eye_crop(mesh, eye))[:N_LIDS]
             out[list(EYE_CONTOUR_FROM_MESH[eye]), :2] = lids
         return out
-
-
-def wider_eye(mesh: Mesh) -> int:
-    """The eye (0: the image's left, 1: its right) whose corners lie further apart: the
-    one facing the camera more when the head is turned."""
-    widths = [
-        float(np.hypot(*(np.asarray(mesh[b, :2]) - np.asarray(mesh[a, :2])))) for a, b in _CORNERS
-    ]
-    return int(np.argmax(widths))

@@ -31,7 +31,7 @@ from proctor.landmarks.facemesh import (
     roi_from_mesh,
 )
 from proctor.landmarks.ibug68 import IBUG68_FROM_MESH, to_ibug68
-from proctor.landmarks.iris import IrisModel, wider_eye
+from proctor.landmarks.iris import IrisModel
 from proctor.pipeline import _timed
 from proctor.types import BBox, Detection, RGBImage
 
@@ -115,10 +115,9 @@ class MeshTracker:
 
         ``seed``: the start frame's mesh when the caller has it (the pipeline's aligner
         ran it on that frame's detection): no model call on that frame. ``eyes``: refine
-        the eyelids (only a blink reads them; the other measures use the mesh as is), of
-        one eye, the wider on the first frame, in every frame of the burst: a blink
-        closes both eyes, and one refined eye already moves the two eyes' mean ratio by
-        ~35% on a blink where FaceMesh alone moves it by ~15% (models/cards/iris.md).
+        the eyelids of both eyes (only a blink reads them; the other measures use the
+        mesh as is). Refining one eye only halves the iris cost but missed one of 16
+        labelled blinks (models/cards/iris.md).
         """
         t = timings if timings is not None else {}
         out = MeshTrack()
@@ -127,7 +126,7 @@ class MeshTracker:
         else:
             with _timed(t, "facemesh"):
                 r = self.from_box(frames[start], box0)
-        which = (wider_eye(r.mesh),) if eyes else ()
+        which = (0, 1) if eyes else ()
         out.add(start, r, self.refined(frames[start], r, t, which))
         prev = r
         redetects = 0
