@@ -1,4 +1,4 @@
-"""Burst adapter: decode a burst, track the face, 68 landmarks per frame, judge liveness.
+"""Burst adapter: decode a burst, track the face (68-point view per frame), judge liveness.
 
 A burst arrives as a list of image bytes (one multipart request; each frame
 goes through ``proctor.imaging.decode`` with the snapshot limits) or as one
@@ -6,13 +6,15 @@ short WebM/MP4 clip, decoded with OpenCV from a temporary file under caps on
 bytes, pixels per frame, decoded frames and seconds. Anything unusable raises
 an ``ImageError`` subclass with a stable code (``proctor.liveness.errors``).
 
-Cost: full HOG detection runs on the first frame with a face and on the best
-frame (the latter for the verification's quality checks); in between, each frame's
-face is re-found by one HOG pass on a small crop around the previous face, and the
-68-point predictor is fitted to that box (``BurstAnalyzer._track``). Embeddings
-are computed on up to three chosen frames only: the most frontal open-eyed frame
-(verified against the reference) and, as identity witnesses, the most frontal
-ones of the first and last thirds.
+Cost (FaceMesh, the default): the first frame with a face is analysed like a snapshot
+(detection, FaceMesh alignment); from that mesh the face is tracked with one FaceMesh
+call per frame (``proctor.landmarks.tracking``; BlazeFace re-detects only when the mesh
+loses the face), and, in bursts asked for a blink, two iris-model calls per frame refine
+the eyelids. The best frame is detected again for its quality checks but aligned from
+its tracked mesh. Every embedding of the burst (the best frame, up to two identity
+witnesses, the fused probe's frames) is computed once, in one batch, on chips aligned
+from the tracked meshes. With ``PROCTOR_LANDMARKS=dlib68``: a HOG pass on a crop around
+the previous face and dlib's 68-point predictor per frame (``BurstAnalyzer._track68``).
 
 Frame times: a clip's own timestamps; for a list of frames, evenly spaced over
 ``BurstLimits.nominal_duration_s``. Both come from the client, so the duration

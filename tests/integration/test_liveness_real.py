@@ -67,6 +67,25 @@ def test_webcam_blink_is_detected(analyzer: BurstAnalyzer, videos: Path) -> None
     assert "blink" in {e.action.value for e in detect_actions(j.series, analyzer.policy)}
 
 
+def test_a_labelled_blink_closes_the_refined_eyelids(analyzer: BurstAnalyzer, videos: Path) -> None:
+    """LP_d18's labelled blink (fixtures/liveness/annotations.toml): FaceMesh's own lids
+    barely move on it; the iris model's lids close past the judge's drop. The iris model
+    runs only when a blink is asked (no other measure reads the lids)."""
+    from proctor.liveness.judge import SeriesMeasures
+
+    frames, burst, times = burst_at(videos, "liveportrait/d18.mp4", 2.22)
+    ref = reference_from(analyzer, frames[0])
+    assert ref is not None
+    blink = analyzer.judge_frames(ref, burst, times, ["blink"], {})
+    assert blink.liveness.passed, blink.liveness.reasons
+    assert blink.timings_ms.get("iris", 0.0) > 0.0
+    assert blink.series is not None
+    ear = np.asarray(SeriesMeasures.of(blink.series).ear)
+    assert ear.min() < np.median(ear) * (1.0 - analyzer.policy.blink_min_drop)
+    mouth = analyzer.judge_frames(ref, burst, times, ["open_mouth"], {})
+    assert "iris" not in mouth.timings_ms
+
+
 def test_a_fast_webcam_head_turn_is_tracked_frame_by_frame(
     analyzer: BurstAnalyzer, videos: Path
 ) -> None:
