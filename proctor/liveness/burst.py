@@ -46,7 +46,13 @@ from proctor.landmarks.ibug68 import to_ibug68
 from proctor.landmarks.tracking import MeshTracker
 from proctor.liveness.actions import Action
 from proctor.liveness.errors import BurstTooLarge, CorruptVideo, EmptyBurst, UnsupportedVideo
-from proctor.liveness.geometry import Points, eye_aspect_ratio, mouth_aspect_ratio, yaw_deg
+from proctor.liveness.geometry import (
+    Points,
+    eye_aspect_ratios,
+    mouth_aspect_ratios,
+    yaw_deg,
+    yaw_degs,
+)
 from proctor.liveness.judge import (
     LandmarkSeries,
     LivenessPolicy,
@@ -564,28 +570,29 @@ class BurstAnalyzer:
     def _best_frontal(self, pts: Sequence[Points], found: Sequence[bool], lo: int, hi: int) -> int:
         """Index in [lo, hi) of the most frontal, open-eyed, closed-mouth frame, preferring
         frames whose face HOG found (tracked-only frames may carry drifted points)."""
-        ears = [eye_aspect_ratio(p) for p in pts]
+        ears = eye_aspect_ratios(pts)
         open_eyes = float(np.median(ears)) * 0.85
         ks = [k for k in range(lo, hi) if found[k]] or list(range(lo, hi))
-        scores = [
-            abs(yaw_deg(pts[k]))
-            + 50.0 * mouth_aspect_ratio(pts[k])
-            + (100.0 if ears[k] < open_eyes else 0.0)
-            for k in ks
-        ]
+        sel = np.asarray(ks)
+        scores = (
+            np.abs(yaw_degs(np.asarray(pts)[sel]))
+            + 50.0 * mouth_aspect_ratios(np.asarray(pts)[sel])
+            + np.where(ears[sel] < open_eyes, 100.0, 0.0)
+        )
         return ks[int(np.argmin(scores))]
 
     def frame_qualities(self, pts: Sequence[Points], found: Sequence[bool]) -> list[float]:
         """Fusion quality of each tracked frame: frontality (``frontal_quality`` of the yaw,
         0 beyond ``ID_MAX_YAW_DEG``); NaN for frames HOG did not re-find or caught with the
         eyes closed (the same test as ``_best_frontal``), which never take part."""
-        ears = [eye_aspect_ratio(p) for p in pts]
-        open_eyes = float(np.median(ears)) * 0.85 if ears else 0.0
+        ears = eye_aspect_ratios(pts)
+        open_eyes = float(np.median(ears)) * 0.85 if len(ears) else 0.0
+        yaws = yaw_degs(pts)
         return [
-            frontal_quality(yaw_deg(p), ID_MAX_YAW_DEG)
+            frontal_quality(float(yaws[k]), ID_MAX_YAW_DEG)
             if found[k] and ears[k] >= open_eyes
             else float("nan")
-            for k, p in enumerate(pts)
+            for k in range(len(pts))
         ]
 
     def _fusion_frames(self, q: Sequence[float], best_k: int) -> list[int]:
