@@ -16,6 +16,11 @@ $(BIN)/python:
 $(STAMP): pyproject.toml $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	$(BIN)/pip install --quiet --no-deps face-recognition==1.3.0
+	# MediaPipe's face detection and mesh models (Apache-2.0) ship inside its wheel; only
+	# the .tflite files are used (sha256 in models/registry.toml), run on ai-edge-litert.
+	# --no-deps: mediapipe's own pins (numpy<2, protobuf<5, jax, opencv-contrib) are for
+	# its graph runtime, which the service does not load.
+	$(BIN)/pip install --quiet --no-deps mediapipe==0.10.21 ai-edge-litert==2.3.0
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -298,17 +298,15 @@ def build_review(
 def burst_analyzer_factory(
     s: ProctorSettings, policy: OperatingPolicy | None = None
 ) -> Callable[[Pipeline], BurstAnalyzer]:
-    """Builds one ``BurstAnalyzer`` over a worker's own pipeline (digest-checked 68 points);
-    its multi-frame probe is the operating policy's ``fusion`` (issue 21)."""
+    """Builds one ``BurstAnalyzer`` over a worker's own pipeline (FaceMesh landmarks by
+    default, digest-checked); its multi-frame probe is the operating policy's ``fusion``
+    (issue 21)."""
 
     def make(p: Pipeline) -> BurstAnalyzer:
-        from proctor.embedding.registry import model_spec, verify_files
         from proctor.liveness.burst import BurstAnalyzer
 
-        spec = model_spec(p.model_id, s.models_dir)
-        verify_files(spec)
         fusion = (policy or load_operating_policy(s, p.model_id)).fusion
-        return BurstAnalyzer(p, spec.file("landmarks68"), limits=s.burst_limits(), fusion=fusion)
+        return BurstAnalyzer(p, limits=s.burst_limits(), fusion=fusion)
 
     return make
 

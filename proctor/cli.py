@@ -145,7 +145,10 @@ def bench_speed(
     if not files:
         raise typer.BadParameter(f"no images in {images}")
     res = run_speed(_pipeline(), files, baseline=baseline)
-    table = Table(title=f"proctor bench speed: {res['images']} images, core {res['core']}")
+    table = Table(
+        title=f"proctor bench speed: {res['images']} images, core {res['core']}, "
+        f"detector {res['detector']}"
+    )
     cols = ("stage", "ours median ms", "ours p95 ms", "face_rec. median ms", "face_rec. p95 ms")
     for col in cols:
         table.add_column(col, justify="right")
@@ -173,6 +176,10 @@ def bench_speed(
         f"{res['baseline_ms_p95']:.2f}" if "baseline_ms_p95" in res else "",
     )
     console.print(table)
+    console.print(
+        f"detector {res['detector']}: pipeline p95 {res['pipeline_ms_p95']:.2f} ms = "
+        f"{res['pipeline_p95_over_median']:.2f}× its median"
+    )
     if "ratio" in res:
         console.print(
             f"ratio (face_recognition ÷ ours, medians): [b]{res['ratio']:.2f}×[/b] pipeline, "
@@ -198,7 +205,8 @@ def bench_speed(
         console.print(
             f"liveness burst ({b['frames_per_burst']} frames, {b['bursts']} bursts): median "
             f"{b['burst_ms_median']:.0f} ms vs {b['snapshot_ms_median']:.0f} ms per snapshot "
-            f"= {b['burst_in_snapshots']:.1f} snapshots; stages {b['burst_stage_ms_median']}"
+            f"= {b['burst_in_snapshots']:.1f} snapshots (p95 {b['burst_ms_p95']:.0f} ms, "
+            f"landmarks {b['landmarks']}); stages {b['burst_stage_ms_median']}"
         )
     _write_json(json_out, res)
     if json_out is not None:

@@ -25,9 +25,11 @@ from proctor.imaging.hashing import dhash64
 from proctor.imaging.transform import encode_jpeg
 from proctor.matching.cohort import Cohort, CohortStats, snorm_pair
 from proctor.matching.decision import template_distance
+from proctor.ports import FaceDetector
 from proctor.quality.metrics import measure
 from proctor.quality.policy import QualityPolicy, QualityReason, QualityReport, assess_quality
 from proctor.types import (
+    BBox,
     DecodedImage,
     Detection,
     Embedding,
@@ -37,9 +39,10 @@ from proctor.types import (
 )
 
 if TYPE_CHECKING:
-    from proctor.detection.dlib_hog import DlibHogDetector
-    from proctor.embedding.dlib_resnet import DlibResNetEncoder
+    from proctor.embedding.dlib_resnet import DlibResNetEncoder, Landmarks5
     from proctor.embedding.onnx_resnet import OnnxResNetEncoder
+    from proctor.landmarks.facemesh import Mesh
+    from proctor.landmarks.mesh_align import MeshAligner
 
 STAGES = ("decode", "detect", "landmarks", "quality", "embed", "compare")
 
@@ -54,6 +57,9 @@ class Analysis:
     quality: QualityReport
     chip: RGBImage | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The primary face's FaceMesh (468 × x, y, z frame px) when the aligner ran or was
+    # given one: bursts start tracking from it instead of running the mesh again.
+    mesh: Mesh | None = None
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -82,7 +88,7 @@ class PipelineConfig:
 class Pipeline:
     def __init__(
         self,
-        detector: DlibHogDetector,
+        detector: FaceDetector,
         encoder: DlibResNetEncoder | OnnxResNetEncoder,
         config: PipelineConfig,
     ) -> None:
@@ -94,6 +100,8 @@ class Pipeline:
         # a fixed cohort, or ``cohort_source`` (the service's refreshed cohort, which wins).
         self.cohort: Cohort | None = None
         self.cohort_source: Callable[[], Cohort | None] | None = None
+        # Five alignment points from FaceMesh (None: dlib's 5-point predictor on the box).
+        self.aligner: MeshAligner | None = None
 
     # -- stages -----------------------------------------------------------------
     def analyze(self, data: bytes, policy: QualityPolicy) -> Analysis:
@@ -107,8 +115,15 @@ class Pipeline:
         return self.analyze_rgb(rgb, policy, t)
 
     def analyze_rgb(
-        self, rgb: RGBImage, policy: QualityPolicy, timings: dict[str, float] | None = None
+        self,
+        rgb: RGBImage,
+        policy: QualityPolicy,
+        timings: dict[str, float] | None = None,
+        *,
+        mesh: Mesh | None = None,
     ) -> Analysis:
+        """As ``analyze`` on decoded pixels. ``mesh``: the face's FaceMesh when the caller
+        has it already (a tracked burst frame); used when it lies on the primary face."""
         t = timings if timings is not None else {}
         with _timed(t, "detect"):
             dets = self.detector.detect(rgb)
@@ -120,13 +135,29 @@ class Pipeline:
         if need_px > 0:
             with _timed(t, "detect"):
                 dets = self.detector.detect_down_to(rgb, need_px, dets)
+        if mesh is not None and not _on_face(mesh, primary.bbox):
+            mesh = None
         with _timed(t, "landmarks"):
-            shape, marks = self.encoder.landmarks(rgb, primary.bbox)
+            shape, marks, mesh = self.align(rgb, primary, mesh)
             chip = self.encoder.chip(rgb, shape)
         with _timed(t, "quality"):
             extras = extra_people(dets, primary, policy.extra_face_width_ratio)
             report = assess_quality(measure(rgb, primary.bbox, marks.points, len(extras)), policy)
-        return Analysis(rgb, dets, primary, report, chip, t)
+        return Analysis(rgb, dets, primary, report, chip, t, mesh)
+
+    def align(
+        self, rgb: RGBImage, det: Detection, mesh: Mesh | None = None
+    ) -> tuple[object, Landmarks5, Mesh | None]:
+        """dlib's five alignment points for ``det`` and the mesh they came from: from
+        FaceMesh when an aligner is set (the BlazeFace default; ``mesh`` given: that
+        mesh, no model call), else dlib's 5-point predictor on the box (no mesh)."""
+        if self.aligner is not None:
+            if mesh is None:
+                mesh = self.aligner.mesh(rgb, det)
+            shape, marks = self.aligner.from_mesh(mesh, det.bbox)
+            return shape, marks, mesh
+        shape, marks = self.encoder.landmarks(rgb, det.bbox)
+        return shape, marks, None
 
     def embed(self, analysis: Analysis, jitters: int = 1) -> Embedding:
         if analysis.chip is None:
@@ -232,6 +263,12 @@ class Pipeline:
         )
 
 
+def _on_face(mesh: Mesh, box: BBox) -> bool:
+    """Whether a mesh's centre lies inside ``box`` (the mesh is that face's)."""
+    cx, cy = (float(v) for v in np.asarray(mesh)[:, :2].mean(axis=0))
+    return box.x1 <= cx <= box.x2 and box.y1 <= cy <= box.y2
+
+
 def build_verifier(
     model_id: str | None = None,
     config: PipelineConfig | None = None,
@@ -248,7 +285,6 @@ def build_verifier(
     """
     import os
 
-    from proctor.detection.dlib_hog import DlibHogDetector, HogPolicy
     from proctor.embedding.registry import model_spec
     from proctor.errors import ModelUnavailable
 
@@ -265,8 +301,44 @@ def build_verifier(
         encoder = DlibResNetEncoder(spec)
     else:
         raise ModelUnavailable(f"unknown runtime {rt!r}: use onnx or dlib")
-    hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
     cfg = config or PipelineConfig(
         DecodeLimits(), QualityPolicy.snapshot(), QualityPolicy.reference()
     )
-    return Pipeline(DlibHogDetector(hog), encoder, cfg)
+    detector = build_detector(working_max_side_px, models_dir)
+    pipe = Pipeline(detector, encoder, cfg)
+    if getattr(detector, "name", "") == "blazeface":
+        from proctor.landmarks.facemesh import FaceMesh
+        from proctor.landmarks.mesh_align import MeshAligner
+
+        pipe.aligner = MeshAligner(FaceMesh(models_dir))
+    return pipe
+
+
+DETECTORS = ("blazeface", "hog")
+
+
+def build_detector(
+    working_max_side_px: int | None = None,
+    models_dir: Path | None = None,
+    name: str | None = None,
+) -> FaceDetector:
+    """The face detector: BlazeFace short range (default) or dlib HOG (``PROCTOR_DETECTOR=hog``).
+
+    ``working_max_side_px`` applies to HOG only. With BlazeFace, ``build_verifier`` also
+    aligns from FaceMesh; with HOG, dlib's 5-point predictor aligns as before.
+    """
+    import os
+
+    from proctor.errors import ModelUnavailable
+
+    which = (name or os.environ.get("PROCTOR_DETECTOR") or DETECTORS[0]).strip().lower()
+    if which == "blazeface":
+        from proctor.detection.blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector(models_dir)
+    if which == "hog":
+        from proctor.detection.dlib_hog import DlibHogDetector, HogPolicy
+
+        hog = HogPolicy() if working_max_side_px is None else HogPolicy(working_max_side_px)
+        return DlibHogDetector(hog)
+    raise ModelUnavailable(f"unknown detector {which!r}: use blazeface or hog")

@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from proctor.types import DecodedImage, FaceMeasurement, Template
+from proctor.types import DecodedImage, Detection, FaceMeasurement, RGBImage, Template
+
+
+class FaceDetector(Protocol):
+    """Face boxes (with keypoints when the model gives them) in one RGB frame."""
+
+    name: str
+
+    def detect(self, image: RGBImage) -> list[Detection]: ...
+
+    def detect_down_to(
+        self, image: RGBImage, min_face_px: int, found: list[Detection]
+    ) -> list[Detection]:
+        """``found`` plus any face of at least ``min_face_px`` the first pass could miss."""
+        ...
 
 
 class FaceVerifier(Protocol):

@@ -68,6 +68,11 @@ class Detection:
     upsample: int = 0
     # Original pixels per pixel of the copy it was found on (1.0: full size).
     scale: float = 1.0
+    # Detector keypoints in original pixels (BlazeFace: right eye, left eye, nose tip,
+    # mouth centre, right ear, left ear; empty for HOG) and the detector's own box
+    # (x1, y1, x2, y2, float px) when ``bbox`` is mapped to another convention.
+    keypoints: tuple[tuple[float, float], ...] = ()
+    raw_box: tuple[float, float, float, float] | None = None
 
 
 class Verdict(StrEnum):

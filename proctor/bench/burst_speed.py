@@ -2,7 +2,8 @@
 
 Bursts are 2 s windows of a real clip sampled at ``frames`` evenly spaced frames (the
 reference page sends 30: 15 fps), judged by the same ``BurstAnalyzer`` the service uses
-(68 landmarks on every frame, embeddings on the few chosen frames), on the pinned core.
+(FaceMesh tracked on every frame by default, embeddings on the few chosen frames), on
+the pinned core.
 Decoding is excluded on both sides. A snapshot is one ``measure_analysis`` of a single
 frame of the same clip against the same reference.
 """
@@ -13,6 +14,8 @@ import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from proctor.pipeline import Pipeline
 
@@ -52,7 +55,9 @@ def run_burst_speed(
         "clip": str(clip),
         "bursts": bursts,
         "frames_per_burst": frames,
+        "landmarks": analyzer.landmark_source,
         "burst_ms_median": round(burst, 1),
+        "burst_ms_p95": round(float(np.percentile(burst_ms, 95)), 1),
         "snapshot_ms_median": round(snap, 1),
         "burst_in_snapshots": round(burst / snap, 2),
         "burst_stage_ms_median": {k: round(statistics.median(v), 1) for k, v in stages.items()},

@@ -106,20 +106,19 @@ def _analyse(
     first_i, first = analyzer._first_face(frames, t)
     if first_i is None or first is None or first.primary is None:
         return None
-    idx, pts, rel, found = analyzer._track(frames, first_i, first.primary.bbox, t)
+    idx, pts, rel, found, raw = analyzer._track(frames, first_i, first, t, eyes=True)
     q = analyzer.frame_qualities(pts, found)
     best_k = analyzer._best_frontal(pts, found, 0, len(pts))
-    a = pipe.analyze_rgb(frames[idx[best_k]], pipe.config.snapshot_quality, {})
+    a = pipe.analyze_rgb(frames[idx[best_k]], pipe.config.snapshot_quality, {}, mesh=raw[best_k])
     if a.chip is None:
         return None
     person = SAME_PERSON.get(clip.person, clip.person)
     b = Burst(clip.clip_id, person, start_s, best_k, q, {best_k: pipe.embed(a)}, a.reasons)
     for k, qk in enumerate(q):
         if k != best_k and np.isfinite(qk):
-            try:
-                b.vectors[k] = analyzer._embed_at(frames[idx[k]], pts[k], rel)
-            except ValueError:
-                continue
+            chip = analyzer._chip_at(frames[idx[k]], pts[k], rel, raw[k])
+            if chip is not None:
+                b.vectors[k] = pipe.encoder.encode_chip(chip, pipe.config.probe_jitters)
     return b
 
 

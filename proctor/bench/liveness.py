@@ -471,7 +471,7 @@ def _points_per_frame(
     start, first = analyzer._first_face(frames, {})
     if start is None or first is None or first.primary is None:
         return None
-    idx, pts, _, _ = analyzer._track(frames, start, first.primary.bbox, {})
+    idx, pts, _, _, _ = analyzer._track(frames, start, first, {})
     by = dict(zip(idx, pts, strict=True))
     out, last = [], pts[0]
     for i in range(len(frames)):
@@ -511,7 +511,7 @@ def _series(
     start, first = analyzer._first_face(frames, {})
     if start is None or first is None or first.primary is None:
         return None
-    idx, pts, _, _ = analyzer._track(frames, start, first.primary.bbox, {})
+    idx, pts, _, _, _ = analyzer._track(frames, start, first, {}, eyes=True)
     return LandmarkSeries(tuple(times[i] - times[idx[0]] for i in idx), tuple(pts))
 
 
@@ -530,6 +530,10 @@ def _burst_cost(
     _cost(report, "burst: 68 landmarks, all frames", t.get("landmarks68", 0.0))
     _cost(report, "burst: 68 landmarks, per frame", t.get("landmarks68", 0.0) / frames)
     _cost(report, "burst: per-frame face search (HOG on a crop)", t.get("track_detect", 0.0))
+    _cost(report, "burst: FaceMesh, all frames", t.get("facemesh", 0.0))
+    _cost(report, "burst: FaceMesh, per frame", t.get("facemesh", 0.0) / frames)
+    _cost(report, "burst: eyelids (iris model), all frames", t.get("iris", 0.0))
+    _cost(report, "burst: judge", t.get("judge", 0.0))
     _cost(report, "burst: re-detections", t.get("redetect", 0.0))
     _cost(report, "burst: chosen-frame embeddings", t.get("embed_chosen", 0.0))
     _cost(report, "burst: verify best frame", t.get("verify_best", 0.0))
@@ -691,8 +695,11 @@ def run(frames_per_burst: int = 30, attacks: bool = True) -> Report:
     from proctor.config import ProctorSettings
     from proctor.operating_policy import fusion_of
 
-    # the shipped multi-frame probe (fusion_k best frames, issue 21)
-    analyzer = BurstAnalyzer(build_verifier(), fusion=fusion_of(ProctorSettings()))
+    # the shipped multi-frame probe (fusion_k best frames, issue 21); eyelids refined in
+    # every burst, because each burst is re-judged against every challenge
+    analyzer = BurstAnalyzer(
+        build_verifier(), fusion=fusion_of(ProctorSettings()), eyelids="always"
+    )
     report = Report()
     loaded = evaluate_genuine(analyzer, clips, root, frames_per_burst, report)
     if attacks:

@@ -58,7 +58,7 @@ def genuine_windows(
             burst, _ = window(frames, fps, start, n)
             first_i, first = analyzer._first_face(burst, {})
             if first_i is not None and first is not None and first.primary is not None:
-                idx, pts, _, _ = analyzer._track(burst, first_i, first.primary.bbox, {})
+                idx, pts, _, _, _ = analyzer._track(burst, first_i, first, {})
                 thumbs, masks = thumbnails(burst, idx, pts)
                 out.append(Window(clip.id, start, measure_continuity(pts, thumbs, masks)))
             start += 1.0

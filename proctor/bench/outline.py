@@ -84,7 +84,7 @@ def main() -> None:
         s, f = an._first_face(frames, {})
         if s is None or f is None or f.primary is None:
             return None
-        idx, pts, _, _ = an._track(frames, s, f.primary.bbox, {})
+        idx, pts, _, _, _ = an._track(frames, s, f, {})
         return ring_motion([frames[i] for i in idx], pts)
 
     real = []

@@ -52,7 +52,9 @@ def embed_labelled(
     cache_file = None
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        setup = f"{pipe.model_id}|{type(pipe.encoder).__name__}|{pipe.detector.policy!r}"
+        detector = getattr(pipe.detector, "policy", type(pipe.detector).__name__)
+        aligner = getattr(pipe.aligner, "name", "dlib5")
+        setup = f"{pipe.model_id}|{type(pipe.encoder).__name__}|{detector!r}|{aligner}"
         tag = hashlib.sha1(setup.encode()).hexdigest()[:12]
         cache_file = cache_dir / f"{pipe.model_id}_{tag}.npz"
         if cache_file.exists():

@@ -18,6 +18,7 @@ import cv2
 import dlib
 import numpy as np
 
+from proctor.detection.select import iou
 from proctor.imaging.transform import downscale
 from proctor.types import BBox, Detection, RGBImage
 
@@ -87,6 +88,8 @@ def bbox_to_rect(box: BBox) -> dlib.rectangle:
 
 class DlibHogDetector:
     """HOG on a small working copy; scales up (then upsamples) only when nothing is found."""
+
+    name = "hog"
 
     def __init__(self, policy: HogPolicy | None = None) -> None:
         self.policy = policy or HogPolicy()
@@ -161,8 +164,4 @@ class DlibHogDetector:
         ]
 
 
-def _iou(a: BBox, b: BBox) -> float:
-    ix = max(0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    iy = max(0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    inter = ix * iy
-    return inter / (a.area + b.area - inter)
+_iou = iou

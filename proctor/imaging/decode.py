@@ -50,6 +50,9 @@ class DecodedImage:
 
 
 # EXIF orientation → operations on the stored pixels that give the upright view.
+# OpenCV ≥ 4.11 decodes straight to RGB; None on older builds (BGR, swapped after).
+_IMREAD_RGB: int | None = getattr(cv2, "IMREAD_COLOR_RGB", None)
+
 _ORIENT_OPS: dict[int, tuple[int | None, int | None]] = {
     # orientation: (flip code or None, rotate code or None)
     1: (None, None),
@@ -80,10 +83,17 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> DecodedImag
     if not header.has_data:
         raise CorruptImage(f"{header.format} has no image data")
     buf = np.frombuffer(data, dtype=np.uint8)
-    # Without alpha or deep samples the decoder writes 8-bit BGR directly (no second
-    # buffer); IMREAD_COLOR would apply EXIF orientation itself, hence IGNORE_ORIENTATION.
+    # Without alpha or deep samples the decoder writes 8-bit RGB directly (OpenCV ≥ 4.11:
+    # no second buffer, no channel swap; older ones write BGR, swapped in place below);
+    # IMREAD_COLOR would apply EXIF orientation itself, hence IGNORE_ORIENTATION.
     simple = not header.has_alpha and header.sample_bytes == 1
-    flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION if simple else cv2.IMREAD_UNCHANGED
+    direct_rgb = simple and _IMREAD_RGB is not None
+    if simple and _IMREAD_RGB is not None:
+        flags = _IMREAD_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    elif simple:
+        flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    else:
+        flags = cv2.IMREAD_UNCHANGED
     try:
         raw = cv2.imdecode(buf, flags)
     except cv2.error as exc:
@@ -92,7 +102,7 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> DecodedImag
         raise CorruptImage(f"{header.format} data could not be decoded")
     if header.format == "jpeg" and _jpeg_truncated(data):
         raise CorruptImage("JPEG data is truncated")
-    rgb = _to_rgb8(raw)
+    rgb = _u8(raw) if direct_rgb and raw.ndim == 3 and raw.shape[2] == 3 else _to_rgb8(raw)
     del raw
     rgb = _apply_orientation(rgb, header.orientation)
     if rgb.shape[0] < limits.min_side_px or rgb.shape[1] < limits.min_side_px:
@@ -101,9 +111,11 @@ def decode_image(data: bytes, limits: DecodeLimits | None = None) -> DecodedImag
 
 
 def pixel_sha256(rgb: RGBImage) -> str:
-    """Hash of the decoded pixels and their shape: equal for re-encoded-identical frames."""
+    """Hash of the decoded pixels and their shape: equal for re-encoded-identical frames.
+
+    Hashes the array's buffer in place (no ``tobytes`` copy of the frame)."""
     h = hashlib.sha256(str(rgb.shape).encode())
-    h.update(np.ascontiguousarray(rgb).tobytes())
+    h.update(np.ascontiguousarray(rgb).data.cast("B"))
     return h.hexdigest()
 
 
@@ -147,6 +159,10 @@ def _check_dimensions(header: ImageHeader, limits: DecodeLimits) -> None:
 def _jpeg_truncated(data: bytes) -> bool:
     # A complete JPEG has an EOI marker after its last start-of-scan; bytes after
     # EOI are tolerated and dropped (the pixels are rebuilt anyway).
+    # The usual file ends with EOI: then any SOS (found near the start) lies before it,
+    # and the two scans over the entropy-coded data below are not needed.
+    if data.endswith(b"\xff\xd9") and data.find(b"\xff\xda", 0, len(data) - 2) >= 0:
+        return False
     last_sos = data.rfind(b"\xff\xda")
     return last_sos < 0 or data.find(b"\xff\xd9", last_sos) < 0
 

@@ -1,4 +1,4 @@
-"""Burst adapter: decode a burst, track the face, 68 landmarks per frame, judge liveness.
+"""Burst adapter: decode a burst, track the face (68-point view per frame), judge liveness.
 
 A burst arrives as a list of image bytes (one multipart request; each frame
 goes through ``proctor.imaging.decode`` with the snapshot limits) or as one
@@ -6,13 +6,15 @@ short WebM/MP4 clip, decoded with OpenCV from a temporary file under caps on
 bytes, pixels per frame, decoded frames and seconds. Anything unusable raises
 an ``ImageError`` subclass with a stable code (``proctor.liveness.errors``).
 
-Cost: full HOG detection runs on the first frame with a face and on the best
-frame (the latter for the verification's quality checks); in between, each frame's
-face is re-found by one HOG pass on a small crop around the previous face, and the
-68-point predictor is fitted to that box (``BurstAnalyzer._track``). Embeddings
-are computed on up to three chosen frames only: the most frontal open-eyed frame
-(verified against the reference) and, as identity witnesses, the most frontal
-ones of the first and last thirds.
+Cost (FaceMesh, the default): the first frame with a face is analysed like a snapshot
+(detection, FaceMesh alignment); from that mesh the face is tracked with one FaceMesh
+call per frame (``proctor.landmarks.tracking``; BlazeFace re-detects only when the mesh
+loses the face), and, in bursts asked for a blink, two iris-model calls per frame refine
+the eyelids. The best frame is detected again for its quality checks but aligned from
+its tracked mesh. Every embedding of the burst (the best frame, up to two identity
+witnesses, the fused probe's frames) is computed once, in one batch, on chips aligned
+from the tracked meshes. With ``PROCTOR_LANDMARKS=dlib68``: a HOG pass on a crop around
+the previous face and dlib's 68-point predictor per frame (``BurstAnalyzer._track68``).
 
 Frame times: a clip's own timestamps; for a list of frames, evenly spaced over
 ``BurstLimits.nominal_duration_s``. Both come from the client, so the duration
@@ -39,9 +41,19 @@ import numpy as np
 from proctor.detection.dlib_hog import bbox_to_rect
 from proctor.errors import ImageError
 from proctor.imaging.decode import DecodeLimits, decode_image
+from proctor.landmarks.facemesh import Mesh
+from proctor.landmarks.ibug68 import to_ibug68
+from proctor.landmarks.tracking import MeshTracker
+from proctor.liveness.actions import Action
 from proctor.liveness.burst_evidence import measure_evidence
 from proctor.liveness.errors import BurstTooLarge, CorruptVideo, EmptyBurst, UnsupportedVideo
-from proctor.liveness.geometry import Points, eye_aspect_ratio, mouth_aspect_ratio, yaw_deg
+from proctor.liveness.geometry import (
+    Points,
+    eye_aspect_ratios,
+    mouth_aspect_ratios,
+    yaw_deg,
+    yaw_degs,
+)
 from proctor.liveness.judge import (
     LandmarkSeries,
     LivenessPolicy,
@@ -52,7 +64,7 @@ from proctor.liveness.judge import (
 from proctor.liveness.outcome import BurstJudgement
 from proctor.matching.fusion import FusionPolicy, frontal_quality, fuse, select_frames
 from proctor.pipeline import Analysis, Pipeline
-from proctor.types import BBox, RGBImage, Template
+from proctor.types import BBox, Detection, RGBImage, Template
 
 # Per-frame face search: a crop of ±ROI_HALF_SIDE face sizes around the previous face,
 # scaled so the face is ROI_FACE_PX wide (HOG's window is 80 px: the face stays findable
@@ -63,6 +75,8 @@ MAX_FULL_REDETECTS = 1
 # Identity witnesses within the burst are compared only when roughly frontal: beyond
 # ~25° dlib's embedding drifts with pose more than with identity (a turn's last frames).
 ID_MAX_YAW_DEG = 25.0
+LANDMARK_SOURCES = ("facemesh", "dlib68")
+EYELIDS = ("requested", "always")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +262,13 @@ def _extent(p: Points) -> tuple[float, float, float, float]:
 
 
 class BurstAnalyzer:
-    """Judges bursts with a ``Pipeline`` (detector, aligner, encoder) and dlib's 68 points."""
+    """Judges bursts with a ``Pipeline`` (detector, aligner, encoder) and 68 landmarks.
+
+    The landmarks come from MediaPipe's FaceMesh (default), tracked from frame to frame
+    (``proctor.landmarks.tracking``), or, with ``landmarks="dlib68"`` (or
+    ``PROCTOR_LANDMARKS=dlib68``), from dlib's 68-point predictor, whose training data
+    is licensed for research only (models/cards/liveness.md).
+    """
 
     def __init__(
         self,
@@ -257,19 +277,39 @@ class BurstAnalyzer:
         policy: LivenessPolicy | None = None,
         limits: BurstLimits | None = None,
         fusion: FusionPolicy | None = None,
+        *,
+        landmarks: str | None = None,
+        eyelids: str = "requested",
     ) -> None:
-        if landmarks68 is None:
-            from proctor.embedding.registry import model_spec, verify_files
-
-            spec = model_spec(pipeline.model_id)
-            verify_files(spec)
-            landmarks68 = spec.file("landmarks68")
         self.pipeline = pipeline
         self.policy = policy or LivenessPolicy()
         self.limits = limits or BurstLimits()
         # Multi-frame probe: the identity comparison uses the fused embedding of the k best
         # frames (issue 21); k = 1 compares the single best frame as before.
         self.fusion = fusion or FusionPolicy()
+        source = (landmarks or os.environ.get("PROCTOR_LANDMARKS") or "facemesh").strip().lower()
+        if source not in LANDMARK_SOURCES:
+            raise ValueError(f"unknown landmark source {source!r}: use facemesh or dlib68")
+        self.landmark_source = source
+        if eyelids not in EYELIDS:
+            raise ValueError(f"unknown eyelids mode {eyelids!r}: use requested or always")
+        # "requested": the iris model refines the eyelids only in bursts asked for a blink
+        # (no other measure reads them); "always": in every burst (benchmarks re-judge one
+        # burst against every challenge).
+        self.eyelids = eyelids
+        self._mesh: MeshTracker | None = None
+        if source == "facemesh":
+            from proctor.landmarks.facemesh import FaceMesh
+            from proctor.landmarks.iris import IrisModel
+
+            self._mesh = MeshTracker(FaceMesh(), pipeline.detector.detect, IrisModel())
+            return
+        if landmarks68 is None:
+            from proctor.embedding.registry import model_spec, verify_files
+
+            spec = model_spec(pipeline.model_id)
+            verify_files(spec)
+            landmarks68 = spec.file("landmarks68")
         self._shape68 = dlib.shape_predictor(str(landmarks68))
         self._hog = dlib.get_frontal_face_detector()
 
@@ -289,6 +329,9 @@ class BurstAnalyzer:
         return self.judge_frames(reference, burst.frames, burst.times_s, actions, t)
 
     def landmarks68(self, rgb: RGBImage, box: BBox) -> Points:
+        if self._mesh is not None:
+            r = self._mesh.from_box(rgb, box)
+            return to_ibug68(self._mesh.refined(rgb, r, {}))
         shape = self._shape68(rgb, bbox_to_rect(box))
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], np.float64)
 
@@ -309,13 +352,14 @@ class BurstAnalyzer:
             lr = LivenessResult(False, (LivenessReason.TOO_FEW_FRAMES.value,), tuple(actions))
             verification = pipe.measure_analysis(reference, first) if first is not None else None
             return BurstJudgement(lr, verification, t, len(frames), 0)
-        idx, pts, rel, found = self._track(frames, start, first.primary.bbox, t)
+        eyes = self.eyelids == "always" or Action.BLINK.value in actions
+        idx, pts, rel, found, raw = self._track(frames, start, first, t, eyes=eyes)
         series = LandmarkSeries(tuple(times_s[i] - times_s[idx[0]] for i in idx), tuple(pts))
-        # Chosen frames, all re-found by HOG: the most frontal open-eyed frame of the burst
-        # (verified against the reference), and the most frontal ones of its first and
-        # final thirds. Those two are compared with the verified frame, not with the
-        # burst's first frame: a first frame caught mid-blink, blurred or turned is a poor
-        # witness of identity and made honest bursts fail (models/cards/liveness.md).
+        # Chosen frames, all re-found by the tracker: the most frontal open-eyed frame of
+        # the burst (verified against the reference), and the most frontal ones of its
+        # first and final thirds. Those two are compared with the verified frame, not with
+        # the burst's first frame: a first frame caught mid-blink, blurred or turned is a
+        # poor witness of identity and made honest bursts fail (models/cards/liveness.md).
         # A third with no frame within ``ID_MAX_YAW_DEG`` of frontal (a turn held to the
         # end) gives no witness: a profile's embedding is not comparable with a frontal one.
         third = max(1, len(pts) // 3)
@@ -324,20 +368,39 @@ class BurstAnalyzer:
         tail_k = self._best_frontal(pts, found, len(pts) - third, len(pts))
         witnesses = [k for k in (head_k, tail_k) if abs(yaw_deg(pts[k])) <= ID_MAX_YAW_DEG]
         best_i = idx[best_k]
+        jitters = pipe.config.probe_jitters
         with _timed(t, "embed_chosen"):
+            # The verified frame is detected again (its quality checks, a second person)
+            # but aligned from its tracked mesh: no second mesh call.
             best_analysis = (
-                first if best_i == start else pipe.analyze_rgb(frames[best_i], quality, {})
+                first
+                if best_i == start
+                else pipe.analyze_rgb(frames[best_i], quality, {}, mesh=raw[best_k])
             )
-            anchor = pipe.embed(best_analysis) if best_analysis.chip is not None else None
             others = [k for k in dict.fromkeys(witnesses) if k != best_k]
-            vecs = [self._embed_at(frames[idx[k]], pts[k], rel) for k in others]
+            q = self.frame_qualities(pts, found)
+            rest = self._fusion_frames(q, best_k) if best_analysis.chip is not None else []
+            # Every embedding of the burst in one batch: the verified frame, the identity
+            # witnesses and the fused probe's other frames (each frame embedded once).
+            chips: dict[int, RGBImage] = {}
+            for k in dict.fromkeys([*others, *rest]):
+                chip = self._chip_at(frames[idx[k]], pts[k], rel, raw[k])
+                if chip is not None:
+                    chips[k] = chip
+            batch = [best_analysis.chip] if best_analysis.chip is not None else []
+            vectors = self._encode([*batch, *chips.values()], jitters)
+            anchor = vectors[0] if batch else None
+            known = dict(zip(chips, vectors[len(batch) :], strict=True))
+            vecs = [known[k] for k in others if k in known]
             if anchor is None and vecs:  # the verified frame has no chip: compare the others
                 anchor = vecs.pop(0)
             distances = [float(np.linalg.norm(v - anchor)) for v in vecs if anchor is not None]
         with _timed(t, "verify_best"):
-            known = dict(zip(others[-len(vecs) :] if vecs else [], vecs, strict=True))
-            fused = self._fused_probe(frames, idx, pts, found, rel, best_k, anchor, known)
-            verification = pipe.measure_analysis(reference, _fresh(best_analysis), fused)
+            probe = None
+            if batch and anchor is not None:
+                fused = self._fuse(anchor, best_k, rest, q, known)
+                probe = fused if fused is not None else anchor
+            verification = pipe.measure_analysis(reference, _fresh(best_analysis), probe)
         with _timed(t, "evidence"):  # issue 20: colours for the light code, continuity
             colours, continuity = measure_evidence(frames, idx, pts)
         with _timed(t, "judge"):
@@ -373,9 +436,27 @@ class BurstAnalyzer:
         return None, first
 
     def _track(
-        self, frames: Sequence[RGBImage], start: int, box0: BBox, t: dict[str, float]
-    ) -> tuple[list[int], list[Points], tuple[float, float, float, float], list[bool]]:
-        """68 landmarks on every frame from ``start``, each frame's face re-found by HOG.
+        self,
+        frames: Sequence[RGBImage],
+        start: int,
+        first: Analysis,
+        t: dict[str, float],
+        *,
+        eyes: bool = True,
+    ) -> tuple[
+        list[int],
+        list[Points],
+        tuple[float, float, float, float],
+        list[bool],
+        list[Mesh | None],
+    ]:
+        """68 landmarks on every frame from ``start`` (``first``: that frame's analysis),
+        and each frame's raw mesh (None with dlib's 68 points).
+
+        FaceMesh (default): ``MeshTracker.track``, seeded with the mesh the pipeline's
+        aligner already ran on the first frame; eyelids refined when ``eyes``.
+
+        dlib's 68 points: each frame's face re-found by HOG.
 
         Seeding the predictor from the previous frame's landmarks alone drifts when the
         head moves between frames (6–15 fps): the points slide off a turning or laughing
@@ -385,6 +466,18 @@ class BurstAnalyzer:
         the seeded predictor (two passes) and is marked untracked: kept for the action
         measures when plausible, never chosen for an embedding.
         """
+        assert first.primary is not None
+        box0 = first.primary.bbox
+        if self._mesh is not None:
+            track = self._mesh.track(frames, start, box0, t, seed=first.mesh, eyes=eyes)
+            raw: list[Mesh | None] = list(track.raw)
+            return track.idx, track.pts, _box_rel(box0, track.pts[0]), track.found, raw
+        idx, pts, rel, found = self._track68(frames, start, box0, t)
+        return idx, pts, rel, found, [None] * len(idx)
+
+    def _track68(
+        self, frames: Sequence[RGBImage], start: int, box0: BBox, t: dict[str, float]
+    ) -> tuple[list[int], list[Points], tuple[float, float, float, float], list[bool]]:
         with _timed(t, "landmarks68"):
             p0 = self.landmarks68(frames[start], box0)
         lx1, ly1, lx2, ly2 = _extent(p0)
@@ -491,67 +584,92 @@ class BurstAnalyzer:
     def _best_frontal(self, pts: Sequence[Points], found: Sequence[bool], lo: int, hi: int) -> int:
         """Index in [lo, hi) of the most frontal, open-eyed, closed-mouth frame, preferring
         frames whose face HOG found (tracked-only frames may carry drifted points)."""
-        ears = [eye_aspect_ratio(p) for p in pts]
+        ears = eye_aspect_ratios(pts)
         open_eyes = float(np.median(ears)) * 0.85
         ks = [k for k in range(lo, hi) if found[k]] or list(range(lo, hi))
-        scores = [
-            abs(yaw_deg(pts[k]))
-            + 50.0 * mouth_aspect_ratio(pts[k])
-            + (100.0 if ears[k] < open_eyes else 0.0)
-            for k in ks
-        ]
+        sel = np.asarray(ks)
+        scores = (
+            np.abs(yaw_degs(np.asarray(pts)[sel]))
+            + 50.0 * mouth_aspect_ratios(np.asarray(pts)[sel])
+            + np.where(ears[sel] < open_eyes, 100.0, 0.0)
+        )
         return ks[int(np.argmin(scores))]
 
     def frame_qualities(self, pts: Sequence[Points], found: Sequence[bool]) -> list[float]:
         """Fusion quality of each tracked frame: frontality (``frontal_quality`` of the yaw,
         0 beyond ``ID_MAX_YAW_DEG``); NaN for frames HOG did not re-find or caught with the
         eyes closed (the same test as ``_best_frontal``), which never take part."""
-        ears = [eye_aspect_ratio(p) for p in pts]
-        open_eyes = float(np.median(ears)) * 0.85 if ears else 0.0
+        ears = eye_aspect_ratios(pts)
+        open_eyes = float(np.median(ears)) * 0.85 if len(ears) else 0.0
+        yaws = yaw_degs(pts)
         return [
-            frontal_quality(yaw_deg(p), ID_MAX_YAW_DEG)
+            frontal_quality(float(yaws[k]), ID_MAX_YAW_DEG)
             if found[k] and ears[k] >= open_eyes
             else float("nan")
-            for k, p in enumerate(pts)
+            for k in range(len(pts))
         ]
 
-    def _fused_probe(
+    def _fusion_frames(self, q: Sequence[float], best_k: int) -> list[int]:
+        """The fused probe's frames besides the verified one (none when fusion is off)."""
+        if self.fusion.k <= 1:
+            return []
+        return [k for k in select_frames(q, self.fusion) if k != best_k][: self.fusion.k - 1]
+
+    def _fuse(
         self,
-        frames: Sequence[RGBImage],
-        idx: Sequence[int],
-        pts: Sequence[Points],
-        found: Sequence[bool],
-        rel: tuple[float, float, float, float],
+        best_vec: np.ndarray,
         best_k: int,
-        best_vec: np.ndarray | None,
+        rest: Sequence[int],
+        q: Sequence[float],
         known: dict[int, np.ndarray],
     ) -> np.ndarray | None:
         """The burst's identity probe: the best frame fused with the next best (None: the
         best frame alone, when fusion is off or no other frame qualifies)."""
-        if self.fusion.k <= 1 or best_vec is None:
-            return None
-        q = self.frame_qualities(pts, found)
-        rest = [k for k in select_frames(q, self.fusion) if k != best_k][: self.fusion.k - 1]
-        if not rest:
-            return None
         vecs, weights = [best_vec], [q[best_k] if np.isfinite(q[best_k]) else 1.0]
         for k in rest:
-            try:
-                vecs.append(known[k] if k in known else self._embed_at(frames[idx[k]], pts[k], rel))
-            except ValueError:  # the tracked face left the frame
-                continue
-            weights.append(q[k])
+            if k in known:  # a frame whose tracked face left the frame has no vector
+                vecs.append(known[k])
+                weights.append(q[k])
         return fuse(vecs, weights, self.fusion.weighting) if len(vecs) > 1 else None
 
-    def _embed_at(
-        self, rgb: RGBImage, pts: Points, rel: tuple[float, float, float, float]
-    ) -> np.ndarray:
+    def _encode(self, chips: Sequence[RGBImage], jitters: int) -> list[np.ndarray]:
+        """Embeddings of aligned chips: one batched forward pass when the encoder has one."""
         enc = self.pipeline.encoder
+        if not chips:
+            return []
+        batched = getattr(enc, "encode_chips", None)
+        if jitters <= 1 and batched is not None:
+            return list(batched(list(chips)))
+        return [enc.encode_chip(c, jitters) for c in chips]
+
+    def _chip_at(
+        self,
+        rgb: RGBImage,
+        pts: Points,
+        rel: tuple[float, float, float, float],
+        mesh: Mesh | None = None,
+    ) -> RGBImage | None:
+        """The aligned chip of a tracked frame (from its raw mesh when there is one);
+        None when the tracked face left the frame."""
         box = _box_from(pts, rel, rgb.shape[1], rgb.shape[0])
         if box is None:
-            raise ValueError("tracked face left the frame")
-        shape, _ = enc.landmarks(rgb, box)
-        return enc.encode_chip(enc.chip(rgb, shape), self.pipeline.config.probe_jitters)
+            return None
+        eyes = (tuple(pts[36:42].mean(axis=0)), tuple(pts[42:48].mean(axis=0)))
+        shape, _, _ = self.pipeline.align(rgb, Detection(box, 1.0, keypoints=eyes), mesh)
+        chip: RGBImage = self.pipeline.encoder.chip(rgb, shape)
+        return chip
+
+
+def _box_rel(box: BBox, p: Points) -> tuple[float, float, float, float]:
+    """The detector box relative to the landmark extent, in units of the extent's size."""
+    lx1, ly1, lx2, ly2 = _extent(p)
+    size = max(lx2 - lx1, ly2 - ly1, 1.0)
+    return (
+        (box.x1 - lx1) / size,
+        (box.y1 - ly1) / size,
+        (box.x2 - lx2) / size,
+        (box.y2 - ly2) / size,
+    )
 
 
 def _fresh(a: Analysis) -> Analysis:

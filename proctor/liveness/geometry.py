@@ -33,6 +33,7 @@ LEFT_EYE = (42, 43, 44, 45, 46, 47)
 # Points that move with the skull: jaw line, brows, nose, eye corners. Eyelids and
 # lips are left out because a blink or an open mouth moves them on a real face.
 RIGID = (*range(0, 17), *range(17, 27), *range(27, 36), 36, 39, 42, 45)
+_RIGID = list(RIGID)
 
 
 def as_points(points: object) -> Points:
@@ -140,11 +141,14 @@ def fit_homography(src: Points, dst: Points) -> npt.NDArray[np.float64]:
     ts, td = _normalising(src), _normalising(dst)
     hs = np.c_[src, np.ones(len(src))] @ ts.T
     hd = np.c_[dst, np.ones(len(dst))] @ td.T
-    rows = []
-    for (x, y, w), (u, v, z) in zip(hs, hd, strict=True):
-        rows.append([0, 0, 0, -z * x, -z * y, -z * w, v * x, v * y, v * w])
-        rows.append([z * x, z * y, z * w, 0, 0, 0, -u * x, -u * y, -u * w])
-    _, _, vt = np.linalg.svd(np.asarray(rows, dtype=np.float64))
+    # Two DLT rows per point, built at once: [0, -z·p, v·p] and [z·p, 0, -u·p], p = (x, y, w).
+    rows = np.zeros((2 * len(src), 9), dtype=np.float64)
+    u, v, z = hd[:, 0:1], hd[:, 1:2], hd[:, 2:3]
+    rows[0::2, 3:6] = -z * hs
+    rows[0::2, 6:9] = v * hs
+    rows[1::2, 0:3] = z * hs
+    rows[1::2, 6:9] = -u * hs
+    _, _, vt = np.linalg.svd(rows)
     h = vt[-1].reshape(3, 3)
     out: npt.NDArray[np.float64] = np.linalg.inv(td) @ h @ ts
     return out / out[2, 2] if abs(out[2, 2]) > 1e-12 else out
@@ -172,8 +176,174 @@ def motion_residuals(first: Points, other: Points) -> tuple[float, float]:
     and the jaw line sit at different depths). The similarity residual says
     whether there was any out-of-plane motion to judge at all.
     """
+    sim = similarity_residual_iod(first, other)
+    return sim, homography_residual_iod(first, other)
+
+
+def similarity_residual_iod(first: Points, other: Points) -> float:
+    """The similarity part of ``motion_residuals``."""
     iod = interocular_px(first)
     if iod < 1e-6:
-        return 0.0, 0.0
-    src, dst = first[list(RIGID)], other[list(RIGID)]
-    return _similarity_residual(src, dst) / iod, _homography_residual(src, dst) / iod
+        return 0.0
+    return _similarity_residual(first[_RIGID], other[_RIGID]) / iod
+
+
+def homography_residual_iod(first: Points, other: Points) -> float:
+    """The homography part of ``motion_residuals``."""
+    iod = interocular_px(first)
+    if iod < 1e-6:
+        return 0.0
+    return _homography_residual(first[_RIGID], other[_RIGID]) / iod
+
+
+# ---- whole-series forms ------------------------------------------------------------------
+# The same measures over a stack of frames at once, (n, 68, 2) → (n,): a burst's 30 frames
+# cost one numpy call per measure instead of thirty (the judge measured ~13 ms a burst
+# in per-frame numpy calls). Equal to the per-frame functions within float rounding
+# (tests/unit/liveness/test_geometry_series.py).
+
+
+def stack_points(points: object) -> npt.NDArray[np.float64]:
+    """(n, 68, 2) float64 from a sequence of frames' points (n may be 0)."""
+    p = np.asarray(points, dtype=np.float64)
+    if p.size == 0:
+        return np.zeros((0, N_POINTS, 2), np.float64)
+    if p.ndim != 3 or p.shape[1:] != (N_POINTS, 2):
+        raise ValueError(f"expected (n, 68, 2) landmarks, got shape {p.shape}")
+    return p
+
+
+def _dn(p: npt.NDArray[np.float64], i: int, j: int) -> npt.NDArray[np.float64]:
+    diff = p[:, i] - p[:, j]
+    out: npt.NDArray[np.float64] = np.hypot(diff[:, 0], diff[:, 1])
+    return out
+
+
+def _ears(p: npt.NDArray[np.float64], eye: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    p1, p2, p3, p4, p5, p6 = eye
+    width = _dn(p, p1, p4)
+    ok = width >= 1e-6
+    out = np.zeros(len(p), np.float64)
+    out[ok] = (_dn(p, p2, p6)[ok] + _dn(p, p3, p5)[ok]) / (2.0 * width[ok])
+    return out
+
+
+def eye_aspect_ratios(points: object) -> npt.NDArray[np.float64]:
+    """``eye_aspect_ratio`` of every frame."""
+    p = stack_points(points)
+    out: npt.NDArray[np.float64] = (_ears(p, RIGHT_EYE) + _ears(p, LEFT_EYE)) / 2.0
+    return out
+
+
+def mouth_aspect_ratios(points: object) -> npt.NDArray[np.float64]:
+    """``mouth_aspect_ratio`` of every frame."""
+    p = stack_points(points)
+    width = _dn(p, 60, 64)
+    ok = width >= 1e-6
+    opening = (_dn(p, 61, 67) + _dn(p, 62, 66) + _dn(p, 63, 65)) / 3.0
+    out = np.zeros(len(p), np.float64)
+    out[ok] = opening[ok] / width[ok]
+    return out
+
+
+def _eye_centres(p: npt.NDArray[np.float64]) -> tuple[np.ndarray, np.ndarray]:
+    return p[:, list(RIGHT_EYE)].mean(axis=1), p[:, list(LEFT_EYE)].mean(axis=1)
+
+
+def interocular_pxs(points: object) -> npt.NDArray[np.float64]:
+    """``interocular_px`` of every frame."""
+    right, left = _eye_centres(stack_points(points))
+    d = left - right
+    out: npt.NDArray[np.float64] = np.hypot(d[:, 0], d[:, 1])
+    return out
+
+
+def nose_bridge_ratios(points: object) -> npt.NDArray[np.float64]:
+    """``nose_bridge_ratio`` of every frame."""
+    p = stack_points(points)
+    iod = interocular_pxs(p)
+    ok = iod > 1e-6
+    out = np.zeros(len(p), np.float64)
+    out[ok] = _dn(p, 27, 30)[ok] / iod[ok]
+    return out
+
+
+def yaw_degs(points: object) -> npt.NDArray[np.float64]:
+    """``yaw_deg`` of every frame."""
+    p = stack_points(points)
+    right, left = _eye_centres(p)
+    axis = left - right
+    norm = np.hypot(axis[:, 0], axis[:, 1])
+    ok = norm >= 1e-6
+    u = axis / np.where(ok, norm, 1.0)[:, None]
+
+    def along(i: int) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = p[:, i, 0] * u[:, 0] + p[:, i, 1] * u[:, 1]
+        return out
+
+    nose, a, b = along(30), along(1), along(15)
+    span = b - a
+    ok &= np.abs(span) >= 1e-6
+    r = np.clip((2.0 * nose - a - b) / np.where(ok, span, 1.0), -1.0, 1.0)
+    out: npt.NDArray[np.float64] = np.where(ok, np.degrees(np.arcsin(r)), 0.0)
+    return out
+
+
+def similarity_residuals_iod(first: Points, others: object) -> npt.NDArray[np.float64]:
+    """``similarity_residual_iod(first, p)`` for every frame ``p`` of ``others``."""
+    o = stack_points(others)
+    iod = interocular_px(first)
+    if iod < 1e-6 or len(o) == 0:
+        return np.zeros(len(o), np.float64)
+    src, dst = first[_RIGID], o[:, _RIGID]
+    n = len(src)
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=1)
+    s, d = src - mu_s, dst - mu_d[:, None]
+    cov = np.einsum("mki,kj->mij", d, s) / n
+    u, sig, vt = np.linalg.svd(cov)
+    flip = np.linalg.det(u) * np.linalg.det(vt) < 0
+    sign = np.where(flip, -1.0, 1.0)
+    rot = u @ (vt * np.stack([np.ones_like(sign), sign], axis=1)[:, :, None])
+    var_s = float((s**2).sum() / n)
+    scale = (sig[:, 0] + sig[:, 1] * sign) / var_s if var_s > 0 else np.ones(len(o))
+    pred = scale[:, None, None] * (s @ rot.transpose(0, 2, 1)) + mu_d[:, None]
+    res = np.sqrt(((pred - dst) ** 2).sum(axis=2).mean(axis=1))
+    out: npt.NDArray[np.float64] = res / iod
+    return out
+
+
+def homography_residuals_iod(first: Points, others: object) -> npt.NDArray[np.float64]:
+    """``homography_residual_iod(first, p)`` for every frame ``p`` of ``others``."""
+    o = stack_points(others)
+    iod = interocular_px(first)
+    if iod < 1e-6 or len(o) == 0:
+        return np.zeros(len(o), np.float64)
+    src, dst = first[_RIGID], o[:, _RIGID]
+    n = len(src)
+    ts = _normalising(src)
+    mu = dst.mean(axis=1)
+    spread = np.sqrt(((dst - mu[:, None]) ** 2).sum(axis=2).mean(axis=1))
+    k = math.sqrt(2.0) / np.where(spread > 0, spread, 1.0)
+    td = np.zeros((len(o), 3, 3))
+    td[:, 0, 0] = td[:, 1, 1] = k
+    td[:, 0, 2], td[:, 1, 2], td[:, 2, 2] = -k * mu[:, 0], -k * mu[:, 1], 1.0
+    hs = np.c_[src, np.ones(n)] @ ts.T
+    hd = np.concatenate([dst, np.ones((len(o), n, 1))], axis=2) @ td.transpose(0, 2, 1)
+    rows = np.zeros((len(o), 2 * n, 9), dtype=np.float64)
+    uu, vv, zz = hd[:, :, 0:1], hd[:, :, 1:2], hd[:, :, 2:3]
+    rows[:, 0::2, 3:6] = -zz * hs
+    rows[:, 0::2, 6:9] = vv * hs
+    rows[:, 1::2, 0:3] = zz * hs
+    rows[:, 1::2, 6:9] = -uu * hs
+    _, _, vt = np.linalg.svd(rows, full_matrices=False)
+    h = np.linalg.inv(td) @ vt[:, -1].reshape(-1, 3, 3) @ ts
+    h22 = h[:, 2, 2]
+    big = np.abs(h22) > 1e-12
+    h = np.where(big[:, None, None], h / np.where(big, h22, 1.0)[:, None, None], h)
+    hp = np.c_[src, np.ones(n)] @ h.transpose(0, 2, 1)
+    w = hp[:, :, 2:3]
+    w = np.where(np.abs(w) < 1e-12, 1e-12, w)
+    pred = hp[:, :, :2] / w
+    res = np.sqrt(((pred - dst) ** 2).sum(axis=2).mean(axis=1))
+    out: npt.NDArray[np.float64] = res / iod
+    return out

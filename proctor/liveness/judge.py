@@ -45,11 +45,13 @@ from proctor.liveness.actions import Action
 from proctor.liveness.geometry import (
     Points,
     as_points,
-    eye_aspect_ratio,
-    motion_residuals,
-    mouth_aspect_ratio,
-    nose_bridge_ratio,
-    yaw_deg,
+    eye_aspect_ratios,
+    homography_residuals_iod,
+    mouth_aspect_ratios,
+    nose_bridge_ratios,
+    similarity_residuals_iod,
+    stack_points,
+    yaw_degs,
 )
 
 
@@ -163,15 +165,15 @@ class SeriesMeasures:
         # A photo tilted about the horizontal axis squashes the eyes like a blink would;
         # so does a real nod. Dividing by the nose bridge's foreshortening (relative to
         # the first frame) cancels both, and a blink leaves the nose alone.
-        bridge = [nose_bridge_ratio(p) for p in series.points]
-        b0 = bridge[0] if bridge and bridge[0] > 0 else 1.0
+        pts = stack_points(series.points)
+        bridge = nose_bridge_ratios(pts)
+        b0 = float(bridge[0]) if len(bridge) and bridge[0] > 0 else 1.0
+        tilt = np.where(bridge > 0, b0 / np.where(bridge > 0, bridge, 1.0), 1.0)
+        ear = eye_aspect_ratios(pts) * tilt
         return cls(
-            tuple(
-                eye_aspect_ratio(p) * (b0 / b if b > 0 else 1.0)
-                for p, b in zip(series.points, bridge, strict=True)
-            ),
-            tuple(mouth_aspect_ratio(p) for p in series.points),
-            tuple(yaw_deg(p) for p in series.points),
+            tuple(float(v) for v in ear),
+            tuple(float(v) for v in mouth_aspect_ratios(pts)),
+            tuple(float(v) for v in yaw_degs(pts)),
         )
 
 
@@ -308,17 +310,14 @@ def in_order(requested: Sequence[Action], events: Sequence[ActionEvent]) -> bool
 
 def flat_motion(series: LandmarkSeries, policy: LivenessPolicy) -> FlatMotion:
     first = series.points[0]
-    sims: list[float] = []
-    homs: list[float] = []
-    for p in series.points[1:]:
-        sim, hom = motion_residuals(first, p)
-        sims.append(sim)
-        if sim >= policy.flat_min_motion_iod:
-            homs.append(hom)
-    med = float(np.median(homs)) if homs else None
+    others = stack_points(series.points[1:])
+    sims = similarity_residuals_iod(first, others)
+    # The homography only where there was motion.
+    homs = homography_residuals_iod(first, others[sims >= policy.flat_min_motion_iod])
+    med = float(np.median(homs)) if len(homs) else None
     return FlatMotion(
         motion_frames=len(homs),
-        max_similarity_residual_iod=max(sims, default=0.0),
+        max_similarity_residual_iod=float(sims.max()) if len(sims) else 0.0,
         median_homography_residual_iod=med,
         flat=(
             med is not None

@@ -1,8 +1,10 @@
 """The review profile: stricter and slower than the online path, for re-verifying evidence.
 
 * detection: dlib HOG on the full-resolution crop with upsampling (no working copy);
-* landmarks: the 68-point predictor for quality and pose (yaw from the nose tip
-  against the eye corners), the 5-point predictor for alignment (as enrolment);
+* landmarks: MediaPipe's FaceMesh on the HOG box, read in the 68-point order, for pose
+  (yaw from the nose tip against the eye corners; issue 19: dlib's 68-point predictor,
+  whose training data excludes commercial use, is no longer loaded), the 5-point
+  predictor for alignment (as enrolment);
 * jitters: a fixed, deterministic set of mirrored, shifted and scaled copies of
   the aligned chip, averaged per runtime (dlib's own jitter draws random copies,
   which would make two engines disagree);
@@ -28,6 +30,9 @@ from proctor.embedding.registry import ModelSpec, load_registry, model_spec
 from proctor.errors import ProctorError
 from proctor.imaging.decode import DecodeLimits, decode_image, pixel_sha256
 from proctor.imaging.hashing import dhash64
+from proctor.landmarks.facemesh import FaceMesh
+from proctor.landmarks.ibug68 import to_ibug68
+from proctor.landmarks.tracking import MeshTracker
 from proctor.review.ports import Analysed
 from proctor.review.report import SnapshotMeasure
 from proctor.types import RGBImage
@@ -130,7 +135,7 @@ class ReviewAnalyzer:
         pairs = profile.engines()
         spec = model_spec(pairs[0][0], mdir)
         self._sp5 = dlib.shape_predictor(str(spec.file("landmarks5")))
-        self._sp68 = dlib.shape_predictor(str(spec.file("landmarks68")))
+        self._mesh = MeshTracker(FaceMesh(mdir), self.detector.detect)
         self.runtimes = [_Runtime(model_spec(m, mdir), rt) for m, rt in pairs]
         self.limits = DecodeLimits()
 
@@ -147,8 +152,7 @@ class ReviewAnalyzer:
             )
         box = max(dets, key=lambda d: d.bbox.area).bbox
         rect = bbox_to_rect(box)
-        p68 = self._sp68(rgb, rect)
-        pts = np.array([(p68.part(i).x, p68.part(i).y) for i in range(68)], dtype=np.float64)
+        pts = to_ibug68(self._mesh.from_box(rgb, box).mesh)
         chip = dlib.get_face_chip(
             rgb, self._sp5(rgb, rect), size=CHIP_SIZE_PX, padding=CHIP_PADDING
         )

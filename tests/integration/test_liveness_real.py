@@ -67,6 +67,25 @@ def test_webcam_blink_is_detected(analyzer: BurstAnalyzer, videos: Path) -> None
     assert "blink" in {e.action.value for e in detect_actions(j.series, analyzer.policy)}
 
 
+def test_a_labelled_blink_closes_the_refined_eyelids(analyzer: BurstAnalyzer, videos: Path) -> None:
+    """LP_d18's labelled blink (fixtures/liveness/annotations.toml): FaceMesh's own lids
+    barely move on it; the iris model's lids close past the judge's drop. The iris model
+    runs only when a blink is asked (no other measure reads the lids)."""
+    from proctor.liveness.judge import SeriesMeasures
+
+    frames, burst, times = burst_at(videos, "liveportrait/d18.mp4", 2.22)
+    ref = reference_from(analyzer, frames[0])
+    assert ref is not None
+    blink = analyzer.judge_frames(ref, burst, times, ["blink"], {})
+    assert blink.liveness.passed, blink.liveness.reasons
+    assert blink.timings_ms.get("iris", 0.0) > 0.0
+    assert blink.series is not None
+    ear = np.asarray(SeriesMeasures.of(blink.series).ear)
+    assert ear.min() < np.median(ear) * (1.0 - analyzer.policy.blink_min_drop)
+    mouth = analyzer.judge_frames(ref, burst, times, ["open_mouth"], {})
+    assert "iris" not in mouth.timings_ms
+
+
 def test_a_fast_webcam_head_turn_is_tracked_frame_by_frame(
     analyzer: BurstAnalyzer, videos: Path
 ) -> None:
@@ -134,7 +153,12 @@ def test_photo_tilted_to_imitate_a_turn_is_flat(analyzer: BurstAnalyzer, photo: 
             j.verification is not None and decide_alone(j.verification).passed
         )  # the face is right
         assert not j.liveness.passed
-        assert "flat_motion_suspected" in j.liveness.reasons, name
+        # Either the warp is read as a turn and caught as flat, or (FaceMesh's 3-D prior
+        # keeps a tilted photo's yaw within a few degrees) no turn is seen at all.
+        assert "flat_motion_suspected" in j.liveness.reasons or (
+            "action_missing" in j.liveness.reasons
+            and all(e.action.value != "turn_left" for e in j.liveness.events)
+        ), name
 
 
 def test_photo_attack_passes_no_two_action_challenge(

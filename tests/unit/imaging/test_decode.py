@@ -168,3 +168,23 @@ def test_mangled_headers_of_real_formats_fail_cleanly(tail: bytes) -> None:
     for magic in (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF\x00\x00\x00\x00WEBP"):
         with contextlib.suppress(ImageError):
             decode_image(magic + tail)
+
+
+def test_jpeg_decodes_to_the_same_rgb_as_bgr_swapped() -> None:
+    """The direct RGB decode (OpenCV ≥ 4.11) gives the pixels of the BGR decode, swapped."""
+    rng = np.random.default_rng(3)
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (5, 5), 0)
+    data = _enc(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    out = decode_image(data).rgb
+    assert out.flags.c_contiguous
+    assert np.array_equal(out, bgr[:, :, ::-1])
+
+
+def test_complete_jpeg_with_trailing_bytes_decodes_and_a_cut_one_is_corrupt() -> None:
+    data = _enc(".jpg", np.full((16, 16, 3), 128, np.uint8))
+    assert data.endswith(b"\xff\xd9")
+    assert decode_image(data).rgb.shape == (16, 16, 3)
+    assert decode_image(data + b"trailing").rgb.shape == (16, 16, 3)
+    with pytest.raises(CorruptImage):
+        decode_image(data[:-40])
