@@ -31,9 +31,12 @@ from tests.e2e.conftest import IMAGES, Api, Served, settings
 pytestmark = [pytest.mark.model, pytest.mark.db, pytest.mark.slow]
 
 PG_ENV = "PROCTOR_TEST_POSTGRES_URL"
-# Entry and exam-start captures are judged in three zones: clear of the uncertain zone (about
-# 0.38 at FMR 0.1% for asian-dev), so that a genuine look never waits for an ID review here.
-ZONE_MARGIN = 0.35
+# Entry and exam-start captures are judged in three zones: clear of the uncertain zone (the
+# raw match limit 0.414 for asian-dev; with no cohort the raw zones decide), so that a genuine
+# look never waits for an ID review here. The MediaPipe front end (issue 19) put these
+# lit copies of obama2/obama3 at L2 0.335-0.41 from obama.jpg (HOG: lower), so 0.35 left
+# only 8 distinct looks; 0.37 keeps 0.04 clear of the limit.
+ZONE_MARGIN = 0.37
 ANSWERS = {q.id: q.answer for q in load_bank().questions}
 ADMIN = ("ops-admin", Role.ADMIN)
 REVIEWER = ("rev-loop", Role.REVIEWER)
