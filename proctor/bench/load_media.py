@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from proctor.pipeline import Pipeline
     from proctor.types import RGBImage
@@ -84,12 +84,37 @@ def _jpeg(rgb: RGBImage, quality: int) -> bytes:
     return bytes(buf.tobytes())
 
 
+def _reference_and_shots(
+    pipeline: Pipeline, frames: Sequence[RGBImage], quiet: Sequence[int], start: int
+) -> tuple[bytes, list[bytes]] | None:
+    """From ``quiet[start]`` on: the first frame enrolment accepts is the reference, then up to
+    SNAPSHOTS_PER_PERSONA other quiet frames (any order, wrapping) that are not copies of it."""
+    from proctor.errors import ProctorError
+
+    reference: bytes | None = None
+    shots: list[bytes] = []
+    is_copy: Callable[[bytes], bool] | None = None
+    order = [*quiet[start:], *quiet[:start]]
+    for i in order:
+        data = _jpeg(frames[i], JPEG_QUALITY)
+        if reference is None:
+            try:
+                is_copy = _reference_copy_test(pipeline, data)
+            except ProctorError:
+                continue
+            reference = data
+        elif len(shots) < SNAPSHOTS_PER_PERSONA and not (is_copy and is_copy(data)):
+            shots.append(data)
+    if reference is None or len(shots) < 3:
+        return None
+    return reference, shots
+
+
 def blink_personas(pipeline: Pipeline, video_root: Path, min_bursts: int = 2) -> list[Persona]:
     """One persona per labelled clip with at least ``min_bursts`` blinks: the reference is
     the first frame far from every labelled event that enrolment accepts; snapshots are
     other such frames; each burst is the 2 s window centred on one labelled blink."""
     from proctor.bench.liveness import BURST_S, load_annotations, read_clip, window
-    from proctor.errors import ProctorError
     from proctor.liveness.actions import Action
 
     clips, _ = load_annotations()
@@ -106,21 +131,18 @@ def blink_personas(pipeline: Pipeline, video_root: Path, min_bursts: int = 2) ->
             for i in range(0, len(frames), max(1, round(fps / 2)))
             if not any(lo <= i / fps <= hi for lo, hi in busy)
         ]
-        reference: bytes | None = None
-        shots: list[bytes] = []
-        is_copy: Callable[[bytes], bool] | None = None
-        for i in quiet:
-            data = _jpeg(frames[i], JPEG_QUALITY)
-            if reference is None:
-                try:
-                    is_copy = _reference_copy_test(pipeline, data)
-                except ProctorError:
-                    continue
-                reference = data
-            elif len(shots) < SNAPSHOTS_PER_PERSONA and not (is_copy and is_copy(data)):
-                shots.append(data)
-        if reference is None or len(shots) < 3:
+        # The reference is a quiet frame enrolment accepts; the snapshots are other quiet
+        # frames that are not copies of it (issue 17's test). In a near-still clip most
+        # frames are copies of any one frame, so up to three reference candidates spread
+        # over the clip (first, middle, last) are tried; the first with 3 snapshots wins.
+        found: tuple[bytes, list[bytes]] | None = None
+        for start in dict.fromkeys((0, len(quiet) // 2, len(quiet) - 1)):
+            found = _reference_and_shots(pipeline, frames, quiet, start)
+            if found is not None:
+                break
+        if found is None:
             continue
+        reference, shots = found
         bursts = tuple(
             tuple(
                 _jpeg(f, BURST_JPEG_QUALITY)
