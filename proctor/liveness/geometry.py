@@ -289,11 +289,18 @@ def yaw_degs(points: object) -> npt.NDArray[np.float64]:
     return out
 
 
-def similarity_residuals_iod(first: Points, others: object) -> npt.NDArray[np.float64]:
-    """``similarity_residual_iod(first, p)`` for every frame ``p`` of ``others``."""
+def _series(first: Points, others: object) -> tuple[npt.NDArray[np.float64], float | None]:
+    """(the stacked frames, the first frame's interocular distance); the distance is None
+    when there is nothing to fit: no frames, or a degenerate first frame (residuals 0)."""
     o = stack_points(others)
     iod = interocular_px(first)
-    if iod < 1e-6 or len(o) == 0:
+    return o, (iod if iod >= 1e-6 and len(o) > 0 else None)
+
+
+def similarity_residuals_iod(first: Points, others: object) -> npt.NDArray[np.float64]:
+    """``similarity_residual_iod(first, p)`` for every frame ``p`` of ``others``."""
+    o, iod = _series(first, others)
+    if iod is None:
         return np.zeros(len(o), np.float64)
     src, dst = first[_RIGID], o[:, _RIGID]
     n = len(src)
@@ -314,9 +321,8 @@ def similarity_residuals_iod(first: Points, others: object) -> npt.NDArray[np.fl
 
 def homography_residuals_iod(first: Points, others: object) -> npt.NDArray[np.float64]:
     """``homography_residual_iod(first, p)`` for every frame ``p`` of ``others``."""
-    o = stack_points(others)
-    iod = interocular_px(first)
-    if iod < 1e-6 or len(o) == 0:
+    o, iod = _series(first, others)
+    if iod is None:
         return np.zeros(len(o), np.float64)
     src, dst = first[_RIGID], o[:, _RIGID]
     n = len(src)
