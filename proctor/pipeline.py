@@ -290,6 +290,11 @@ def build_verifier(
 
     spec = model_spec(model_id, models_dir)
     rt = (runtime or os.environ.get("PROCTOR_RUNTIME") or spec.runtime).strip().lower()
+    if spec.runtimes and rt not in spec.runtimes:
+        # e.g. dlib's own runtime for the 8-bit model: that would be another network
+        raise ModelUnavailable(
+            f"model {spec.model_id} runs on {', '.join(spec.runtimes)}, not {rt!r}"
+        )
     encoder: DlibResNetEncoder | OnnxResNetEncoder
     if rt == "onnx" and spec.onnx is not None:
         from proctor.embedding.onnx_resnet import OnnxResNetEncoder

@@ -279,7 +279,7 @@ def build_onnx_file(source: Path, out: Path) -> BuildResult:
     digest = hashlib.sha256(blob).hexdigest()
     src_digest = hashlib.sha256(data).hexdigest()
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, blob)
+    atomic_write(out, blob)
     meta = {
         "file": out.name,
         "sha256": digest,
@@ -298,11 +298,11 @@ def build_onnx_file(source: Path, out: Path) -> BuildResult:
         "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["n", 128]},
     }
     side = sidecar_path(out)
-    _atomic_write(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
     return BuildResult(out, digest, src_digest, side)
 
 
-def _atomic_write(path: Path, blob: bytes) -> None:
+def atomic_write(path: Path, blob: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)

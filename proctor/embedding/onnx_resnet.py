@@ -48,6 +48,8 @@ def ensure_onnx(spec: ModelSpec, *, build: bool = True) -> Path:
     if art is None:
         raise ModelUnavailable(f"model {spec.model_id} has no ONNX runtime in the registry")
     if not _usable(art, spec):
+        if not build and art.path.exists() and _sidecar(art) is not None:
+            _verify(art, spec)  # names what no longer matches
         if not build:
             raise ModelUnavailable(
                 f"{art.path} is missing: run `proctor models build` (make run / make test do)"
@@ -66,7 +68,14 @@ def build_onnx(spec: ModelSpec) -> Path:
         raise ModelUnavailable(f"model {spec.model_id} has no ONNX runtime in the registry")
     source = spec.file(art.source_role)
     verify_files(spec)
-    build_onnx_file(source, art.path)
+    if art.quant_table is not None:
+        from proctor.embedding.quantize import build_quantized_file
+
+        _table_sha(art)  # a missing table is reported, never built around
+
+        build_quantized_file(source, art.quant_table, art.path)
+    else:
+        build_onnx_file(source, art.path)
     return art.path
 
 
@@ -83,12 +92,22 @@ def _source_sha(spec: ModelSpec, art: OnnxArtifact) -> str:
     return next(f.sha256 for f in spec.files if f.role == art.source_role)
 
 
+def _table_sha(art: OnnxArtifact) -> str | None:
+    if art.quant_table is None:
+        return None
+    try:
+        return hashlib.sha256(art.quant_table.read_bytes()).hexdigest()
+    except FileNotFoundError as exc:
+        raise ModelUnavailable(f"quantisation table {art.quant_table} is missing") from exc
+
+
 def _usable(art: OnnxArtifact, spec: ModelSpec) -> bool:
     meta = _sidecar(art)
     return (
         art.path.exists()
         and meta is not None
         and meta.get("source_sha256") == _source_sha(spec, art)
+        and meta.get("quant_table_sha256") == _table_sha(art)
     )
 
 
@@ -97,6 +116,11 @@ def _verify(art: OnnxArtifact, spec: ModelSpec) -> None:
     if meta.get("source_sha256") != _source_sha(spec, art):
         raise ModelIntegrityError(
             f"{art.path.name} was not built from the registry's {art.source_role} weights",
+            details={"file": art.path.name},
+        )
+    if meta.get("quant_table_sha256") != _table_sha(art):
+        raise ModelIntegrityError(
+            f"{art.path.name} was not built from the registry's quantisation table",
             details={"file": art.path.name},
         )
     actual = sha256_file(art.path)
@@ -130,6 +154,7 @@ class OnnxResNetEncoder(FivePointAligner):
             verify_files(spec)
         super().__init__(spec)
         path = ensure_onnx(spec, build=build)
+        self.quantized = spec.onnx is not None and spec.onnx.quant_table is not None
         self._session = ort.InferenceSession(
             str(path), session_options(threads), providers=["CPUExecutionProvider"]
         )

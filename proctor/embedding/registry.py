@@ -41,6 +41,9 @@ class OnnxArtifact:
     path: Path
     source_role: str
     sha256: str
+    # An 8-bit graph: the activation ranges it is quantised with (models folder);
+    # None for the float translation.
+    quant_table: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,15 @@ def load_registry(models_dir: Path | None = None) -> dict[str, object]:
         raise ModelUnavailable(f"model registry not found at {path}") from exc
 
 
+def model_ids(models_dir: Path | None = None) -> tuple[str, ...]:
+    """Every model in the registry, the default first."""
+    reg = load_registry(models_dir)
+    models = reg.get("models")
+    ids = [str(k) for k in models] if isinstance(models, dict) else []
+    default = str(reg.get("default_model", ""))
+    return tuple(sorted(ids, key=lambda m: (m != default, m)))
+
+
 def model_spec(model_id: str | None = None, models_dir: Path | None = None) -> ModelSpec:
     reg = load_registry(models_dir)
     models = reg.get("models")
@@ -103,10 +115,13 @@ def model_spec(model_id: str | None = None, models_dir: Path | None = None) -> M
     onnx = None
     raw_onnx = entry.get("onnx")
     if isinstance(raw_onnx, dict):
+        folder = models_dir or default_models_dir()
+        table = raw_onnx.get("quant_table")
         onnx = OnnxArtifact(
-            (models_dir or default_models_dir()) / str(raw_onnx["path"]),
+            folder / str(raw_onnx["path"]),
             str(raw_onnx["source"]),
             str(raw_onnx["sha256"]),
+            folder / str(table) if table else None,
         )
     runtimes = entry.get("runtimes", [entry["runtime"]])
     return ModelSpec(

@@ -17,9 +17,11 @@ from proctor.errors import ModelIntegrityError, ModelUnavailable
 
 pytestmark = pytest.mark.model
 
+FLOAT_MODEL = "dlib_resnet_v1"  # the float translation (the 8-bit default: test_quantized_model)
+
 
 def test_build_is_deterministic_and_matches_the_registry(tmp_path: Path) -> None:
-    spec = model_spec()
+    spec = model_spec(FLOAT_MODEL)
     assert spec.onnx is not None and "onnx" in spec.runtimes and "dlib" in spec.runtimes
     src = spec.file(spec.onnx.source_role)
     a = build_onnx_file(src, tmp_path / "a.onnx")
@@ -31,7 +33,7 @@ def test_build_is_deterministic_and_matches_the_registry(tmp_path: Path) -> None
 
 
 def test_missing_file_is_built_or_reported(tmp_path: Path) -> None:
-    spec = model_spec()
+    spec = model_spec(FLOAT_MODEL)
     assert spec.onnx is not None
     local = replace(spec, onnx=replace(spec.onnx, path=tmp_path / "m.onnx"))
     with pytest.raises(ModelUnavailable, match="proctor models build"):
@@ -41,7 +43,7 @@ def test_missing_file_is_built_or_reported(tmp_path: Path) -> None:
 
 
 def test_tampered_onnx_file_is_refused(tmp_path: Path) -> None:
-    spec = model_spec()
+    spec = model_spec(FLOAT_MODEL)
     assert spec.onnx is not None
     path = ensure_onnx(spec)
     bad = tmp_path / "bad.onnx"

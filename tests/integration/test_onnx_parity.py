@@ -24,6 +24,7 @@ from proctor.types import Embedding, RGBImage
 pytestmark = [pytest.mark.model, pytest.mark.data, pytest.mark.slow]
 
 PAIR_FILES = ("lfw_dev_pairs.tsv", "asian_dev_pairs.tsv")
+FLOAT_MODEL = "dlib_resnet_v1"
 PAIRS_PER_FILE = 70  # ≈ 250 distinct images in all: the ≥ 200 chips parity needs
 
 
@@ -40,7 +41,7 @@ def _chips(pipe: Pipeline, root: Path, paths: set[str]) -> dict[str, RGBImage | 
 
 @pytest.fixture(scope="module")
 def encoders() -> tuple[DlibResNetEncoder, OnnxResNetEncoder]:
-    spec = model_spec()
+    spec = model_spec(FLOAT_MODEL)  # the float translation: the 8-bit one has its own test
     return DlibResNetEncoder(spec), OnnxResNetEncoder(spec)
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.model
 
 def test_shipped_weights_match_registry() -> None:
     spec = model_spec()
-    assert spec.model_id == "dlib_resnet_v1"
+    assert spec.model_id == "dlib_resnet_v1_q8"
     assert {f.role for f in spec.files} == {"resnet", "landmarks5", "landmarks68"}
     verify_files(spec)
     assert str(weights_dir()).endswith("face_recognition_models/models")
