@@ -193,7 +193,7 @@ class ReferenceService:
             raise NotFound("no burst judge is configured")
         self._consent.require(driver_id)
         decoded = self._burst_check.check_burst(upload) if self._burst_check else None
-        sk, authority = self._authority(driver_id)
+        sk, authority = self._comparable_authority(driver_id)
         judgement = self._burst.judge_burst(authority, upload, LIVE_ACTIONS, decoded)
         r = judgement.verification
         live = LivenessMeasure(judgement.liveness.passed, judgement.liveness.reasons)
@@ -507,6 +507,25 @@ class ReferenceService:
             raise NoAuthorityReference(
                 "no real-name photo from the authority for this driver",
                 details={"driver_id": driver_id},
+            )
+        return sk, template
+
+    def _comparable_authority(self, driver_id: str) -> tuple[str, Template]:
+        """The authority template, refused when another face model made it: it is never
+        compared (a replacement, which enrols it again, still reads it)."""
+        sk, template = self._authority(driver_id)
+        model = getattr(self._verifier, "model_id", None)
+        if model is not None and template.model_id != model:
+            # enrolled with another face model: never compared; the authority photo is
+            # enrolled again (cards/dlib_resnet_v1_q8.md, "templates")
+            raise NoAuthorityReference(
+                "the real-name photo was enrolled with another face model: enrol it again",
+                details={
+                    "driver_id": driver_id,
+                    "reason": "reference_model_outdated",
+                    "reference_model": template.model_id,
+                    "model": model,
+                },
             )
         return sk, template
 

@@ -66,15 +66,16 @@ def test_pipeline_with_a_cohort_uses_the_calibrated_snorm_threshold(
     from proctor.operating_policy import load_operating_policy
     from proctor.testing.real import decide_alone
 
+    from proctor.embedding.registry import model_spec
+
+    model = model_spec().model_id  # the default model: the one the pipeline runs
     cohort = tmp_path / "cohort.npz"
-    save_cohort(
-        cohort, "dlib_resnet_v1", sample_one_per_identity(asian.vectors, asian.identities, 1000)
-    )
+    save_cohort(cohort, model, sample_one_per_identity(asian.vectors, asian.identities, 1000))
     settings = ProctorSettings(cohort_path=cohort, three_zones=False)
     pipe = build_pipeline(settings)
     policy = load_operating_policy(settings, pipe.model_id)
     # the shipped cohort rule's points (issue 21) when calibrated, else the fold cohort's
-    pop = load_points(default_models_dir())["dlib_resnet_v1"]["asian-dev"]
+    pop = load_points(default_models_dir())[model]["asian-dev"]
     expected = (pop.get("snorm_references") or pop["snorm"])["0.01"]
     assert policy.reference.match_z == expected["threshold"]
     assert policy.by_kind()["entry"]["reference_match_z"] == expected["threshold"]

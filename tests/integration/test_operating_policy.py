@@ -46,7 +46,7 @@ def test_shipped_policy_has_every_kind_and_a_stable_id() -> None:
         p.anchor = None  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("doc", ["README.md", "models/cards/dlib_resnet_v1.md"])
+@pytest.mark.parametrize("doc", ["README.md", "models/cards/dlib_resnet_v1_q8.md"])
 def test_docs_lead_with_the_thresholds_that_decide(doc: str) -> None:
     text = (ROOT / doc).read_text("utf-8")
     p = load_operating_policy(ProctorSettings())

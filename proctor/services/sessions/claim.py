@@ -39,12 +39,19 @@ class ClaimChallenge:
         store: SessionStore,
         admit: AdmitCapture | None = None,
         live_reference: LiveReference | None = None,
+        model_id: str | None = None,
     ) -> None:
         self._store = store
         self._live = live_reference
+        # the face model this service measures with: templates of another model are
+        # never compared (a model change re-enrols references; cards/dlib_resnet_v1_q8.md)
+        self._model_id = model_id
         # the capture gate (consent on record), run in the claim's transaction so that
         # every caller (HTTP, batch, tests) meets the same rule
         self._admit = admit
+
+    def _same_model(self, t: Template | None) -> bool:
+        return t is not None and (self._model_id is None or t.model_id == self._model_id)
 
     def authorize(self, session_id: str, driver_id: str, challenge_id: str) -> None:
         """Read-only: raise the refusal a submission would get for someone else's or an
@@ -79,15 +86,31 @@ class ClaimChallenge:
             template = uow.templates.get(subject_key) if subject_key else None
             if subject_key is None or template is None:
                 raise NotEnrolled(details={"driver_id": driver_id})
+            if not self._same_model(template):
+                # refused before anything is written: the challenge stays unanswered
+                raise NotEnrolled(
+                    "the driver's reference was enrolled with another face model: "
+                    "enrol it again",
+                    details={
+                        "driver_id": driver_id,
+                        "reason": "reference_model_outdated",
+                        "reference_model": template.model_id,
+                        "model": self._model_id,
+                    },
+                )
+            anchor = uow.templates.get(anchor_key(s.id)) if st.anchored else None
+            mirror = uow.templates.get(mirror_key(subject_key))
+            live = self._live(uow, subject_key) if self._live is not None else None
             claimed = Claimed(
                 subject_key=subject_key,
                 template=template,
-                anchor=uow.templates.get(anchor_key(s.id)) if st.anchored else None,
+                # an anchor or a live reference of another model is as good as none
+                anchor=anchor if self._same_model(anchor) else None,
                 earlier=uow.fingerprints.snapshots(subject_key),
                 references=uow.fingerprints.references(subject_key),
                 actions=challenge.actions,
-                mirror=uow.templates.get(mirror_key(subject_key)),
-                live=self._live(uow, subject_key) if self._live is not None else None,
+                mirror=mirror if self._same_model(mirror) else None,
+                live=live if self._same_model(live) else None,
             )
             st.flush(uow, s)
             uow.commit()

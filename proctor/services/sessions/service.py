@@ -73,7 +73,9 @@ class SessionService:
         )
         # two references (issue 21): the claim reads the live_verified reference, the
         # capture is scored against it on the pipeline's cohort
-        claim = ClaimChallenge(store, admit_capture, live_reference)
+        claim = ClaimChallenge(
+            store, admit_capture, live_reference, getattr(verifier, "model_id", None)
+        )
         record = RecordDecision(store, capture)
         enrolment = EnrolReference(uow_factory, verifier, clock, store.rng, mirror_image)
         self.enroll = enrolment.enroll

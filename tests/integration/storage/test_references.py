@@ -16,6 +16,7 @@ from proctor.clock import FakeClock
 from proctor.services.records import ConsentService, reference_bucket
 from proctor.services.reference_ports import ReferenceKind, ReferenceStatus
 from proctor.services.references import (
+    NoAuthorityReference,
     ReferenceExists,
     ReferenceRefused,
     ReferenceService,
@@ -29,8 +30,10 @@ from proctor.storage.uow import Storage
 from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy
 
 
-def _service(storage: Storage, clock: FakeClock) -> tuple[ReferenceService, ConsentService]:
-    verifier = FakeVerifier()
+def _service(
+    storage: Storage, clock: FakeClock, model_id: str = "fake-v1", burst_judge: object = None
+) -> tuple[ReferenceService, ConsentService]:
+    verifier = FakeVerifier(model_id)
 
     def uow() -> SqlAlchemyRecordsUnitOfWork:
         return records_uow_factory(storage)
@@ -45,6 +48,7 @@ def _service(storage: Storage, clock: FakeClock) -> tuple[ReferenceService, Cons
         sessions.enroll,
         sessions.mirror_template,
         policy=fake_policy(),
+        burst_judge=burst_judge,  # type: ignore[arg-type]
     )
     return refs, consent
 
@@ -163,3 +167,31 @@ def test_a_pending_replacement_dies_with_the_consent(storage: Storage) -> None:
         assert req.template_key is not None and uow.templates.get(req.template_key) is None
         sk = uow.drivers.subject_key("d3")
         assert sk is not None and uow.templates.get(sk) is None  # nothing came back
+
+
+class _NeverJudged:
+    def judge_burst(self, *args: object) -> None:
+        raise AssertionError("a reference of another model must not be compared")
+
+
+def test_authority_of_another_model_is_not_compared_but_can_be_replaced(
+    storage: Storage,
+) -> None:
+    """A model change (issue 19): 实人认证 against an authority template of another model
+    is refused with a stable reason; the two-person replacement enrols it again."""
+    clock = FakeClock()
+    old, consent = _service(storage, clock, model_id="old-model")
+    _consented(consent, "d1")
+    old.set_authority("d1", fake_image("alice", 0), "ops-1")
+    refs, _ = _service(storage, clock, burst_judge=_NeverJudged())
+    with pytest.raises(NoAuthorityReference) as exc:
+        refs.verify_live("d1", [fake_image("alice", 1)])
+    assert exc.value.details["reason"] == "reference_model_outdated"
+    clock.advance(60)
+    req = refs.request_replacement("d1", fake_image("alice", 2), "ops-1", "face model change")
+    refs.decide_replacement("d1", req.id, "ops-2", approve=True)
+    with storage.uow() as uow:
+        sk = uow.drivers.subject_key("d1")
+        assert sk is not None
+        t = uow.templates.get(sk)
+        assert t is not None and t.model_id == "fake-v1"

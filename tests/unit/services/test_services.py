@@ -145,3 +145,25 @@ def test_one_appeal_per_entry_never_decided_by_the_flags_humans(env) -> None:  #
         adj.file_appeal(entry.id, "d1", "after the lift")
     assert lifted.value.details["reason"] == "lifted"
     assert "appeal_reopened" in [e.kind for e in state.outbox]
+
+
+def test_reference_of_another_model_is_refused_before_the_claim() -> None:
+    """A model change (issue 19: the 8-bit ResNet is another model_id): a reference
+    enrolled with the old model is never compared; the capture is refused with a stable
+    reason before the challenge is claimed, and answered once the reference is enrolled
+    again with the model in service."""
+    clock = FakeClock()
+    _, factory = in_memory_uow_factory()
+    rng = random.Random(7)
+    old = SessionService(factory, FakeVerifier("old-model"), clock, policy=fake_policy(), rng=rng)
+    old.enroll("d1", [fake_image("alice", 0)])
+    svc = SessionService(factory, FakeVerifier(), clock, policy=fake_policy(), rng=rng)
+    view = svc.open_session("d1", SessionKind.STUDY)
+    assert view.challenge is not None
+    with pytest.raises(NotEnrolled) as exc:
+        svc.submit_snapshot(view.session_id, "d1", view.challenge.id, fake_image("alice", 1))
+    assert exc.value.details["reason"] == "reference_model_outdated"
+    assert exc.value.details["reference_model"] == "old-model"
+    svc.enroll("d1", [fake_image("alice", 0)])
+    res = svc.submit_snapshot(view.session_id, "d1", view.challenge.id, fake_image("alice", 1))
+    assert res.passed
