@@ -84,4 +84,5 @@ def test_piped_output_is_not_wrapped_and_names_the_policy(portraits: Path) -> No
     first = out.stdout.splitlines()[0]
     assert len(first) > 80 and "reference_match_l2=" in first and "policy=" in first
     code, body = _verify(portraits / "obama.jpg", portraits / "obama2.jpg")
-    assert code == 0 and body["thresholds"] and str(body["policy_id"]).startswith("dlib_resnet_v1_q8@")
+    assert code == 0 and body["thresholds"]
+    assert str(body["policy_id"]).startswith("dlib_resnet_v1_q8@")

@@ -62,11 +62,9 @@ def test_pipeline_with_a_cohort_uses_the_calibrated_snorm_threshold(
 ) -> None:
     from proctor.bootstrap import build_pipeline
     from proctor.calibration.points import load_points
-    from proctor.embedding.registry import default_models_dir
+    from proctor.embedding.registry import default_models_dir, model_spec
     from proctor.operating_policy import load_operating_policy
     from proctor.testing.real import decide_alone
-
-    from proctor.embedding.registry import model_spec
 
     model = model_spec().model_id  # the default model: the one the pipeline runs
     cohort = tmp_path / "cohort.npz"

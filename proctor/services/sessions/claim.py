@@ -89,8 +89,7 @@ class ClaimChallenge:
             if not self._same_model(template):
                 # refused before anything is written: the challenge stays unanswered
                 raise NotEnrolled(
-                    "the driver's reference was enrolled with another face model: "
-                    "enrol it again",
+                    "the driver's reference was enrolled with another face model: enrol it again",
                     details={
                         "driver_id": driver_id,
                         "reason": "reference_model_outdated",
