@@ -157,6 +157,10 @@ def loop(
         capture_study_min_gap_s=300.0,
         capture_study_per_block=1,
         capture_study_horizon_s=600.0,
+        # The tests drive the application tick themselves (container.applications.tick());
+        # a background scheduler polling in real time could tick between two of a test's
+        # steps (seen: a face-invalid exam scored before the test looked, under load).
+        scheduler_enabled=False,
     )
     clock = FakeClock(shanghai_morning(2026, 12, 1))
     container = build_container(s, clock=clock)

@@ -130,11 +130,15 @@ def test_evidence_and_replay_fingerprints(
     assert c.pixel_sha256 != a.pixel_sha256
 
 
-def test_embedding_parity_with_face_recognition(pipeline: Pipeline, portraits: Path) -> None:
+def test_embedding_parity_with_face_recognition(portraits: Path) -> None:
+    """The float translation equals face_recognition; the 8-bit default model is held to
+    the float one in tests/integration/test_quantized_model.py."""
     from proctor.bench.reference import load_face_recognition
     from proctor.imaging.decode import decode_image
+    from proctor.pipeline import build_verifier
     from proctor.types import BBox
 
+    pipeline = build_verifier("dlib_resnet_v1")
     fr = load_face_recognition()
     for name in ("obama.jpg", "biden.jpg", "obama2.jpg"):
         data = (portraits / name).read_bytes()
