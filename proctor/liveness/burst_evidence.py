@@ -14,7 +14,9 @@ It only measures: ``proctor.decision.capture.decide_capture`` applies the limits
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -33,6 +35,34 @@ from proctor.types import RGBImage
 THUMB_SIZE = (48, 36)
 
 
+@lru_cache(maxsize=16)
+def area_weights(n_in: int, n_out: int) -> npt.NDArray[np.float32]:
+    """(n_out × n_in) box-filter weights: output pixel i averages the input span
+    [i·s, (i+1)·s), s = n_in / n_out, partial pixels weighted by their overlap (what
+    OpenCV's ``INTER_AREA`` computes when shrinking)."""
+    s = n_in / n_out
+    w = np.zeros((n_out, n_in), dtype=np.float64)
+    for i in range(n_out):
+        a, b = i * s, (i + 1) * s
+        for j in range(int(a), min(n_in, math.ceil(b))):
+            w[i, j] = min(b, j + 1.0) - max(a, float(j))
+    out: npt.NDArray[np.float32] = (w / s).astype(np.float32)
+    return out
+
+
+def grey_thumbnail(rgb: RGBImage) -> npt.NDArray[np.uint8]:
+    """The frame in grey, box-shrunk to ``THUMB_SIZE``: two small matrix products.
+
+    Within one grey level of ``cv2.resize(grey, THUMB_SIZE, interpolation=cv2.INTER_AREA)``
+    (float rounding), and of the RGB-then-grey thumbnail this replaced; OpenCV's area
+    resize costs ~0.6–1 ms a frame on a non-integer ratio here, ~20 ms of a 30-frame burst.
+    """
+    h, w = rgb.shape[:2]
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    small = area_weights(h, THUMB_SIZE[1]) @ grey @ area_weights(w, THUMB_SIZE[0]).T
+    return np.asarray(np.clip(np.rint(small), 0, 255), dtype=np.uint8)
+
+
 def thumbnails(
     frames: Sequence[RGBImage], idx: Sequence[int], pts: Sequence[Points]
 ) -> tuple[list[npt.NDArray[np.uint8]], list[npt.NDArray[np.bool_]]]:
@@ -41,8 +71,7 @@ def thumbnails(
     masks: list[npt.NDArray[np.bool_]] = []
     for i, p in zip(idx, pts, strict=True):
         rgb = frames[i]
-        small = cv2.resize(rgb, THUMB_SIZE, interpolation=cv2.INTER_AREA)
-        thumbs.append(np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), dtype=np.uint8))
+        thumbs.append(grey_thumbnail(rgb))
         masks.append(face_mask_on_thumb(p, rgb.shape[:2], (THUMB_SIZE[1], THUMB_SIZE[0])))
     return thumbs, masks
 
