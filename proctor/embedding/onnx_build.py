@@ -271,35 +271,39 @@ def sidecar_path(onnx_path: Path) -> Path:
     return onnx_path.with_suffix(onnx_path.suffix + ".json")
 
 
+# What every artefact's sidecar says of the graph's ends.
+IO_META: dict[str, object] = {
+    "input": {"name": INPUT_NAME, "dtype": "uint8", "layout": "NHWC", "shape": ["n", 150, 150, 3]},
+    "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["n", 128]},
+}
+
+
+def write_artifact(
+    out: Path, blob: bytes, source_sha256: str, meta: dict[str, object]
+) -> BuildResult:
+    """Write ``blob`` to ``out`` and its JSON sidecar (digests + ``meta``), both atomically."""
+    digest = hashlib.sha256(blob).hexdigest()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, blob)
+    body = {"file": out.name, "sha256": digest, "source_sha256": source_sha256, **IO_META, **meta}
+    side = sidecar_path(out)
+    atomic_write(side, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
+    return BuildResult(out, digest, source_sha256, side)
+
+
 def build_onnx_file(source: Path, out: Path) -> BuildResult:
     """Parse ``source`` and write ``out`` (atomically) plus a JSON sidecar with digests."""
     data = source.read_bytes()
     model = to_onnx(parse_net(data))
-    blob = model.SerializeToString(deterministic=True)
-    digest = hashlib.sha256(blob).hexdigest()
-    src_digest = hashlib.sha256(data).hexdigest()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, blob)
-    meta = {
-        "file": out.name,
-        "sha256": digest,
+    meta: dict[str, object] = {
         "source_file": source.name,
-        "source_sha256": src_digest,
         "builder": "proctor.embedding.onnx_build",
         "builder_version": BUILDER_VERSION,
         "onnx_version": onnx.__version__,
         "opset": OPSET,
-        "input": {
-            "name": INPUT_NAME,
-            "dtype": "uint8",
-            "layout": "NHWC",
-            "shape": ["n", 150, 150, 3],
-        },
-        "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["n", 128]},
     }
-    side = sidecar_path(out)
-    atomic_write(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
-    return BuildResult(out, digest, src_digest, side)
+    blob = model.SerializeToString(deterministic=True)
+    return write_artifact(out, blob, hashlib.sha256(data).hexdigest(), meta)
 
 
 def atomic_write(path: Path, blob: bytes) -> None:

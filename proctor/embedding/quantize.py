@@ -31,11 +31,9 @@ import numpy as np
 from proctor.embedding.onnx_build import (
     BUILDER_VERSION,
     INPUT_NAME,
-    OUTPUT_NAME,
     BuildResult,
-    atomic_write,
     build_onnx_file,
-    sidecar_path,
+    write_artifact,
 )
 
 TABLE_FORMAT = 1
@@ -185,14 +183,8 @@ def build_quantized_file(source: Path, table_path: Path, out: Path) -> BuildResu
         q = Path(tmp) / "q8.onnx"
         quantize_file(fp32.path, table, q)
         blob = q.read_bytes()
-    digest = hashlib.sha256(blob).hexdigest()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, blob)
-    meta = {
-        "file": out.name,
-        "sha256": digest,
+    meta: dict[str, object] = {
         "source_file": source.name,
-        "source_sha256": fp32.source_sha256,
         "float_graph_sha256": fp32.sha256,
         "quant_table": table_path.name,
         "quant_table_sha256": table_sha256(table_path),
@@ -200,14 +192,5 @@ def build_quantized_file(source: Path, table_path: Path, out: Path) -> BuildResu
         "builder_version": BUILDER_VERSION,
         "onnxruntime_version": ort.__version__,
         "scheme": SCHEME,
-        "input": {
-            "name": INPUT_NAME,
-            "dtype": "uint8",
-            "layout": "NHWC",
-            "shape": ["n", 150, 150, 3],
-        },
-        "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["n", 128]},
     }
-    side = sidecar_path(out)
-    atomic_write(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
-    return BuildResult(out, digest, fp32.source_sha256, side)
+    return write_artifact(out, blob, fp32.source_sha256, meta)
