@@ -141,15 +141,25 @@ class ReferenceService:
     def set_authority(
         self, driver_id: str, photo: bytes, operator_id: str, display_name: str = ""
     ) -> ReferenceRecord:
-        """The first reference of a driver, from the authority (consent first)."""
+        """The first reference of a driver, from the authority (consent first).
+
+        Also the authority's photo sent again after a face-model change: a reference whose
+        template another model made is never compared (``reference_model_outdated``), so
+        the operator path enrols it again with the model in service, audited as such. A
+        reference of the model in service is replaced only by two staff members."""
         self._consent.require(driver_id)
+        model = getattr(self._verifier, "model_id", None)
+        outdated: str | None = None
         with self._uow() as uow:
             sk = uow.drivers.subject_key(driver_id)
-            if sk is not None and uow.templates.get(sk) is not None:
-                raise ReferenceExists(
-                    "this driver has a reference; a replacement needs two staff members",
-                    details={"driver_id": driver_id},
-                )
+            current = uow.templates.get(sk) if sk is not None else None
+            if current is not None:
+                if model is None or current.model_id == model:
+                    raise ReferenceExists(
+                        "this driver has a reference; a replacement needs two staff members",
+                        details={"driver_id": driver_id},
+                    )
+                outdated = current.model_id
         sk = self._enroll(driver_id, [photo], display_name)
         now = self._clock.now()
         with self._uow() as uow:
@@ -173,11 +183,16 @@ class ReferenceService:
                 evidence_id=evidence_id,
             )
             uow.references.add(record)
+            details: dict[str, object] = {"reference_id": record.id, "model_id": template.model_id}
+            if outdated is not None:
+                details["replaces_model_id"] = outdated
             uow.audit.append(
                 actor=operator_id,
-                action="authority_reference_set",
+                action="authority_reference_set"
+                if outdated is None
+                else "authority_reference_reenrolled",
                 subject=driver_id,
-                details={"reference_id": record.id, "model_id": template.model_id},
+                details=details,
                 at=now,
             )
             uow.commit()

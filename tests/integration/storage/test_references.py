@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from proctor.clock import FakeClock
 from proctor.services.records import ConsentService, reference_bucket
@@ -26,6 +27,7 @@ from proctor.services.sessions import SessionService
 from proctor.services.template_keys import live_key
 from proctor.session.adjudication import SameHumanTwice
 from proctor.storage.records import SqlAlchemyRecordsUnitOfWork, records_uow_factory
+from proctor.storage.tables import AuditRow
 from proctor.storage.uow import Storage
 from proctor.testing.fakes import FakeVerifier, fake_image, fake_policy
 
@@ -188,6 +190,7 @@ def test_authority_of_another_model_is_not_compared_but_can_be_replaced(
         refs.verify_live("d1", [fake_image("alice", 1)])
     assert exc.value.details["reason"] == "reference_model_outdated"
     clock.advance(60)
+    # two staff members can replace it ...
     req = refs.request_replacement("d1", fake_image("alice", 2), "ops-1", "face model change")
     refs.decide_replacement("d1", req.id, "ops-2", approve=True)
     with storage.uow() as uow:
@@ -195,3 +198,28 @@ def test_authority_of_another_model_is_not_compared_but_can_be_replaced(
         assert sk is not None
         t = uow.templates.get(sk)
         assert t is not None and t.model_id == "fake-v1"
+    # ... and the operator path (the authority's photo sent again) re-enrols an outdated
+    # reference on its own, audited as such; a current one still needs two staff members
+    _consented(consent, "d2")
+    old.set_authority("d2", fake_image("bob", 0), "ops-1")
+    with pytest.raises(ReferenceExists):
+        old.set_authority("d2", fake_image("mallory", 0), "ops-1")
+    again = refs.set_authority("d2", fake_image("bob", 1), "ops-sync")
+    assert again.status is ReferenceStatus.ACTIVE
+    with pytest.raises(ReferenceExists):
+        refs.set_authority("d2", fake_image("mallory", 0), "ops-sync")
+    with storage.uow() as uow:
+        sk2 = uow.drivers.subject_key("d2")
+        assert sk2 is not None
+        t2 = uow.templates.get(sk2)
+        assert t2 is not None and t2.model_id == "fake-v1"
+        reenrolled = uow.db.execute(
+            select(func.count())
+            .select_from(AuditRow)
+            .where(AuditRow.action == "authority_reference_reenrolled")
+        ).scalar_one()
+    with records_uow_factory(storage) as ruow:
+        records = ruow.references.for_subject(sk2)
+    assert reenrolled == 1
+    active = [r for r in records if r.kind is ReferenceKind.AUTHORITY]
+    assert [r.status for r in active].count(ReferenceStatus.ACTIVE) == 1
