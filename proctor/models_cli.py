@@ -116,3 +116,32 @@ def quantize(
         f"{spec.model_id}: {len(table.tensors)} activation ranges from {len(chips)} chips "
         f"→ {spec.onnx.quant_table}"
     )
+
+
+@models_app.command("references")
+def references(
+    db: Annotated[str | None, typer.Option("--db", help="database URL")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory")] = None,
+    model_id: Annotated[
+        str | None, typer.Option(help="the model in service (default: the registry's)")
+    ] = None,
+) -> None:
+    """Enrolled references by face model: after a model change, the drivers whose
+    authority photo must be sent again (``proctor enroll``); JSON, ids only."""
+    import json
+
+    from proctor.embedding.registry import model_spec
+    from proctor.storage.uow import open_storage
+
+    current = model_id or model_spec().model_id
+    storage = open_storage(db, data_dir=data_dir)
+    with storage.uow() as uow:
+        by_model = uow.templates.drivers_by_model()
+    outdated = sorted(d for m, ds in by_model.items() if m != current for d in ds)
+    body = {
+        "model": current,
+        "references": {m: len(ds) for m, ds in sorted(by_model.items())},
+        "outdated": len(outdated),
+        "outdated_drivers": outdated,
+    }
+    typer.echo(json.dumps(body, ensure_ascii=False))

@@ -131,6 +131,19 @@ class SqlAlchemyTemplateRepository:
     def delete(self, subject_key: str) -> None:
         self._s.execute(delete(TEMPLATE).where(TEMPLATE.c.subject_key == subject_key))
 
+    def drivers_by_model(self) -> dict[str, list[str]]:
+        """Driver ids with an enrolled reference, grouped by the model that made its
+        template (a face-model change: who must be enrolled again)."""
+        stmt = (
+            select(FaceTemplateRow.model_id, DriverRow.id)
+            .join(DriverRow, DriverRow.subject_key == FaceTemplateRow.subject_key)
+            .order_by(FaceTemplateRow.model_id, DriverRow.id)
+        )
+        out: dict[str, list[str]] = {}
+        for model_id, driver_id in self._s.execute(stmt):
+            out.setdefault(str(model_id), []).append(str(driver_id))
+        return out
+
     def reference_keys(self, model_id: str) -> list[str]:
         """Subject keys of enrolled references of one model. Session anchors and every
         other prefixed key (``mirror:``, ``live:``, ``pending:``; issue 17) are left out:
