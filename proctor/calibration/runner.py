@@ -54,7 +54,8 @@ def embed_labelled(
         cache_dir.mkdir(parents=True, exist_ok=True)
         detector = getattr(pipe.detector, "policy", type(pipe.detector).__name__)
         aligner = getattr(pipe.aligner, "name", "dlib5")
-        setup = f"{pipe.model_id}|{type(pipe.encoder).__name__}|{detector!r}|{aligner}"
+        graph = getattr(pipe.encoder, "artifact_sha256", "")  # a rebuilt graph: new embeddings
+        setup = f"{pipe.model_id}|{type(pipe.encoder).__name__}|{graph}|{detector!r}|{aligner}"
         tag = hashlib.sha1(setup.encode()).hexdigest()[:12]
         cache_file = cache_dir / f"{pipe.model_id}_{tag}.npz"
         if cache_file.exists():

@@ -155,6 +155,10 @@ class OnnxResNetEncoder(FivePointAligner):
         super().__init__(spec)
         path = ensure_onnx(spec, build=build)
         self.quantized = spec.onnx is not None and spec.onnx.quant_table is not None
+        # the graph's digest as built (sidecar, verified above): caches of embeddings key on it
+        self.artifact_sha256 = (
+            str((_sidecar(spec.onnx) or {}).get("sha256", "")) if spec.onnx else ""
+        )
         self._session = ort.InferenceSession(
             str(path), session_options(threads), providers=["CPUExecutionProvider"]
         )
