@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -87,10 +89,28 @@ def embed_labelled(
         ids.append(ident)
         vecs.append(vec)
     if dirty and cache_file is not None:
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(tmp, allow_pickle=False, **cache)
-        tmp.replace(cache_file)
+        _save_cache(cache_file, cache)
     return LabelledSet(paths, ids, np.stack(vecs), failed)
+
+
+def _save_cache(cache_file: Path, cache: dict[str, np.ndarray]) -> None:
+    """Write the cache atomically under a name of this process's own: two benches that
+    share the cache folder (run side by side) neither clobber each other's temporary
+    file nor drop each other's entries (what is on disk now is merged in first)."""
+    merged: dict[str, np.ndarray] = {}
+    if cache_file.exists():
+        try:
+            with np.load(cache_file) as z:
+                merged = {k: z[k] for k in z.files}
+        except (OSError, ValueError):
+            merged = {}  # a damaged cache is rebuilt, never trusted
+    merged.update(cache)
+    tmp = cache_file.with_name(f".{cache_file.stem}.{os.getpid()}.{secrets.token_hex(4)}.npz")
+    try:
+        np.savez(tmp, allow_pickle=False, **merged)
+        tmp.replace(cache_file)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _point_dict(p: OperatingPoint, distance: bool) -> dict[str, Any]:
