@@ -17,6 +17,7 @@ const BURST_JPEG_QUALITY = 0.85; // 30 frames of 640×480 stay well under the re
 // code_sync=camera (tests with a fake camera file): reopen the camera and start the code
 // with its first frame, so that a prepared clip's frame 0 is the code's start.
 const CODE_SYNC = params.get("code_sync") || "";
+const CAMERA_REOPEN_MS = 400; // code_sync=camera only: let the device close before reopening
 
 const api = new Client("proctor.driver.token");
 const ui = {
@@ -243,6 +244,7 @@ async function startCamera() {
 }
 
 async function grabJpeg() {
+  await startCamera(); // open already, except before code_sync=camera's first burst
   const v = $("#video");
   const c = $("#grab");
   c.width = v.videoWidth;
@@ -255,6 +257,11 @@ async function grabJpeg() {
 async function restartCamera() {
   if (stream) stream.getTracks().forEach((t) => t.stop());
   stream = null;
+  $("#video").srcObject = null;
+  // Chromium closes the (fake) capture device after its last track stops, not at once: a
+  // getUserMedia in that gap joins the closing device, which goes on playing the file it
+  // had open instead of reopening it from frame 0 (seen: the code-synced clip missed 2 of 5).
+  await sleep(CAMERA_REOPEN_MS);
   await startCamera();
   const v = $("#video");
   if (v.requestVideoFrameCallback) await new Promise((res) => v.requestVideoFrameCallback(() => res()));
@@ -319,7 +326,9 @@ function openSessionView(kind) {
   $("#study-start").classList.toggle("hidden", kind !== "study");
   $("#study-complete").classList.toggle("hidden", kind !== "study");
   $("#exam-start").classList.toggle("hidden", kind !== "exam");
-  startCamera().catch((e) => show(ui.msg, "无法打开摄像头：" + e.message));
+  // code_sync=camera (tests): the camera first opens when the first burst starts, after
+  // the test has written the clip for that challenge's code (no reopen to race, below).
+  if (CODE_SYNC !== "camera") startCamera().catch((e) => show(ui.msg, "无法打开摄像头：" + e.message));
 }
 
 function render(s) {
@@ -536,7 +545,7 @@ async function poll() {
 
 $("#study-start").addEventListener("click", async () => {
   try {
-    await startCamera();
+    if (CODE_SYNC !== "camera") await startCamera();
     const s = await api.call("POST", "/v1/sessions", { json: { kind: "study" } });
     render(s);
     $("#study-start").disabled = true;
